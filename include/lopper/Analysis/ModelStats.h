@@ -1,0 +1,41 @@
+//===- ModelStats.h - op histogram, parameters, MACs ------------*- C++ -*-===//
+
+#ifndef LOPPER_ANALYSIS_MODELSTATS_H
+#define LOPPER_ANALYSIS_MODELSTATS_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace lopper {
+
+/// What `lopper inspect` and `lop-print-model-stats` report about a module.
+struct ModelStats {
+  /// Op count by ONNX-style name ("Conv", "MatMul", ...), sorted by name.
+  std::map<std::string, int64_t> ops;
+  int64_t nodes = 0;
+  int64_t parameters = 0;
+  int64_t parameterBytes = 0;
+  /// Multiply-accumulates of the heavy ops, by op name.
+  std::map<std::string, int64_t> macsByOp;
+  int64_t macs = 0;
+  /// FLOPs: 2 per MAC plus one per output element of every other op.
+  int64_t flops = 0;
+};
+
+/// Computes the statistics of every function in `module`; a dynamic
+/// dimension counts as `dynamicDimValue`.
+ModelStats computeModelStats(mlir::ModuleOp module, int64_t dynamicDimValue = 1);
+
+/// Prints `stats` as aligned text, or as one JSON object with the keys
+/// ops, nodes, parameters, parameter_bytes, macs, flops and macs_by_op.
+void printModelStats(const ModelStats &stats, llvm::raw_ostream &os, bool json,
+                     llvm::StringRef modelName = "", int64_t opset = 0);
+
+} // namespace lopper
+
+#endif

@@ -1,0 +1,659 @@
+//===- LopOps.cpp - the lop dialect ---------------------------------------===//
+
+#include "lopper/Dialect/Lop/LopOps.h"
+#include "ShapeInference.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <mutex>
+
+#include <cmath>
+
+using namespace mlir;
+using namespace lopper::lop;
+
+#include "lopper/Dialect/Lop/LopDialect.cpp.inc"
+#include "lopper/Dialect/Lop/LopEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lopper/Dialect/Lop/LopAttrs.cpp.inc"
+
+void LopDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lopper/Dialect/Lop/LopAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "lopper/Dialect/Lop/LopOps.cpp.inc"
+      >();
+}
+
+Operation *LopDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                           Type type, Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements)
+    return nullptr;
+  return ConstantOp::create(builder, loc, type, elements, SparsityAttr());
+}
+
+//===----------------------------------------------------------------------===//
+// SparsityAttr
+//===----------------------------------------------------------------------===//
+
+Attribute SparsityAttr::parse(AsmParser &p, Type) {
+  // #lop.sparsity<nm[2, 4], output_axis = 0, density = 0.5>
+  StringRef kw;
+  SmallVector<int64_t, 2> pattern;
+  int64_t axis = 0;
+  double density = 0;
+  if (p.parseLess() || p.parseKeyword(&kw))
+    return {};
+  auto kind = symbolizeSparsityKind(kw);
+  if (!kind) {
+    p.emitError(p.getCurrentLocation(), "unknown sparsity kind '") << kw << "'";
+    return {};
+  }
+  if (succeeded(p.parseOptionalLSquare())) {
+    if (p.parseCommaSeparatedList([&] {
+          return p.parseInteger(pattern.emplace_back());
+        }) ||
+        p.parseRSquare())
+      return {};
+  }
+  if (p.parseComma() || p.parseKeyword("output_axis") || p.parseEqual() ||
+      p.parseInteger(axis) || p.parseComma() || p.parseKeyword("density") ||
+      p.parseEqual() || p.parseFloat(density) || p.parseGreater())
+    return {};
+  return SparsityAttr::getChecked(
+      [&] { return p.emitError(p.getNameLoc()); }, p.getContext(), *kind,
+      pattern, axis, APFloat(density));
+}
+
+void SparsityAttr::print(AsmPrinter &p) const {
+  p << "<" << stringifySparsityKind(getKind());
+  if (!getPattern().empty()) {
+    p << "[";
+    llvm::interleaveComma(getPattern(), p);
+    p << "]";
+  }
+  p << ", output_axis = " << getOutputAxis() << ", density = ";
+  p.printFloat(getDensity());
+  p << ">";
+}
+
+LogicalResult
+SparsityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     SparsityKind kind, ArrayRef<int64_t> pattern,
+                     int64_t outputAxis, APFloat density) {
+  double d = density.convertToDouble();
+  if (!(d >= 0.0 && d <= 1.0))
+    return emitError() << "sparsity density must be in [0, 1], got " << d;
+  if (outputAxis < 0)
+    return emitError() << "sparsity output_axis must be >= 0";
+  switch (kind) {
+  case SparsityKind::unstructured:
+    if (!pattern.empty())
+      return emitError() << "unstructured sparsity takes no pattern";
+    break;
+  case SparsityKind::block:
+    if (pattern.size() != 2 || pattern[0] < 1 || pattern[1] < 1)
+      return emitError() << "block sparsity needs [R, C] with R, C >= 1";
+    break;
+  case SparsityKind::nm:
+    if (pattern.size() != 2 || pattern[0] < 1 || pattern[1] <= pattern[0])
+      return emitError() << "N:M sparsity needs [N, M] with 1 <= N < M";
+    break;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Type compatibility and known values
+//===----------------------------------------------------------------------===//
+
+bool lopper::lop::areCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  if (l.size() != r.size())
+    return false;
+  for (auto [a, b] : llvm::zip(l, r)) {
+    auto ta = dyn_cast<RankedTensorType>(a), tb = dyn_cast<RankedTensorType>(b);
+    if (!ta || !tb) {
+      if (a != b)
+        return false;
+      continue;
+    }
+    Type ea = ta.getElementType(), eb = tb.getElementType();
+    if (ea != eb) {
+      auto qb = dyn_cast<quant::QuantizedType>(eb);
+      if (!qb || qb.getExpressedType() != ea)
+        return false;
+    }
+    if (ta.getRank() != tb.getRank())
+      return false;
+    for (auto [x, y] : llvm::zip(ta.getShape(), tb.getShape()))
+      if (!ShapedType::isDynamic(x) && x != y)
+        return false;
+  }
+  return true;
+}
+
+std::optional<SmallVector<double>>
+lopper::lop::readElementsAsDouble(ElementsAttr attr) {
+  Type elem = attr.getElementType();
+  SmallVector<double> out;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (isa<FloatType>(elem)) {
+      for (APFloat v : dense.getValues<APFloat>())
+        out.push_back(v.convertToDouble());
+      return out;
+    }
+    if (auto it = dyn_cast<IntegerType>(elem)) {
+      for (APInt v : dense.getValues<APInt>())
+        out.push_back(it.isUnsigned() ? (double)v.getZExtValue()
+                                      : (double)v.getSExtValue());
+      return out;
+    }
+    return std::nullopt;
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!res)
+    return std::nullopt;
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  if (!blob)
+    return std::nullopt;
+  ArrayRef<char> bytes = blob->getData();
+  int64_t n = attr.getNumElements();
+  auto read = [&](auto tag) -> bool {
+    using T = decltype(tag);
+    if ((int64_t)bytes.size() != n * (int64_t)sizeof(T))
+      return false;
+    const T *p = reinterpret_cast<const T *>(bytes.data());
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back((double)p[i]);
+    return true;
+  };
+  bool ok = false;
+  if (elem.isF32())
+    ok = read(float());
+  else if (elem.isF64())
+    ok = read(double());
+  else if (auto it = dyn_cast<IntegerType>(elem)) {
+    bool u = it.isUnsigned();
+    switch (it.getWidth()) {
+    case 8: ok = u ? read(uint8_t()) : read(int8_t()); break;
+    case 16: ok = u ? read(uint16_t()) : read(int16_t()); break;
+    case 32: ok = u ? read(uint32_t()) : read(int32_t()); break;
+    case 64: ok = u ? read(uint64_t()) : read(int64_t()); break;
+    default: break;
+    }
+  }
+  if (!ok)
+    return std::nullopt;
+  return out;
+}
+
+static std::optional<SmallVector<double>> constantValues(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  return readElementsAsDouble(c.getValue());
+}
+
+std::optional<SmallVector<double>>
+lopper::lop::getConstantFloatValues(Value v) {
+  return constantValues(v);
+}
+
+std::optional<SmallVector<int64_t>> lopper::lop::getConstantIntValues(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !isa<IntegerType>(t.getElementType()))
+    return std::nullopt;
+  auto vals = constantValues(v);
+  if (!vals)
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  for (double d : *vals)
+    out.push_back((int64_t)d);
+  return out;
+}
+
+std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
+  constexpr int64_t kDyn = ShapedType::kDynamic;
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || t.getRank() > 1 || !t.hasStaticShape() ||
+      !isa<IntegerType>(t.getElementType()) || t.getNumElements() > 64)
+    return std::nullopt;
+  int64_t n = t.getNumElements();
+  SmallVector<int64_t> unknown(n, kDyn);
+  if (auto c = getConstantIntValues(v))
+    return c;
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return unknown;
+  auto elementwise = [&](auto fn) -> SmallVector<int64_t> {
+    auto a = getKnownIntValues(def->getOperand(0)),
+         b = getKnownIntValues(def->getOperand(1));
+    if (!a || !b)
+      return unknown;
+    SmallVector<int64_t> out;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t x = (*a)[a->size() == 1 ? 0 : i], y = (*b)[b->size() == 1 ? 0 : i];
+      out.push_back(x == kDyn || y == kDyn ? kDyn : fn(x, y));
+    }
+    return out;
+  };
+  return llvm::TypeSwitch<Operation *, SmallVector<int64_t>>(def)
+      .Case([&](ShapeOp op) {
+        auto in = cast<RankedTensorType>(op.getInput().getType());
+        return SmallVector<int64_t>(
+            in.getShape().slice(op.getStart(), op.getEnd() - op.getStart()));
+      })
+      .Case([&](ConcatOp op) {
+        SmallVector<int64_t> out;
+        for (Value in : op.getInputs()) {
+          auto part = getKnownIntValues(in);
+          if (!part)
+            return unknown;
+          out.append(*part);
+        }
+        return out.size() == (size_t)n ? out : unknown;
+      })
+      .Case([&](GatherOp op) {
+        auto data = getKnownIntValues(op.getInput());
+        auto idx = getConstantIntValues(op.getIndices());
+        if (!data || !idx || op.getAxis() != 0)
+          return unknown;
+        SmallVector<int64_t> out;
+        for (int64_t i : *idx) {
+          if (i < 0)
+            i += data->size();
+          if (i < 0 || i >= (int64_t)data->size())
+            return unknown;
+          out.push_back((*data)[i]);
+        }
+        return out.size() == (size_t)n ? out : unknown;
+      })
+      .Case([&](SliceOp op) {
+        auto data = getKnownIntValues(op.getInput());
+        auto st = getConstantIntValues(op.getStarts()),
+             en = getConstantIntValues(op.getEnds()),
+             sp = getConstantIntValues(op.getSteps());
+        if (!data || !st || !en || !sp || st->size() != 1 || (*sp)[0] != 1)
+          return unknown;
+        int64_t size = data->size();
+        int64_t s = (*st)[0] < 0 ? (*st)[0] + size : (*st)[0];
+        s = std::clamp<int64_t>(s, 0, size);
+        SmallVector<int64_t> out(data->begin() + s,
+                                 data->begin() + std::min(size, s + n));
+        return out.size() == (size_t)n ? out : unknown;
+      })
+      .Case<UnsqueezeOp, SqueezeOp, CastOp, ReshapeOp>([&](auto op) {
+        auto in = getKnownIntValues(op->getOperand(0));
+        return in && in->size() == (size_t)n ? *in : unknown;
+      })
+      .Case([&](AddOp) { return elementwise(std::plus<int64_t>()); })
+      .Case([&](SubOp) { return elementwise(std::minus<int64_t>()); })
+      .Case([&](MulOp) { return elementwise(std::multiplies<int64_t>()); })
+      .Case([&](DivOp) {
+        return elementwise([&](int64_t a, int64_t b) {
+          return b == 0 ? kDyn : a / b;
+        });
+      })
+      .Default([&](Operation *) { return unknown; });
+}
+
+StringRef lopper::lop::getOnnxOpType(Operation *op) {
+  static const llvm::StringMap<StringRef> special = {
+      {"quantize", "QuantizeLinear"},
+      {"dequantize", "DequantizeLinear"},
+      {"matmul", "MatMul"},
+      {"batch_norm", "BatchNormalization"},
+      {"layer_norm", "LayerNormalization"},
+      {"instance_norm", "InstanceNormalization"},
+      {"argmax", "ArgMax"},
+      {"topk", "TopK"},
+  };
+  // Interned per mnemonic: "hard_swish" -> "HardSwish".
+  static llvm::StringMap<std::string> camel;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  StringRef mnemonic = op->getName().stripDialect();
+  if (auto it = special.find(mnemonic); it != special.end())
+    return it->second;
+  auto [it, inserted] = camel.try_emplace(mnemonic);
+  if (inserted) {
+    bool upper = true;
+    for (char c : mnemonic) {
+      if (c == '_') {
+        upper = true;
+        continue;
+      }
+      it->second += upper ? llvm::toUpper(c) : c;
+      upper = false;
+    }
+  }
+  return it->second;
+}
+
+//===----------------------------------------------------------------------===//
+// Sparsity
+//===----------------------------------------------------------------------===//
+
+LogicalResult lopper::lop::verifySparsity(std::optional<Location> loc,
+                                          ShapedType type, SparsityAttr sp,
+                                          const SmallVectorImpl<double> *data) {
+  int64_t rank = type.getRank();
+  if (sp.getOutputAxis() >= rank)
+    return emitOptionalError(loc, "sparsity output_axis ", sp.getOutputAxis(),
+                             " out of range for a rank-", rank, " weight");
+  if (sp.getKind() != SparsityKind::unstructured && rank < 2)
+    return emitOptionalError(loc, "structured sparsity needs a weight of "
+                                  "rank >= 2");
+  if (!type.hasStaticShape())
+    return success();
+  int64_t o = type.getDimSize(sp.getOutputAxis());
+  int64_t r = type.getNumElements() / std::max<int64_t>(o, 1);
+  if (sp.getKind() == SparsityKind::nm && r % sp.getSecond() != 0)
+    return emitOptionalError(loc, "N:M sparsity needs a reduction length (",
+                             r, ") that is a multiple of M = ", sp.getSecond());
+  if (!data)
+    return success();
+  // Element (row, col) of the [O, R] view: the output axis moved to the front.
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * type.getDimSize(i + 1);
+  int64_t axis = sp.getOutputAxis(), axisStride = strides[axis];
+  int64_t inner = axisStride, outerStride = axisStride * o;
+  auto at = [&](int64_t row, int64_t col) {
+    int64_t outer = col / inner, in = col % inner;
+    return (*data)[outer * outerStride + row * axisStride + in];
+  };
+  // Density counts nonzero elements, or nonzero blocks for block sparsity.
+  int64_t kept = 0, units = 0;
+  if (sp.getKind() == SparsityKind::block) {
+    int64_t br = sp.getFirst(), bc = sp.getSecond();
+    for (int64_t row = 0; row < o; row += br)
+      for (int64_t col = 0; col < r; col += bc, ++units) {
+        bool any = false;
+        for (int64_t i = row; i < std::min(o, row + br) && !any; ++i)
+          for (int64_t j = col; j < std::min(r, col + bc) && !any; ++j)
+            any = at(i, j) != 0.0;
+        kept += any;
+      }
+  } else {
+    units = data->size();
+    for (double v : *data)
+      kept += v != 0.0;
+  }
+  double achieved = units ? (double)kept / units : 0.0;
+  if (std::fabs(achieved - sp.getDensityValue()) >
+      0.5 / std::max<int64_t>(units, 1) + 1e-6)
+    return emitOptionalError(loc, "sparsity density ", sp.getDensityValue(),
+                             " does not match the data's density ", achieved);
+  if (sp.getKind() == SparsityKind::nm) {
+    int64_t n = sp.getFirst(), m = sp.getSecond();
+    for (int64_t row = 0; row < o; ++row)
+      for (int64_t g = 0; g < r; g += m) {
+        int64_t count = 0;
+        for (int64_t j = g; j < g + m; ++j)
+          count += at(row, j) != 0.0;
+        if (count > n)
+          return emitOptionalError(loc, "N:M sparsity ", n, ":", m,
+                                   " violated: output channel ", row, " has ",
+                                   count, " nonzeros in the group at ", g);
+      }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp, QuantizeOp, ShapeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::verify() {
+  auto valueType = cast<ShapedType>(getValue().getType());
+  auto resultType = cast<RankedTensorType>(getOutput().getType());
+  if (valueType.getShape() != resultType.getShape())
+    return emitOpError("value shape does not match the result shape");
+  Type ve = valueType.getElementType(), re = resultType.getElementType();
+  if (ve != re) {
+    auto q = dyn_cast<quant::QuantizedType>(re);
+    if (!q || !isa<IntegerType>(ve) ||
+        cast<IntegerType>(ve).getWidth() != q.getStorageTypeIntegralWidth())
+      return emitOpError("value element type ")
+             << ve << " does not match result element type " << re
+             << " (a quantized result needs integer storage of its width)";
+  }
+  if (auto sp = getSparsityAttr()) {
+    std::optional<SmallVector<double>> data = readElementsAsDouble(getValue());
+    if (failed(verifySparsity(getLoc(), resultType, sp,
+                              data ? &*data : nullptr)))
+      return failure();
+  }
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) {
+  if (getValue().getType() == getOutput().getType())
+    return getValue();
+  return {};
+}
+
+LogicalResult QuantizeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  auto q = dyn_cast<quant::QuantizedType>(out.getElementType());
+  if (!q)
+    return emitOpError("result must have a quantized element type, got ")
+           << out.getElementType();
+  if (q.getExpressedType() != in.getElementType())
+    return emitOpError("input element type ")
+           << in.getElementType() << " differs from the expressed type "
+           << q.getExpressedType();
+  if (in.getRank() != out.getRank() ||
+      !areCompatibleReturnTypes(
+          TypeRange{RankedTensorType::get(in.getShape(), q.getExpressedType())},
+          TypeRange{out}))
+    return emitOpError("input shape does not match the result shape");
+  if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
+    int64_t axis = pa.getQuantizedDimension();
+    if (axis >= out.getRank())
+      return emitOpError("quantized dimension ")
+             << axis << " out of range for rank " << out.getRank();
+    if (!out.isDynamicDim(axis) &&
+        (int64_t)pa.getScales().size() != out.getDimSize(axis))
+      return emitOpError("per-axis type has ")
+             << pa.getScales().size() << " scales for axis size "
+             << out.getDimSize(axis);
+  }
+  return success();
+}
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  ArrayRef<int64_t> dims =
+      in.getShape().slice(getStart(), getEnd() - getStart());
+  if (llvm::any_of(dims, ShapedType::isDynamic))
+    return {};
+  return DenseElementsAttr::get(cast<ShapedType>(getOutput().getType()), dims);
+}
+
+//===----------------------------------------------------------------------===//
+// inferReturnTypes adaptors: the generated op code calls these.
+//===----------------------------------------------------------------------===//
+
+namespace lopper::lop {
+using infer::Types;
+using Loc = std::optional<Location>;
+
+template <typename A>
+static LogicalResult inferSameAsInput(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::sameAsInput(loc, a.getInput(), t);
+}
+template <typename A>
+static LogicalResult inferBroadcast(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::broadcast(loc, {a.getLhs(), a.getRhs()}, Type(), true, t);
+}
+template <typename A>
+static LogicalResult inferPow(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::broadcast(loc, {a.getLhs(), a.getRhs()}, Type(), false, t);
+}
+template <typename A>
+static LogicalResult inferCompare(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::compare(loc, a.getLhs(), a.getRhs(), t);
+}
+template <typename A>
+static LogicalResult inferLogical(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::logical(loc, a.getLhs(), a.getRhs(), t);
+}
+template <typename A>
+static LogicalResult inferWhere(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::where(loc, a.getCondition(), a.getX(), a.getY(), t);
+}
+template <typename A>
+static LogicalResult inferCast(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::cast(loc, a.getInput(), a.getTo(), t);
+}
+template <typename A>
+static LogicalResult inferDequantize(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::dequantize(loc, a.getInput(), t);
+}
+template <typename A>
+static infer::Epilogue epilogue(A a) {
+  return {a.getBias(), a.getResidual()};
+}
+template <typename A>
+static LogicalResult inferConv(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::conv(loc, a.getInput(), a.getWeight(), epilogue(a),
+                     a.getStrides(), a.getPads(), a.getDilations(),
+                     a.getGroup(), false, {}, t);
+}
+template <typename A>
+static LogicalResult inferConvTranspose(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::conv(loc, a.getInput(), a.getWeight(), epilogue(a),
+                     a.getStrides(), a.getPads(), a.getDilations(),
+                     a.getGroup(), true, a.getOutputPadding(), t);
+}
+template <typename A>
+static LogicalResult inferGemm(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::gemm(loc, a.getInput(), a.getWeight(), epilogue(a),
+                     a.getTransA(), a.getTransB(), t);
+}
+template <typename A>
+static LogicalResult inferMatMul(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::matmul(loc, a.getInput(), a.getWeight(), epilogue(a), t);
+}
+template <typename A>
+static LogicalResult inferBatchNorm(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::batchNorm(
+      loc, a.getInput(),
+      {a.getScale(), a.getBias(), a.getMean(), a.getVariance()}, t);
+}
+template <typename A>
+static LogicalResult inferLayerNorm(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::layerNorm(loc, a.getInput(), a.getScale(), a.getBias(),
+                          a.getAxis(), t);
+}
+template <typename A>
+static LogicalResult inferInstanceNorm(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::batchNorm(loc, a.getInput(), {a.getScale(), a.getBias()}, t);
+}
+template <typename A>
+static LogicalResult inferPool(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::pool(loc, a.getInput(), a.getKernelShape(), a.getStrides(),
+                     a.getPads(), a.getDilations(), a.getCeilMode(), t);
+}
+template <typename A>
+static LogicalResult inferGlobalPool(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::globalPool(loc, a.getInput(), t);
+}
+template <typename A>
+static LogicalResult inferReduce(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::reduce(loc, a.getInput(), a.getAxes(), a.getKeepdims(), t);
+}
+template <typename A>
+static LogicalResult inferArgMax(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::argMax(loc, a.getInput(), a.getAxis(), a.getKeepdims(), t);
+}
+template <typename A>
+static LogicalResult inferTopK(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::topK(loc, a.getInput(), a.getK(), a.getAxis(), t);
+}
+template <typename A>
+static LogicalResult inferReshape(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::reshape(loc, a.getInput(), a.getShape(), a.getAllowzero(), t);
+}
+template <typename A>
+static LogicalResult inferFlatten(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::flatten(loc, a.getInput(), a.getAxis(), t);
+}
+template <typename A>
+static LogicalResult inferTranspose(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::transpose(loc, a.getInput(), a.getPerm(), t);
+}
+template <typename A>
+static LogicalResult inferSqueeze(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::squeeze(loc, a.getInput(), a.getAxes(), t);
+}
+template <typename A>
+static LogicalResult inferUnsqueeze(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::unsqueeze(loc, a.getInput(), a.getAxes(), t);
+}
+template <typename A>
+static LogicalResult inferConcat(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::concat(loc, a.getInputs(), a.getAxis(), t);
+}
+template <typename A>
+static LogicalResult inferSplit(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::split(loc, a.getInput(), a.getAxis(), a.getSplit(), t);
+}
+template <typename A>
+static LogicalResult inferSlice(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::slice(loc, a.getInput(), a.getStarts(), a.getEnds(),
+                      a.getAxes(), a.getSteps(), t);
+}
+template <typename A>
+static LogicalResult inferGather(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::gather(loc, a.getInput(), a.getIndices(), a.getAxis(), t);
+}
+template <typename A>
+static LogicalResult inferShape(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::shape(loc, a.getInput(), a.getStart(), a.getEnd(), t);
+}
+template <typename A>
+static LogicalResult inferConstantOfShape(MLIRContext *, Loc loc, A a,
+                                          Types &t) {
+  return infer::constantOfShape(loc, a.getShape(), a.getValue(), t);
+}
+template <typename A>
+static LogicalResult inferExpand(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::expand(loc, a.getInput(), a.getShape(), t);
+}
+template <typename A>
+static LogicalResult inferTile(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::tile(loc, a.getInput(), a.getRepeats(), t);
+}
+template <typename A>
+static LogicalResult inferRange(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::range(loc, a.getStart(), a.getLimit(), a.getDelta(), t);
+}
+template <typename A>
+static LogicalResult inferPad(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::pad(loc, a.getInput(), a.getPads(), a.getMode(), t);
+}
+template <typename A>
+static LogicalResult inferResize(MLIRContext *, Loc loc, A a, Types &t) {
+  return infer::resize(loc, a.getInput(), a.getScales(), a.getSizes(),
+                       a.getMode(), t);
+}
+} // namespace lopper::lop
+
+#define GET_OP_CLASSES
+#include "lopper/Dialect/Lop/LopOps.cpp.inc"

@@ -1,0 +1,132 @@
+//===- ModelStats.cpp - op histogram, parameters, MACs --------------------===//
+
+#include "lopper/Analysis/ModelStats.h"
+#include "lopper/Dialect/Lop/LopOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+
+namespace lopper {
+
+static int64_t numElements(Type t, int64_t dyn) {
+  auto shaped = dyn_cast<ShapedType>(t);
+  if (!shaped || !shaped.hasRank())
+    return 0;
+  int64_t n = 1;
+  for (int64_t d : shaped.getShape())
+    n *= ShapedType::isDynamic(d) ? dyn : d;
+  return n;
+}
+
+static int64_t dim(Value v, int64_t i, int64_t dyn) {
+  int64_t d = cast<ShapedType>(v.getType()).getDimSize(i);
+  return ShapedType::isDynamic(d) ? dyn : d;
+}
+
+static int64_t elementBytes(Type elem) {
+  if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    return (q.getStorageTypeIntegralWidth() + 7) / 8;
+  return (elem.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// Multiply-accumulates of a heavy op; 0 for every other op.
+static int64_t macsOf(Operation *op, int64_t dyn) {
+  return llvm::TypeSwitch<Operation *, int64_t>(op)
+      .Case([&](lop::ConvOp c) {
+        Value w = c.getWeight();
+        int64_t perOut = numElements(w.getType(), dyn) / std::max<int64_t>(dim(w, 0, dyn), 1);
+        return numElements(c.getOutput().getType(), dyn) * perOut;
+      })
+      .Case([&](lop::ConvTransposeOp c) {
+        Value w = c.getWeight();
+        int64_t perIn = numElements(w.getType(), dyn) / std::max<int64_t>(dim(w, 0, dyn), 1);
+        return numElements(c.getInput().getType(), dyn) * perIn;
+      })
+      .Case([&](lop::GemmOp g) {
+        int64_t k = dim(g.getInput(), g.getTransA() ? 0 : 1, dyn);
+        return numElements(g.getOutput().getType(), dyn) * k;
+      })
+      .Case([&](lop::MatMulOp m) {
+        auto a = cast<ShapedType>(m.getInput().getType());
+        int64_t k = dim(m.getInput(), a.getRank() - 1, dyn);
+        return numElements(m.getOutput().getType(), dyn) * k;
+      })
+      .Default([](Operation *) { return int64_t(0); });
+}
+
+ModelStats computeModelStats(ModuleOp module, int64_t dyn) {
+  ModelStats s;
+  module.walk([&](Operation *op) {
+    if (!isa<lop::LopDialect>(op->getDialect()))
+      return;
+    if (auto c = dyn_cast<lop::ConstantOp>(op)) {
+      auto t = cast<ShapedType>(c.getOutput().getType());
+      int64_t n = numElements(t, dyn);
+      s.parameters += n;
+      s.parameterBytes += n * elementBytes(t.getElementType());
+      return;
+    }
+    std::string name = lop::getOnnxOpType(op).str();
+    ++s.ops[name];
+    ++s.nodes;
+    int64_t macs = macsOf(op, dyn);
+    if (macs) {
+      s.macsByOp[name] += macs;
+      s.macs += macs;
+      s.flops += 2 * macs;
+    } else {
+      for (Type t : op->getResultTypes())
+        s.flops += numElements(t, dyn);
+    }
+  });
+  return s;
+}
+
+void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
+                     StringRef modelName, int64_t opset) {
+  if (json) {
+    llvm::json::Object ops, macs;
+    for (auto &[k, v] : s.ops)
+      ops[k] = v;
+    for (auto &[k, v] : s.macsByOp)
+      macs[k] = v;
+    llvm::json::Object root{{"model", modelName.str()},
+                            {"opset", opset},
+                            {"ops", std::move(ops)},
+                            {"nodes", s.nodes},
+                            {"parameters", s.parameters},
+                            {"parameter_bytes", s.parameterBytes},
+                            {"macs", s.macs},
+                            {"flops", s.flops},
+                            {"macs_by_op", std::move(macs)}};
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+    return;
+  }
+  if (!modelName.empty())
+    os << "model:           " << modelName << "\n";
+  if (opset)
+    os << "opset:           " << opset << "\n";
+  os << "nodes:           " << s.nodes << "\n";
+  os << llvm::format("parameters:      %lld (%.2f M)\n", (long long)s.parameters,
+                     s.parameters / 1e6);
+  os << llvm::format("parameter bytes: %lld (%.2f MiB)\n",
+                     (long long)s.parameterBytes,
+                     s.parameterBytes / (1024.0 * 1024.0));
+  os << llvm::format("MACs:            %lld (%.3f G)\n", (long long)s.macs,
+                     s.macs / 1e9);
+  os << llvm::format("FLOPs:           %lld (%.3f G)\n", (long long)s.flops,
+                     s.flops / 1e9);
+  os << "ops:\n";
+  for (auto &[k, v] : s.ops) {
+    auto it = s.macsByOp.find(k);
+    os << llvm::format("  %-24s %6lld", k.c_str(), (long long)v);
+    if (it != s.macsByOp.end())
+      os << llvm::format("   %10.3f GMACs", it->second / 1e9);
+    os << "\n";
+  }
+}
+
+} // namespace lopper
