@@ -1,0 +1,781 @@
+//===- ConvertNode.cpp - one ONNX node to lop ops -------------------------===//
+//
+// Each converter normalizes one ONNX operator across opsets: attribute and
+// input forms become one form, auto_pad becomes explicit pads, negative axes
+// become non-negative. Errors throw NodeError, which the graph importer turns
+// into one line naming the node.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ImporterImpl.h"
+
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+using namespace lopper;
+using namespace lopper::import;
+
+namespace {
+using Node = onnx::NodeProto;
+using Converter = std::function<void(GraphImporter &, const Node &)>;
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+NamedAttribute named(GraphImporter &gi, StringRef name, Attribute a) {
+  return NamedAttribute(gi.b.getStringAttr(name), a);
+}
+
+DenseI64ArrayAttr i64s(GraphImporter &gi, ArrayRef<int64_t> v) {
+  return gi.b.getDenseI64ArrayAttr(v);
+}
+
+int64_t normAxis(int64_t axis, int64_t rank, StringRef what = "axis") {
+  if (axis < -rank || axis >= rank)
+    throw NodeError{what.str() + " " + std::to_string(axis) +
+                    " is out of range for rank " + std::to_string(rank)};
+  return axis < 0 ? axis + rank : axis;
+}
+
+SmallVector<int64_t> normAxes(ArrayRef<int64_t> axes, int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t a : axes)
+    out.push_back(normAxis(a, rank));
+  llvm::sort(out);
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw NodeError{"axes repeat an axis"};
+  return out;
+}
+
+SmallVector<int64_t> constInts(Value v, StringRef what) {
+  auto vals = lop::getKnownIntValues(v);
+  if (!vals || llvm::any_of(*vals, ShapedType::isDynamic))
+    throw NodeError{what.str() +
+                    " must be known at compile time (a constant or a shape "
+                    "computation on static dimensions)"};
+  return *vals;
+}
+
+std::optional<double> constScalar(Value v, StringRef what) {
+  if (!v)
+    return std::nullopt;
+  auto vals = lop::getConstantFloatValues(v);
+  if (!vals || vals->size() != 1)
+    throw NodeError{what.str() + " must be a constant scalar"};
+  return (*vals)[0];
+}
+
+/// Output: one value; extra optional outputs the model uses are errors.
+void single(GraphImporter &gi, const Node &n, Value v) {
+  gi.setOutputs(n, ValueRange{v});
+}
+
+/// Explicit pads for auto_pad SAME_UPPER/SAME_LOWER/VALID/NOTSET.
+SmallVector<int64_t> resolvePads(const Node &n, RankedTensorType x,
+                                 ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations) {
+  size_t spatial = kernel.size();
+  std::string autoPad = attrString(n, "auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    auto pads = attrInts(n, "pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    if (pads.size() != 2 * spatial)
+      throw NodeError{"pads has " + std::to_string(pads.size()) +
+                      " values, expected " + std::to_string(2 * spatial)};
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * spatial, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    throw NodeError{"unknown auto_pad '" + autoPad + "'"};
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = x.getDimSize(2 + i);
+    if (ShapedType::isDynamic(in))
+      throw NodeError{"auto_pad " + autoPad +
+                      " needs static spatial sizes; pin them with "
+                      "--input-shape"};
+    int64_t out = (in + strides[i] - 1) / strides[i];
+    int64_t ext = dilations[i] * (kernel[i] - 1) + 1;
+    int64_t total = std::max<int64_t>((out - 1) * strides[i] + ext - in, 0);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+SmallVector<int64_t> intsOr(const Node &n, StringRef name, size_t count,
+                            int64_t def) {
+  auto v = attrInts(n, name).value_or(SmallVector<int64_t>(count, def));
+  if (v.size() != count)
+    throw NodeError{name.str() + " has " + std::to_string(v.size()) +
+                    " values, expected " + std::to_string(count)};
+  return v;
+}
+
+SmallVector<int64_t> kernelOf(const Node &n, RankedTensorType w) {
+  if (auto k = attrInts(n, "kernel_shape"))
+    return *k;
+  SmallVector<int64_t> k(w.getShape().drop_front(2));
+  if (llvm::any_of(k, ShapedType::isDynamic))
+    throw NodeError{"kernel_shape is absent and the weight's spatial sizes "
+                    "are dynamic"};
+  return k;
+}
+
+void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
+  Value x = gi.input(n, 0), w = gi.input(n, 1), bias = gi.optionalInput(n, 2);
+  auto xt = typeOf(x), wt = typeOf(w);
+  if (xt.getRank() < 3 || wt.getRank() != xt.getRank())
+    throw NodeError{"input and weight must have the same rank >= 3"};
+  size_t spatial = xt.getRank() - 2;
+  auto kernel = kernelOf(n, wt);
+  if (kernel.size() != spatial)
+    throw NodeError{"kernel_shape has the wrong number of values"};
+  auto strides = intsOr(n, "strides", spatial, 1);
+  auto dilations = intsOr(n, "dilations", spatial, 1);
+  int64_t group = attrInt(n, "group", 1);
+  SmallVector<NamedAttribute> attrs;
+  SmallVector<int64_t> pads;
+  if (!transposed) {
+    pads = resolvePads(n, xt, kernel, strides, dilations);
+  } else {
+    auto outPad = intsOr(n, "output_padding", spatial, 0);
+    auto outShape = attrInts(n, "output_shape");
+    std::string autoPad = attrString(n, "auto_pad", "NOTSET");
+    if (outShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      pads.assign(2 * spatial, 0);
+      for (size_t i = 0; i < spatial; ++i) {
+        int64_t in = xt.getDimSize(2 + i);
+        if (ShapedType::isDynamic(in))
+          throw NodeError{"output_shape/auto_pad need static spatial sizes"};
+        int64_t want = outShape ? (*outShape)[outShape->size() - spatial + i]
+                                : in * strides[i];
+        int64_t total = strides[i] * (in - 1) + outPad[i] +
+                        ((kernel[i] - 1) * dilations[i] + 1) - want;
+        if (total < 0)
+          throw NodeError{"output_shape is larger than the transposed "
+                          "convolution can produce"};
+        bool upper = autoPad != "SAME_LOWER";
+        pads[i] = upper ? total / 2 : total - total / 2;
+        pads[i + spatial] = total - pads[i];
+      }
+    } else {
+      pads = resolvePads(n, xt, kernel, strides, dilations);
+    }
+    attrs.push_back(named(gi, "output_padding", i64s(gi, outPad)));
+  }
+  SmallVector<Value> operands{x, w};
+  if (bias)
+    operands.push_back(bias);
+  attrs.append({named(gi, "strides", i64s(gi, strides)),
+                named(gi, "pads", i64s(gi, pads)),
+                named(gi, "dilations", i64s(gi, dilations)),
+                named(gi, "group", gi.b.getI64IntegerAttr(group)),
+                named(gi, "operandSegmentSizes",
+                      gi.b.getDenseI32ArrayAttr({1, 1, bias ? 1 : 0, 0}))});
+  single(gi, n, gi.create1(transposed ? "conv_transpose" : "conv", operands,
+                           attrs));
+}
+
+void convertGemm(GraphImporter &gi, const Node &n) {
+  Value a = gi.input(n, 0), w = gi.input(n, 1), c = gi.optionalInput(n, 2);
+  SmallVector<Value> operands{a, w};
+  if (c)
+    operands.push_back(c);
+  single(gi, n,
+         gi.create1("gemm", operands,
+                    {named(gi, "alpha", gi.b.getF32FloatAttr(attrFloat(n, "alpha", 1))),
+                     named(gi, "beta", gi.b.getF32FloatAttr(attrFloat(n, "beta", 1))),
+                     named(gi, "transA", gi.b.getBoolAttr(attrInt(n, "transA", 0))),
+                     named(gi, "transB", gi.b.getBoolAttr(attrInt(n, "transB", 0))),
+                     named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
+}
+
+void convertMatMul(GraphImporter &gi, const Node &n) {
+  single(gi, n,
+         gi.create1("matmul", {gi.input(n, 0), gi.input(n, 1)},
+                    {named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))}));
+}
+
+void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
+  Value x = gi.input(n, 0);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = normAxis(attrInt(n, "axis", gi.opset < 13 ? 1 : -1), rank);
+  if (gi.opset >= 13 || axis == rank - 1) {
+    single(gi, n, gi.create1(name, {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+    return;
+  }
+  // Before opset 13 the input is coerced to 2-D at `axis`.
+  Value flat = gi.create1("flatten", {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+  Value sm = gi.create1(name, {flat}, {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+  Value shape = gi.create1("shape", {x},
+                           {named(gi, "start", gi.b.getI64IntegerAttr(0)),
+                            named(gi, "end", gi.b.getI64IntegerAttr(rank))});
+  single(gi, n, gi.create1("reshape", {sm, shape}));
+}
+
+void convertClip(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  std::optional<double> lo, hi;
+  if (gi.opset < 11) {
+    if (findAttr(n, "min"))
+      lo = attrFloat(n, "min", 0);
+    if (findAttr(n, "max"))
+      hi = attrFloat(n, "max", 0);
+  } else {
+    lo = constScalar(gi.optionalInput(n, 1), "Clip min");
+    hi = constScalar(gi.optionalInput(n, 2), "Clip max");
+  }
+  SmallVector<NamedAttribute> attrs;
+  if (lo)
+    attrs.push_back(named(gi, "min", gi.b.getF32FloatAttr(*lo)));
+  if (hi)
+    attrs.push_back(named(gi, "max", gi.b.getF32FloatAttr(*hi)));
+  single(gi, n, gi.create1("clip", {x}, attrs));
+}
+
+void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (xt.getRank() < 3)
+    throw NodeError{"input must have rank >= 3"};
+  size_t spatial = xt.getRank() - 2;
+  auto kernel = attrInts(n, "kernel_shape");
+  if (!kernel || kernel->size() != spatial)
+    throw NodeError{"kernel_shape must have one value per spatial axis"};
+  auto strides = intsOr(n, "strides", spatial, 1);
+  auto dilations = intsOr(n, "dilations", spatial, 1);
+  auto pads = resolvePads(n, xt, *kernel, strides, dilations);
+  SmallVector<NamedAttribute> attrs{
+      named(gi, "kernel_shape", i64s(gi, *kernel)),
+      named(gi, "strides", i64s(gi, strides)),
+      named(gi, "pads", i64s(gi, pads)),
+      named(gi, "dilations", i64s(gi, dilations)),
+      named(gi, "ceil_mode", gi.b.getBoolAttr(attrInt(n, "ceil_mode", 0)))};
+  if (!isMax)
+    attrs.push_back(named(gi, "count_include_pad",
+                          gi.b.getBoolAttr(attrInt(n, "count_include_pad", 0))));
+  single(gi, n, gi.create1(isMax ? "max_pool" : "average_pool", {x}, attrs));
+}
+
+void convertReduce(GraphImporter &gi, const Node &n, StringRef name,
+                   int64_t inputSince) {
+  Value x = gi.input(n, 0);
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> axes;
+  if (gi.opset >= inputSince) {
+    if (Value a = gi.optionalInput(n, 1))
+      axes = constInts(a, "axes");
+  } else if (auto a = attrInts(n, "axes")) {
+    axes = *a;
+  }
+  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0)) {
+    single(gi, n, x);
+    return;
+  }
+  axes = normAxes(axes, rank);
+  single(gi, n,
+         gi.create1(name, {x},
+                    {named(gi, "axes", i64s(gi, axes)),
+                     named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1)))}));
+}
+
+void convertSplit(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  int64_t axis = normAxis(attrInt(n, "axis", 0), xt.getRank());
+  SmallVector<int64_t> sizes;
+  if (gi.opset < 13) {
+    if (auto s = attrInts(n, "split"))
+      sizes = *s;
+  } else if (Value s = gi.optionalInput(n, 1)) {
+    sizes = constInts(s, "split");
+  }
+  if (sizes.empty()) {
+    int64_t parts = gi.opset >= 18 && findAttr(n, "num_outputs")
+                        ? attrInt(n, "num_outputs", 1)
+                        : n.output_size();
+    int64_t dim = xt.getDimSize(axis);
+    if (ShapedType::isDynamic(dim))
+      throw NodeError{"an even split needs a static size on axis " +
+                      std::to_string(axis)};
+    if (parts < 1)
+      throw NodeError{"split needs at least one output"};
+    int64_t chunk = (dim + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  if ((int64_t)sizes.size() != n.output_size())
+    throw NodeError{"split has " + std::to_string(sizes.size()) +
+                    " sizes for " + std::to_string(n.output_size()) +
+                    " outputs"};
+  Operation *op = gi.create("split", {x},
+                            {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                             named(gi, "split", i64s(gi, sizes))},
+                            sizes.size());
+  gi.setOutputs(n, op->getResults());
+}
+
+void convertSlice(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  int64_t rank = typeOf(x).getRank();
+  Value starts, ends, axes, steps;
+  if (gi.opset < 10) {
+    auto s = attrInts(n, "starts"), e = attrInts(n, "ends");
+    if (!s || !e || s->size() != e->size())
+      throw NodeError{"starts and ends must be given with equal lengths"};
+    starts = gi.constI64(*s);
+    ends = gi.constI64(*e);
+    if (auto a = attrInts(n, "axes"))
+      axes = gi.constI64(*a);
+  } else {
+    starts = gi.input(n, 1);
+    ends = gi.input(n, 2);
+    axes = gi.optionalInput(n, 3);
+    steps = gi.optionalInput(n, 4);
+  }
+  auto st = typeOf(starts);
+  if (st.getRank() != 1 || st.isDynamicDim(0))
+    throw NodeError{"starts must be 1-D with a static length"};
+  int64_t count = st.getDimSize(0);
+  if (count > rank)
+    throw NodeError{"slices more axes than the input has"};
+  if (!axes) {
+    SmallVector<int64_t> all;
+    for (int64_t i = 0; i < count; ++i)
+      all.push_back(i);
+    axes = gi.constI64(all);
+  }
+  if (!steps)
+    steps = gi.constI64(SmallVector<int64_t>(count, 1));
+  single(gi, n, gi.create1("slice", {x, starts, ends, axes, steps}));
+}
+
+void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  std::optional<SmallVector<int64_t>> axes;
+  if (gi.opset < 13)
+    axes = attrInts(n, "axes");
+  else if (Value a = gi.optionalInput(n, 1))
+    axes = constInts(a, "axes");
+  SmallVector<int64_t> norm;
+  if (unsqueeze) {
+    if (!axes)
+      throw NodeError{"Unsqueeze needs axes"};
+    norm = normAxes(*axes, xt.getRank() + axes->size());
+  } else if (axes) {
+    norm = normAxes(*axes, xt.getRank());
+  } else {
+    for (int64_t i = 0; i < xt.getRank(); ++i) {
+      if (xt.isDynamicDim(i))
+        throw NodeError{"Squeeze without axes needs static sizes (axis " +
+                        std::to_string(i) + " is dynamic)"};
+      if (xt.getDimSize(i) == 1)
+        norm.push_back(i);
+    }
+  }
+  single(gi, n, gi.create1(unsqueeze ? "unsqueeze" : "squeeze", {x},
+                           {named(gi, "axes", i64s(gi, norm))}));
+}
+
+void convertPad(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> pads;
+  double value = 0;
+  if (gi.opset < 11) {
+    pads = attrInts(n, "pads").value_or(SmallVector<int64_t>());
+    value = attrFloat(n, "value", 0);
+  } else {
+    pads = constInts(gi.input(n, 1), "pads");
+    if (auto v = constScalar(gi.optionalInput(n, 2), "constant_value"))
+      value = *v;
+    if (Value a = gi.optionalInput(n, 3)) {
+      auto axes = constInts(a, "axes");
+      if (pads.size() != 2 * axes.size())
+        throw NodeError{"pads must have two values per axis"};
+      SmallVector<int64_t> full(2 * rank, 0);
+      for (auto [i, ax] : llvm::enumerate(axes)) {
+        int64_t a2 = normAxis(ax, rank);
+        full[a2] = pads[i];
+        full[a2 + rank] = pads[i + axes.size()];
+      }
+      pads = full;
+    }
+  }
+  single(gi, n,
+         gi.create1("pad", {x},
+                    {named(gi, "pads", i64s(gi, pads)),
+                     named(gi, "mode", gi.b.getStringAttr(attrString(n, "mode", "constant"))),
+                     named(gi, "value", gi.b.getF64FloatAttr(value))}));
+}
+
+void convertResize(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  Value scales, sizes;
+  if (gi.opset < 11) {
+    scales = gi.input(n, 1);
+  } else {
+    scales = gi.optionalInput(n, 2);
+    sizes = gi.optionalInput(n, 3);
+    if (scales && typeOf(scales).getNumElements() == 0)
+      scales = {};
+  }
+  if (findAttr(n, "axes"))
+    throw NodeError{"Resize with 'axes' is not supported yet"};
+  std::string mode = attrString(n, "mode", "nearest");
+  SmallVector<NamedAttribute> attrs{
+      named(gi, "mode", gi.b.getStringAttr(mode)),
+      named(gi, "coordinate_transformation_mode",
+            gi.b.getStringAttr(attrString(
+                n, "coordinate_transformation_mode",
+                gi.opset < 11 ? "asymmetric" : "half_pixel"))),
+      named(gi, "nearest_mode",
+            gi.b.getStringAttr(attrString(n, "nearest_mode",
+                                          gi.opset < 11 ? "floor"
+                                                        : "round_prefer_floor"))),
+      named(gi, "cubic_coeff_a",
+            gi.b.getF32FloatAttr(attrFloat(n, "cubic_coeff_a", -0.75f))),
+      named(gi, "operandSegmentSizes",
+            gi.b.getDenseI32ArrayAttr({1, scales ? 1 : 0, sizes ? 1 : 0}))};
+  SmallVector<Value> operands{x};
+  if (scales)
+    operands.push_back(scales);
+  if (sizes)
+    operands.push_back(sizes);
+  single(gi, n, gi.create1("resize", operands, attrs));
+}
+
+void convertTopK(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  Value k = gi.opset < 10 ? gi.constI64({attrInt(n, "k", 1)}) : gi.input(n, 1);
+  int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
+  Operation *op = gi.create(
+      "topk", {x, k},
+      {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+       named(gi, "largest", gi.b.getBoolAttr(attrInt(n, "largest", 1))),
+       named(gi, "sorted", gi.b.getBoolAttr(attrInt(n, "sorted", 1)))},
+      2);
+  gi.setOutputs(n, op->getResults());
+}
+
+void convertConstant(GraphImporter &gi, const Node &n) {
+  if (const auto *a = findAttr(n, "value")) {
+    single(gi, n, gi.constant(gi.tensorToAttr(a->t(), "Constant value")));
+    return;
+  }
+  auto f32 = [&](ArrayRef<float> v, bool scalar) {
+    auto t = RankedTensorType::get(
+        scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{(int64_t)v.size()},
+        gi.b.getF32Type());
+    return gi.constant(DenseElementsAttr::get(t, v));
+  };
+  if (const auto *a = findAttr(n, "value_float"))
+    return single(gi, n, f32({a->f()}, true));
+  if (const auto *a = findAttr(n, "value_floats"))
+    return single(gi, n, f32(SmallVector<float>(a->floats().begin(), a->floats().end()), false));
+  if (const auto *a = findAttr(n, "value_int"))
+    return single(gi, n, gi.constI64({a->i()}, true));
+  if (const auto *a = findAttr(n, "value_ints"))
+    return single(gi, n, gi.constI64(SmallVector<int64_t>(a->ints().begin(), a->ints().end())));
+  throw NodeError{"only value, value_float(s) and value_int(s) constants are "
+                  "supported"};
+}
+
+void convertConstantOfShape(GraphImporter &gi, const Node &n) {
+  Value shape = gi.input(n, 0);
+  TypedAttr value = gi.b.getF32FloatAttr(0);
+  if (const auto *a = findAttr(n, "value")) {
+    ElementsAttr e = gi.tensorToAttr(a->t(), "ConstantOfShape value");
+    auto vals = lop::readElementsAsDouble(e);
+    if (e.getNumElements() != 1 || !vals)
+      throw NodeError{"value must be a one-element numeric tensor"};
+    Type elem = e.getElementType();
+    if (isa<FloatType>(elem))
+      value = gi.b.getFloatAttr(elem, (*vals)[0]);
+    else
+      value = gi.b.getIntegerAttr(elem, (int64_t)(*vals)[0]);
+  }
+  single(gi, n, gi.create1("constant_of_shape", {shape},
+                           {named(gi, "value", value)}));
+}
+
+/// The quantized element type that a Q/DQ node's scale and zero point give.
+quant::QuantizedType quantType(GraphImporter &gi, const Node &n, Value scale,
+                               Value zp, Type expressed, int64_t rank) {
+  auto scales = lop::getConstantFloatValues(scale);
+  if (!scales || scales->empty())
+    throw NodeError{"the scale must be a constant"};
+  SmallVector<int64_t> zps(scales->size(), 0);
+  bool isSigned = false;
+  unsigned width = 8;
+  if (zp) {
+    auto zt = cast<IntegerType>(typeOf(zp).getElementType());
+    isSigned = !zt.isUnsigned();
+    width = zt.getWidth();
+    auto z = lop::getConstantIntValues(zp);
+    if (!z || z->size() != scales->size())
+      throw NodeError{"the zero point must be a constant shaped like the scale"};
+    zps = *z;
+  }
+  if (width != 8 && width != 16)
+    throw NodeError{"only 8- and 16-bit quantization is supported"};
+  Type storage = gi.b.getIntegerType(width);
+  int64_t lo = isSigned ? -(int64_t(1) << (width - 1)) : 0;
+  int64_t hi = isSigned ? (int64_t(1) << (width - 1)) - 1 : (int64_t(1) << width) - 1;
+  unsigned flags = isSigned ? quant::QuantizationFlags::Signed : 0;
+  if (typeOf(scale).getRank() == 0 || scales->size() == 1)
+    return quant::UniformQuantizedType::get(flags, storage, expressed,
+                                            (*scales)[0], zps[0], lo, hi);
+  int64_t axis = normAxis(attrInt(n, "axis", 1), rank);
+  return quant::UniformQuantizedPerAxisType::get(
+      flags, storage, expressed, *scales, zps, axis, lo, hi);
+}
+
+void convertQuantize(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  auto q = quantType(gi, n, gi.input(n, 1), gi.optionalInput(n, 2),
+                     xt.getElementType(), xt.getRank());
+  auto op = lop::QuantizeOp::create(
+      gi.b, gi.loc, RankedTensorType::get(xt.getShape(), q), x);
+  if (failed(op.verify())) {
+    op.erase();
+    throw NodeError{"QuantizeLinear operands do not fit"};
+  }
+  single(gi, n, op);
+}
+
+void convertDequantize(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (!isa<quant::QuantizedType>(xt.getElementType())) {
+    auto c = x.getDefiningOp<lop::ConstantOp>();
+    if (!c)
+      throw NodeError{"DequantizeLinear of a non-constant integer tensor is "
+                      "not supported yet"};
+    auto q = quantType(gi, n, gi.input(n, 1), gi.optionalInput(n, 2),
+                       gi.b.getF32Type(), xt.getRank());
+    x = gi.constant(c.getValue(), RankedTensorType::get(xt.getShape(), q));
+  }
+  single(gi, n, gi.create1("dequantize", {x}));
+}
+
+/// Converters by ONNX op type.
+const llvm::StringMap<Converter> &converters() {
+  static const llvm::StringMap<Converter> table = [] {
+    llvm::StringMap<Converter> t;
+    auto unary = [&](StringRef onnx, StringRef lop) {
+      std::string name = lop.str();
+      t[onnx] = [name](GraphImporter &gi, const Node &n) {
+        single(gi, n, gi.create1(name, {gi.input(n, 0)}));
+      };
+    };
+    for (auto [o, l] : {std::pair{"Sqrt", "sqrt"}, {"Reciprocal", "reciprocal"},
+                        {"Exp", "exp"}, {"Log", "log"}, {"Neg", "neg"},
+                        {"Abs", "abs"}, {"Erf", "erf"}, {"Tanh", "tanh"},
+                        {"Sigmoid", "sigmoid"}, {"Relu", "relu"}, {"Not", "not"},
+                        {"HardSwish", "hard_swish"}})
+      unary(o, l);
+    auto binary = [&](StringRef onnx, StringRef lop) {
+      std::string name = lop.str();
+      t[onnx] = [name](GraphImporter &gi, const Node &n) {
+        single(gi, n, gi.create1(name, {gi.input(n, 0), gi.input(n, 1)}));
+      };
+    };
+    for (auto [o, l] : {std::pair{"Add", "add"}, {"Sub", "sub"}, {"Mul", "mul"},
+                        {"Div", "div"}, {"Pow", "pow"}, {"Equal", "equal"},
+                        {"Less", "less"}, {"Greater", "greater"}, {"And", "and"}})
+      binary(o, l);
+    auto withFloats = [&](StringRef onnx, StringRef lop,
+                          std::vector<std::pair<std::string, float>> attrs) {
+      std::string name = lop.str();
+      t[onnx] = [name, attrs](GraphImporter &gi, const Node &n) {
+        SmallVector<NamedAttribute> a;
+        for (auto &[k, d] : attrs)
+          a.push_back(named(gi, k, gi.b.getF32FloatAttr(attrFloat(n, k, d))));
+        single(gi, n, gi.create1(name, {gi.input(n, 0)}, a));
+      };
+    };
+    withFloats("LeakyRelu", "leaky_relu", {{"alpha", 0.01f}});
+    withFloats("Elu", "elu", {{"alpha", 1.0f}});
+    withFloats("HardSigmoid", "hard_sigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}});
+    t["Gelu"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("gelu", {gi.input(n, 0)},
+                               {named(gi, "approximate", gi.b.getStringAttr(
+                                   attrString(n, "approximate", "none")))}));
+    };
+    t["Identity"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.input(n, 0));
+    };
+    t["Dropout"] = [](GraphImporter &gi, const Node &n) {
+      if (n.output_size() > 1 && !n.output(1).empty())
+        throw NodeError{"the Dropout mask output is not supported"};
+      if (Value training = gi.optionalInput(n, 2)) {
+        auto v = lop::getConstantIntValues(training);
+        if (!v || (*v)[0] != 0)
+          throw NodeError{"Dropout in training mode is not supported"};
+      }
+      single(gi, n, gi.input(n, 0));
+    };
+    t["Softmax"] = [](GraphImporter &gi, const Node &n) { convertSoftmax(gi, n, "softmax"); };
+    t["LogSoftmax"] = [](GraphImporter &gi, const Node &n) { convertSoftmax(gi, n, "log_softmax"); };
+    t["Clip"] = convertClip;
+    t["Cast"] = [](GraphImporter &gi, const Node &n) {
+      if (!findAttr(n, "to"))
+        throw NodeError{"Cast needs the 'to' attribute"};
+      Type to = gi.elementType(attrInt(n, "to", 0), "Cast target");
+      single(gi, n, gi.create1("cast", {gi.input(n, 0)},
+                               {named(gi, "to", TypeAttr::get(to))}));
+    };
+    t["Where"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("where", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+    };
+    t["Conv"] = [](GraphImporter &gi, const Node &n) { convertConv(gi, n, false); };
+    t["ConvTranspose"] = [](GraphImporter &gi, const Node &n) { convertConv(gi, n, true); };
+    t["Gemm"] = convertGemm;
+    t["MatMul"] = convertMatMul;
+    t["BatchNormalization"] = [](GraphImporter &gi, const Node &n) {
+      if (attrInt(n, "training_mode", 0))
+        throw NodeError{"BatchNormalization in training mode is not supported"};
+      single(gi, n, gi.create1("batch_norm",
+                               {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2),
+                                gi.input(n, 3), gi.input(n, 4)},
+                               {named(gi, "epsilon", gi.b.getF32FloatAttr(
+                                   attrFloat(n, "epsilon", 1e-5f)))}));
+    };
+    t["LayerNormalization"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0), scale = gi.input(n, 1), bias = gi.optionalInput(n, 2);
+      int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
+      SmallVector<Value> ops{x, scale};
+      if (bias)
+        ops.push_back(bias);
+      single(gi, n, gi.create1("layer_norm", ops,
+                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                                named(gi, "epsilon", gi.b.getF32FloatAttr(
+                                    attrFloat(n, "epsilon", 1e-5f)))}));
+    };
+    t["InstanceNormalization"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("instance_norm",
+                               {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)},
+                               {named(gi, "epsilon", gi.b.getF32FloatAttr(
+                                   attrFloat(n, "epsilon", 1e-5f)))}));
+    };
+    t["MaxPool"] = [](GraphImporter &gi, const Node &n) { convertPool(gi, n, true); };
+    t["AveragePool"] = [](GraphImporter &gi, const Node &n) { convertPool(gi, n, false); };
+    t["GlobalAveragePool"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("global_average_pool", {gi.input(n, 0)}));
+    };
+    t["GlobalMaxPool"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("global_max_pool", {gi.input(n, 0)}));
+    };
+    t["ReduceMean"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_mean", 18); };
+    t["ReduceSum"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_sum", 13); };
+    t["ReduceMax"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_max", 18); };
+    t["ReduceMin"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_min", 18); };
+    t["ArgMax"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0);
+      int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+      single(gi, n, gi.create1("argmax", {x},
+                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                                named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1))),
+                                named(gi, "select_last_index",
+                                      gi.b.getBoolAttr(attrInt(n, "select_last_index", 0)))}));
+    };
+    t["TopK"] = convertTopK;
+    t["Reshape"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("reshape", {gi.input(n, 0), gi.input(n, 1)},
+                               {named(gi, "allowzero", gi.b.getBoolAttr(attrInt(n, "allowzero", 0)))}));
+    };
+    t["Flatten"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0);
+      int64_t rank = typeOf(x).getRank();
+      int64_t axis = attrInt(n, "axis", 1);
+      if (axis < -rank || axis > rank)
+        throw NodeError{"axis " + std::to_string(axis) + " is out of range"};
+      if (axis < 0)
+        axis += rank;
+      single(gi, n, gi.create1("flatten", {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+    };
+    t["Transpose"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0);
+      SmallVector<int64_t> perm;
+      if (auto p = attrInts(n, "perm"))
+        perm = *p;
+      else
+        for (int64_t i = typeOf(x).getRank() - 1; i >= 0; --i)
+          perm.push_back(i);
+      single(gi, n, gi.create1("transpose", {x}, {named(gi, "perm", i64s(gi, perm))}));
+    };
+    t["Concat"] = [](GraphImporter &gi, const Node &n) {
+      SmallVector<Value> ins;
+      for (int i = 0; i < n.input_size(); ++i)
+        ins.push_back(gi.input(n, i));
+      if (ins.empty())
+        throw NodeError{"Concat needs inputs"};
+      if (!findAttr(n, "axis"))
+        throw NodeError{"Concat needs the 'axis' attribute"};
+      int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(ins[0]).getRank());
+      single(gi, n, gi.create1("concat", ins, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+    };
+    t["Split"] = convertSplit;
+    t["Slice"] = convertSlice;
+    t["Squeeze"] = [](GraphImporter &gi, const Node &n) { convertSqueeze(gi, n, false); };
+    t["Unsqueeze"] = [](GraphImporter &gi, const Node &n) { convertSqueeze(gi, n, true); };
+    t["Gather"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0);
+      int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+      single(gi, n, gi.create1("gather", {x, gi.input(n, 1)},
+                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+    };
+    t["Shape"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0);
+      int64_t rank = typeOf(x).getRank();
+      auto clampDim = [&](int64_t v) {
+        if (v < 0)
+          v += rank;
+        return std::clamp<int64_t>(v, 0, rank);
+      };
+      int64_t start = clampDim(attrInt(n, "start", 0));
+      int64_t end = std::max(start, clampDim(attrInt(n, "end", rank)));
+      single(gi, n, gi.create1("shape", {x},
+                               {named(gi, "start", gi.b.getI64IntegerAttr(start)),
+                                named(gi, "end", gi.b.getI64IntegerAttr(end))}));
+    };
+    t["Constant"] = convertConstant;
+    t["ConstantOfShape"] = convertConstantOfShape;
+    t["Expand"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("expand", {gi.input(n, 0), gi.input(n, 1)}));
+    };
+    t["Tile"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("tile", {gi.input(n, 0), gi.input(n, 1)}));
+    };
+    t["Range"] = [](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1("range", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+    };
+    t["Pad"] = convertPad;
+    t["Resize"] = convertResize;
+    t["QuantizeLinear"] = convertQuantize;
+    t["DequantizeLinear"] = convertDequantize;
+    return t;
+  }();
+  return table;
+}
+} // namespace
+
+bool GraphImporter::isSupported(StringRef opType) {
+  return converters().count(opType);
+}
+
+void GraphImporter::convertNode(const onnx::NodeProto &node) {
+  converters().find(node.op_type())->second(*this, node);
+}

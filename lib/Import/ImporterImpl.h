@@ -1,0 +1,90 @@
+//===- ImporterImpl.h - state shared by the ONNX importer -------*- C++ -*-===//
+
+#ifndef LOPPER_LIB_IMPORT_IMPORTERIMPL_H
+#define LOPPER_LIB_IMPORT_IMPORTERIMPL_H
+
+#include "lopper/Dialect/Lop/LopOps.h"
+#include "lopper/Import/OnnxImporter.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <optional>
+#include <string>
+
+namespace lopper::import {
+
+/// Raised inside node conversion; turned into one error line naming the node.
+struct NodeError {
+  std::string message;
+};
+
+/// Imports one ONNX graph into a func.func.
+class GraphImporter {
+public:
+  GraphImporter(mlir::MLIRContext *ctx, const ImportOptions &options,
+                std::string fileName, std::string baseDir, int64_t opset,
+                ImportErrors &errors)
+      : ctx(ctx), b(ctx), options(options), fileName(std::move(fileName)),
+        baseDir(std::move(baseDir)), opset(opset), errors(errors) {}
+
+  /// Builds @main into `module`; failure leaves the reasons in `errors`.
+  mlir::LogicalResult importGraph(const onnx::GraphProto &graph,
+                                  mlir::ModuleOp module);
+
+  //===--- used by the per-op conversions (ConvertNode.cpp) ---------------===//
+
+  /// Converts one node, mapping its outputs; throws NodeError.
+  void convertNode(const onnx::NodeProto &node);
+
+  /// True when the op type is one the importer converts at this opset.
+  static bool isSupported(llvm::StringRef opType);
+
+  mlir::Value input(const onnx::NodeProto &node, int i);
+  mlir::Value optionalInput(const onnx::NodeProto &node, int i);
+  void setOutputs(const onnx::NodeProto &node, mlir::ValueRange values);
+
+  /// Creates `lop.<name>` with inferred result types; throws NodeError with
+  /// the verifier's reason when the operands do not fit.
+  mlir::Operation *create(llvm::StringRef name, mlir::ValueRange operands,
+                          llvm::ArrayRef<mlir::NamedAttribute> attrs,
+                          unsigned numResults = 1);
+  mlir::Value create1(llvm::StringRef name, mlir::ValueRange operands,
+                      llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return create(name, operands, attrs)->getResult(0);
+  }
+
+  mlir::Value constI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
+  mlir::Value constant(mlir::ElementsAttr value, mlir::Type resultType = {});
+
+  mlir::ElementsAttr tensorToAttr(const onnx::TensorProto &t,
+                                  llvm::StringRef what);
+  mlir::Type elementType(int32_t onnxType, llvm::StringRef what);
+
+  mlir::MLIRContext *ctx;
+  mlir::OpBuilder b;
+  const ImportOptions &options;
+  std::string fileName, baseDir;
+  int64_t opset;
+  ImportErrors &errors;
+  mlir::Location loc = mlir::UnknownLoc::get(ctx);
+  llvm::StringMap<mlir::Value> values;
+  llvm::StringMap<const onnx::TensorProto *> initializers;
+};
+
+/// Attribute access on a node, with ONNX defaults; throws NodeError on a
+/// wrong attribute type.
+const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                     llvm::StringRef name);
+int64_t attrInt(const onnx::NodeProto &node, llvm::StringRef name, int64_t def);
+float attrFloat(const onnx::NodeProto &node, llvm::StringRef name, float def);
+std::string attrString(const onnx::NodeProto &node, llvm::StringRef name,
+                       llvm::StringRef def);
+std::optional<llvm::SmallVector<int64_t>>
+attrInts(const onnx::NodeProto &node, llvm::StringRef name);
+
+} // namespace lopper::import
+
+#endif
