@@ -546,8 +546,15 @@ lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
   ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
   std::string file = displayName.str();
   onnx::ModelProto model;
-  size_t first = buffer.find_first_not_of(" \t\r\n");
-  bool text = first != StringRef::npos && buffer[first] == '<';
+  // The text syntax starts with '<' after white space and '#' comments.
+  StringRef rest = buffer;
+  while (true) {
+    rest = rest.ltrim(" \t\r\n");
+    if (!rest.starts_with("#"))
+      break;
+    rest = rest.drop_until([](char c) { return c == '\n'; });
+  }
+  bool text = rest.starts_with("<");
   if (text) {
     std::string copy = buffer.str();
     onnx::Status status;

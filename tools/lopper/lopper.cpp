@@ -1,0 +1,68 @@
+//===- lopper.cpp - the Lopper command-line driver ------------------------===//
+//
+// `lopper inspect` is the first subcommand; compile, run, bench and verify
+// arrive with the code generator and runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lopper/Analysis/ModelStats.h"
+#include "lopper/Import/OnnxImporter.h"
+#include "lopper/InitAll.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::SubCommand inspectCmd("inspect",
+                                 "print op histogram, parameters, bytes and MACs of an ONNX model");
+static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<model.onnx>"),
+                                         cl::Required, cl::sub(inspectCmd));
+static cl::opt<bool> inspectJson("json", cl::desc("print JSON"), cl::sub(inspectCmd));
+static cl::list<std::string>
+    inspectShapes("input-shape",
+                  cl::desc("pin an input's shape: NAME=1x3x224x224 (other "
+                           "symbolic dimensions count as 1)"),
+                  cl::value_desc("NAME=DIMS"), cl::sub(inspectCmd));
+
+static int error(const Twine &msg) {
+  errs() << "lopper: error: " << msg << "\n";
+  return 1;
+}
+
+static int runInspect() {
+  mlir::DialectRegistry registry;
+  lopper::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  lopper::ImportOptions options;
+  options.pinDynamicDims = 1;
+  for (const std::string &spec : inspectShapes) {
+    std::string msg;
+    if (!lopper::parseInputShape(spec, options, msg))
+      return error(msg);
+  }
+  lopper::ImportErrors errors;
+  auto module = lopper::importOnnxFile(inspectInput, &context, options, errors);
+  if (!module) {
+    for (const std::string &e : errors)
+      errs() << "lopper: error: " << e << "\n";
+    return 1;
+  }
+  int64_t opset = 0;
+  if (auto a = (*module)->getAttrOfType<mlir::IntegerAttr>("lop.opset"))
+    opset = a.getInt();
+  lopper::printModelStats(lopper::computeModelStats(*module), outs(),
+                          inspectJson, inspectInput, opset);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Lopper: an ONNX model compression compiler\n");
+  if (inspectCmd)
+    return runInspect();
+  return error("no command given; run 'lopper --help' for the commands");
+}
