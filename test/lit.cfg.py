@@ -15,7 +15,7 @@ config.excludes = ["e2e", "onnx-backend", "bench", "unit", "fuzz", "lit.cfg.py",
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
-llvm_config.with_environment("PATH", config.lopper_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.lopper_tools_dir, append_path=True)
 
 tools = ["lopper", "lopper-opt", "lopper-translate", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.lopper_tools_dir, config.llvm_tools_dir])

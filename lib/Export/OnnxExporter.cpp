@@ -16,9 +16,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -43,16 +42,24 @@ static int32_t onnxDataType(Type t) {
     unsigned w = q.getStorageTypeIntegralWidth();
     bool s = q.isSigned();
     switch (w) {
-    case 8: return s ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
-    case 16: return s ? onnx::TensorProto::INT16 : onnx::TensorProto::UINT16;
-    case 32: return s ? onnx::TensorProto::INT32 : onnx::TensorProto::UINT32;
-    default: return 0;
+    case 8:
+      return s ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
+    case 16:
+      return s ? onnx::TensorProto::INT16 : onnx::TensorProto::UINT16;
+    case 32:
+      return s ? onnx::TensorProto::INT32 : onnx::TensorProto::UINT32;
+    default:
+      return 0;
     }
   }
-  if (t.isF32()) return onnx::TensorProto::FLOAT;
-  if (t.isF16()) return onnx::TensorProto::FLOAT16;
-  if (t.isBF16()) return onnx::TensorProto::BFLOAT16;
-  if (t.isF64()) return onnx::TensorProto::DOUBLE;
+  if (t.isF32())
+    return onnx::TensorProto::FLOAT;
+  if (t.isF16())
+    return onnx::TensorProto::FLOAT16;
+  if (t.isBF16())
+    return onnx::TensorProto::BFLOAT16;
+  if (t.isF64())
+    return onnx::TensorProto::DOUBLE;
   auto it = dyn_cast<IntegerType>(t);
   if (!it)
     return 0;
@@ -60,11 +67,16 @@ static int32_t onnxDataType(Type t) {
     return onnx::TensorProto::BOOL;
   bool u = it.isUnsigned();
   switch (it.getWidth()) {
-  case 8: return u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
-  case 16: return u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16;
-  case 32: return u ? onnx::TensorProto::UINT32 : onnx::TensorProto::INT32;
-  case 64: return u ? onnx::TensorProto::UINT64 : onnx::TensorProto::INT64;
-  default: return 0;
+  case 8:
+    return u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
+  case 16:
+    return u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16;
+  case 32:
+    return u ? onnx::TensorProto::UINT32 : onnx::TensorProto::INT32;
+  case 64:
+    return u ? onnx::TensorProto::UINT64 : onnx::TensorProto::INT64;
+  default:
+    return 0;
   }
 }
 
@@ -106,12 +118,34 @@ static std::optional<std::string> nameOfLoc(Location loc) {
 
 /// Lop attributes whose names and meanings are ONNX's.
 static bool isOnnxAttrName(StringRef name) {
-  static const llvm::StringSet<> names = {
-      "strides", "pads", "dilations", "group", "kernel_shape", "axis", "perm",
-      "epsilon", "alpha", "beta", "transA", "transB", "keepdims", "ceil_mode",
-      "count_include_pad", "allowzero", "select_last_index", "largest",
-      "sorted", "mode", "coordinate_transformation_mode", "nearest_mode",
-      "cubic_coeff_a", "approximate", "output_padding", "start", "end", "to"};
+  static const llvm::StringSet<> names = {"strides",
+                                          "pads",
+                                          "dilations",
+                                          "group",
+                                          "kernel_shape",
+                                          "axis",
+                                          "perm",
+                                          "epsilon",
+                                          "alpha",
+                                          "beta",
+                                          "transA",
+                                          "transB",
+                                          "keepdims",
+                                          "ceil_mode",
+                                          "count_include_pad",
+                                          "allowzero",
+                                          "select_last_index",
+                                          "largest",
+                                          "sorted",
+                                          "mode",
+                                          "coordinate_transformation_mode",
+                                          "nearest_mode",
+                                          "cubic_coeff_a",
+                                          "approximate",
+                                          "output_padding",
+                                          "start",
+                                          "end",
+                                          "to"};
   return names.contains(name);
 }
 
@@ -180,21 +214,21 @@ private:
   }
 
   /// One node writing a fresh value; returns the value's name.
-  std::string addNode1(Operation *op, StringRef type,
-                       ArrayRef<std::string> ins, StringRef suffix) {
+  std::string addNode1(Operation *op, StringRef type, ArrayRef<std::string> ins,
+                       StringRef suffix) {
     std::string out = fresh("v_");
     addNode(type, ins, {out}, nodeName(op, suffix));
     return out;
   }
 
   void setTensorType(onnx::TypeProto *tp, RankedTensorType t, bool nameDyn);
-  void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
-                    const std::string &name, RankedTensorType t, bool nameDyn);
+  void
+  addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
+               const std::string &name, RankedTensorType t, bool nameDyn);
 
   /// An initializer holding `bytes`, reused when an identical one exists.
-  std::string initializer(StringRef base, int32_t dtype,
-                          ArrayRef<int64_t> dims, std::string bytes,
-                          bool share = true);
+  std::string initializer(StringRef base, int32_t dtype, ArrayRef<int64_t> dims,
+                          std::string bytes, bool share = true);
   std::string intsInit(ArrayRef<int64_t> v) {
     std::string bytes;
     for (int64_t x : v)
@@ -213,8 +247,7 @@ private:
   LogicalResult exportQuant(Operation *op);
   LogicalResult exportOp(Operation *op);
   LogicalResult addScaleZeroPoint(Operation *op, quant::QuantizedType q,
-                                  std::vector<std::string> &ins,
-                                  int64_t &axis);
+                                  std::vector<std::string> &ins, int64_t &axis);
   /// Writes the activation `kind` applied to `x`; returns its name.
   FailureOr<std::string> emitActivation(Operation *op, lop::ActivationKind kind,
                                         FloatAttr alpha, FloatAttr beta,
@@ -316,13 +349,15 @@ LogicalResult Exporter::copyAttrs(Operation *op, onnx::NodeProto *n,
     } else if (auto ty = dyn_cast<TypeAttr>(attr)) {
       int32_t dt = onnxDataType(ty.getValue());
       if (!dt)
-        return fail(op, "attribute '" + name + "' names a type ONNX cannot "
-                        "express");
+        return fail(op, "attribute '" + name +
+                            "' names a type ONNX cannot "
+                            "express");
       a->set_type(onnx::AttributeProto::INT);
       a->set_i(dt);
     } else {
-      return fail(op, "attribute '" + name + "' has a kind the exporter does "
-                      "not write");
+      return fail(op, "attribute '" + name +
+                          "' has a kind the exporter does "
+                          "not write");
     }
   }
   return success();
@@ -389,8 +424,8 @@ std::string Exporter::emitGelu(Operation *op, const std::string &x, Type elem,
     std::string x3 = addNode1(op, "Mul", {x2, x}, "gelu_cube");
     std::string k = addNode1(op, "Mul", {x3, c(0.044715)}, "gelu_k");
     std::string s = addNode1(op, "Add", {x, k}, "gelu_sum");
-    std::string m = addNode1(op, "Mul", {s, c(std::sqrt(2.0 / M_PI))},
-                             "gelu_scale");
+    std::string m = addNode1(
+        op, "Mul", {s, c(std::sqrt(2.0 / llvm::numbers::pi))}, "gelu_scale");
     inner = addNode1(op, "Tanh", {m}, "gelu_tanh");
   }
   std::string one = addNode1(op, "Add", {inner, c(1.0)}, "gelu_one");
@@ -398,10 +433,11 @@ std::string Exporter::emitGelu(Operation *op, const std::string &x, Type elem,
   return addNode1(op, "Mul", {xm, c(0.5)}, "gelu_half");
 }
 
-FailureOr<std::string>
-Exporter::emitActivation(Operation *op, lop::ActivationKind kind,
-                         FloatAttr alpha, FloatAttr beta, const std::string &x,
-                         Type elem) {
+FailureOr<std::string> Exporter::emitActivation(Operation *op,
+                                                lop::ActivationKind kind,
+                                                FloatAttr alpha, FloatAttr beta,
+                                                const std::string &x,
+                                                Type elem) {
   using K = lop::ActivationKind;
   switch (kind) {
   case K::none:
@@ -419,15 +455,16 @@ Exporter::emitActivation(Operation *op, lop::ActivationKind kind,
     return addNode1(op, "Mul", {x, s}, "silu");
   }
   case K::clip: {
-    std::vector<std::string> ins{x, alpha ? scalarInit(elem, alpha.getValueAsDouble())
-                                          : std::string()};
+    std::vector<std::string> ins{
+        x, alpha ? scalarInit(elem, alpha.getValueAsDouble()) : std::string()};
     if (beta)
       ins.push_back(scalarInit(elem, beta.getValueAsDouble()));
     return addNode1(op, "Clip", ins, "clip");
   }
   case K::leaky_relu: {
     std::string out = fresh("v_");
-    onnx::NodeProto *n = addNode("LeakyRelu", {x}, {out}, nodeName(op, "leaky_relu"));
+    onnx::NodeProto *n =
+        addNode("LeakyRelu", {x}, {out}, nodeName(op, "leaky_relu"));
     auto *a = n->add_attribute();
     a->set_name("alpha");
     a->set_type(onnx::AttributeProto::FLOAT);
@@ -460,8 +497,7 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
   };
   if (llvm::any_of(op->getOperandTypes(), isQuant) ||
       llvm::any_of(op->getResultTypes(), isQuant))
-    return fail(op, "exporting quantized " +
-                        lop::getOnnxOpType(op).str() +
+    return fail(op, "exporting quantized " + lop::getOnnxOpType(op).str() +
                         " (quantized operands or result) is not supported yet");
   Value x = op->getOperand(0), w = op->getOperand(1), bias, residual;
   lop::ActivationKind act;
@@ -473,10 +509,14 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
     alpha = o.getActivationAlphaAttr();
     beta = o.getActivationBetaAttr();
   };
-  if (auto o = dyn_cast<lop::ConvOp>(op)) grab(o);
-  else if (auto o = dyn_cast<lop::ConvTransposeOp>(op)) grab(o);
-  else if (auto o = dyn_cast<lop::GemmOp>(op)) grab(o);
-  else grab(cast<lop::MatMulOp>(op));
+  if (auto o = dyn_cast<lop::ConvOp>(op))
+    grab(o);
+  else if (auto o = dyn_cast<lop::ConvTransposeOp>(op))
+    grab(o);
+  else if (auto o = dyn_cast<lop::GemmOp>(op))
+    grab(o);
+  else
+    grab(cast<lop::MatMulOp>(op));
 
   bool isMatMul = isa<lop::MatMulOp>(op);
   bool isConv = isa<lop::ConvOp, lop::ConvTransposeOp>(op);
@@ -494,7 +534,8 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
     cur = addNode1(op, "Add", {cur, nameOf(bias)}, "bias");
   if (residual)
     cur = addNode1(op, "Add", {cur, nameOf(residual)}, "residual");
-  Type elem = cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+  Type elem =
+      cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
   auto out = emitActivation(op, act, alpha, beta, cur, elem);
   if (failed(out))
     return failure();
@@ -562,8 +603,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
     return exportHeavy(op);
   if (isa<lop::QuantizeOp, lop::DequantizeOp>(op))
     return exportQuant(op);
-  if (op->getDialect() == nullptr ||
-      op->getDialect()->getNamespace() != "lop")
+  if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "lop")
     return fail(op, "only lop ops can be exported to ONNX");
 
   Value x = op->getNumOperands() ? op->getOperand(0) : Value();
@@ -624,7 +664,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
     skip.push_back("dilations");
     if (llvm::any_of(ap.getDilations(), [](int64_t d) { return d != 1; }))
       return fail(op, "AveragePool dilations need opset 19 (the model "
-                      "declares " + Twine(opset) + ")");
+                      "declares " +
+                          Twine(opset) + ")");
   }
 
   onnx::NodeProto *n = addNode(type, ins, outs, nodeName(op));
@@ -650,7 +691,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
     else if (auto i = dyn_cast<IntegerAttr>(v)) {
       int64_t iv = v.getType().isInteger(1) ? (i.getValue().isZero() ? 0 : 1)
                                             : i.getValue().getSExtValue();
-      bytes.append(reinterpret_cast<const char *>(&iv), storageBytes(v.getType()));
+      bytes.append(reinterpret_cast<const char *>(&iv),
+                   storageBytes(v.getType()));
     } else
       return fail(op, "the fill value must be an integer or float");
     auto *a = n->add_attribute();
@@ -693,10 +735,12 @@ LogicalResult Exporter::run(std::string &bytes) {
   for (BlockArgument arg : body.getArguments()) {
     auto t = dyn_cast<RankedTensorType>(arg.getType());
     std::string name = "input_" + std::to_string(arg.getArgNumber());
-    if (auto s = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "lop.name"))
+    if (auto s =
+            fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "lop.name"))
       name = s.getValue().str();
     if (!t || !onnxDataType(t.getElementType())) {
-      errors.push_back("argument '" + name + "' has a type ONNX cannot express");
+      errors.push_back("argument '" + name +
+                       "' has a type ONNX cannot express");
       ok = false;
       continue;
     }
@@ -729,7 +773,8 @@ LogicalResult Exporter::run(std::string &bytes) {
     if (it != names.end() && it->second == name)
       continue; // an input returned under its own name
     if (!used.insert(name).second) {
-      errors.push_back("graph output '" + name + "' reuses another value's name");
+      errors.push_back("graph output '" + name +
+                       "' reuses another value's name");
       ok = false;
       continue;
     }
@@ -750,12 +795,11 @@ LogicalResult Exporter::run(std::string &bytes) {
   if (!ok)
     return failure();
   for (auto &[v, name] : identities)
-    addNode("Identity", {nameOf(v)}, {name},
-            [&] {
-              std::string n = "output_identity_" + name;
-              nodeNames.insert(n);
-              return n;
-            }());
+    addNode("Identity", {nameOf(v)}, {name}, [&] {
+      std::string n = "output_identity_" + name;
+      nodeNames.insert(n);
+      return n;
+    }());
 
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     auto t = dyn_cast<RankedTensorType>(v.getType());

@@ -425,11 +425,18 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     initializers[init.name()] = &init;
 
   // Every unsupported op at once, before converting anything.
+  // Unnamed nodes (common in the text syntax) are named by their index.
+  auto label = [&](int i) {
+    const auto &node = graph.node(i);
+    return node.name().empty() ? "#" + std::to_string(i)
+                               : "'" + node.name() + "'";
+  };
   std::vector<std::string> unsupported;
-  for (const auto &node : graph.node()) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
     if (!defaultDomain || !isSupported(node.op_type()))
-      unsupported.push_back("'" + node.name() + "' (" +
+      unsupported.push_back(label(i) + " (" +
                             (defaultDomain ? "" : node.domain() + ".") +
                             node.op_type() + ")");
   }
@@ -484,9 +491,10 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
   for (const auto &out : graph.output())
     declared[out.name()] = &out;
 
-  for (const auto &node : graph.node()) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto &node = graph.node(i);
     std::string nodeName =
-        node.name().empty() ? "<unnamed " + node.op_type() + ">" : node.name();
+        node.name().empty() ? node.op_type() + "_" + std::to_string(i) : node.name();
     loc = NameLoc::get(b.getStringAttr(nodeName),
                        FileLineColLoc::get(ctx, fileName, 0, 0));
     try {
@@ -500,7 +508,7 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
                           shapeString(v.getType())};
       }
     } catch (NodeError &e) {
-      errors.push_back(fileName + ": node '" + nodeName + "' (" +
+      errors.push_back(fileName + ": node " + label(i) + " (" +
                        node.op_type() + "): " + e.message);
       return failure();
     }
