@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on the bundled example model: set up, build, import it and
+# print its op summary. (Compression and the native artifact arrive with the
+# code generator.)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+lopper_setup
+
+MODEL="$LOPPER_ROOT/test/e2e/models/example-cnn.onnx"
+BIN="$LOPPER_BUILD/bin"
+echo "== lopper inspect $(basename "$MODEL")"
+"$BIN/lopper" inspect "$MODEL"
+echo
+echo "== lopper-translate --import-onnx (first lines of the lop module)"
+"$BIN/lopper-translate" --import-onnx "$MODEL" --mlir-elide-elementsattrs-if-larger=8 | head -n 12
