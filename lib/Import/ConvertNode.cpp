@@ -80,6 +80,9 @@ SmallVector<int64_t> resolvePads(const Node &n, RankedTensorType x,
                                  ArrayRef<int64_t> strides,
                                  ArrayRef<int64_t> dilations) {
   size_t spatial = kernel.size();
+  for (size_t i = 0; i < spatial; ++i)
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
+      throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
   std::string autoPad = attrString(n, "auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     auto pads = attrInts(n, "pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
@@ -148,6 +151,9 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
     auto outPad = intsOr(n, "output_padding", spatial, 0);
     auto outShape = attrInts(n, "output_shape");
     std::string autoPad = attrString(n, "auto_pad", "NOTSET");
+    for (size_t i = 0; i < spatial; ++i)
+      if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
+        throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
     if (outShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       pads.assign(2 * spatial, 0);
       for (size_t i = 0; i < spatial; ++i) {
@@ -161,7 +167,8 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
         if (total < 0)
           throw NodeError{"output_shape is larger than the transposed "
                           "convolution can produce"};
-        bool upper = autoPad != "SAME_LOWER";
+        // ONNX: only SAME_UPPER puts the smaller half first.
+        bool upper = autoPad == "SAME_UPPER";
         pads[i] = upper ? total / 2 : total - total / 2;
         pads[i + spatial] = total - pads[i];
       }

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace lopper::lop;
@@ -212,15 +213,34 @@ lopper::lop::getConstantFloatValues(Value v) {
 }
 
 std::optional<SmallVector<int64_t>> lopper::lop::getConstantIntValues(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !isa<IntegerType>(t.getElementType()))
-    return std::nullopt;
-  auto vals = constantValues(v);
-  if (!vals)
+  // Read integers exactly: INT64_MAX ("to the end" in Slice) must not pass
+  // through double and come back as INT64_MIN, which is kDynamic.
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto it = c ? dyn_cast<IntegerType>(c.getValue().getElementType())
+              : IntegerType();
+  if (!it)
     return std::nullopt;
   SmallVector<int64_t> out;
-  for (double d : *vals)
-    out.push_back((int64_t)d);
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    for (APInt x : dense.getValues<APInt>())
+      out.push_back(it.isUnsigned() ? (int64_t)x.getZExtValue()
+                                    : x.getSExtValue());
+    return out;
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+  if (!blob || it.getWidth() % 8 != 0)
+    return std::nullopt;
+  ArrayRef<char> bytes = blob->getData();
+  size_t width = it.getWidth() / 8, n = res.getNumElements();
+  if (bytes.size() != n * width)
+    return std::nullopt;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t raw = 0;
+    std::memcpy(&raw, bytes.data() + i * width, width);
+    APInt x(it.getWidth(), raw);
+    out.push_back(it.isUnsigned() ? (int64_t)x.getZExtValue() : x.getSExtValue());
+  }
   return out;
 }
 

@@ -557,10 +557,25 @@ LogicalResult reshape(Loc loc, Value input, Value shape, bool allowzero,
   }
   int64_t total = product(x.getShape());
   if (inferIdx >= 0) {
-    Dims others(out);
-    others.erase(others.begin() + inferIdx);
+    // Dimensions copied by 0 appear on both sides and cancel, so [0, -1] on
+    // a dynamic batch still infers the -1.
+    Dims in(x.getShape()), others;
+    for (auto [i, v] : llvm::enumerate(*s)) {
+      if ((int64_t)i == inferIdx)
+        continue;
+      if (v == 0 && !allowzero)
+        in[i] = 1;
+      else
+        others.push_back(out[i]);
+    }
     int64_t known = product(others);
-    if (!isDyn(total) && !isDyn(known)) {
+    int64_t remaining = product(in);
+    if (!isDyn(remaining) && !isDyn(known)) {
+      if (known == 0 || remaining % known != 0)
+        return fail(loc, "cannot reshape ", dimsToString(x.getShape()),
+                    " into ", dimsToString(out));
+      out[inferIdx] = remaining / known;
+    } else if (!isDyn(total) && !isDyn(known)) {
       if (known == 0 || total % known != 0)
         return fail(loc, "cannot reshape ", dimsToString(x.getShape()),
                     " into ", dimsToString(out));

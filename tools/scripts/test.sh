@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Lopper's test command. Default tier (also under CI=true): build, lit,
+# unit tests, clang-format, a bounded importer fuzz run, and the small
+# end-to-end models. --full adds the large models and a long fuzz run.
+# Prints each suite's time and ends with "N passed, M failed" (suites).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+TIER=default
+for arg in "$@"; do
+  case "$arg" in
+    --full) TIER=full ;;
+    -h|--help) echo "usage: $0 [--full]"; exit 0 ;;
+    *) echo "test.sh: error: unknown argument '$arg' (expected --full)" >&2; exit 1 ;;
+  esac
+done
+
+FUZZ_SECONDS=${LOPPER_FUZZ_SECONDS:-$([ "$TIER" = full ] && echo 600 || echo 60)}
+MODELS_DIR="${LOPPER_MODELS_DIR:-$LOPPER_BUILD/models}"
+BIN="$LOPPER_BUILD/bin"
+passed=0
+failed=0
+failed_names=()
+summary=()
+
+# run_suite NAME COMMAND...: runs one suite, timing it.
+run_suite() {
+  local name="$1"; shift
+  echo
+  echo "===== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); summary+=("$(printf '%-22s PASS %5ds' "$name" $((SECONDS - start)))")
+  else
+    failed=$((failed + 1)); failed_names+=("$name")
+    summary+=("$(printf '%-22s FAIL %5ds' "$name" $((SECONDS - start)))")
+  fi
+}
+
+suite_setup() { lopper_setup; }
+
+suite_lit() {
+  "$LOPPER_PREFIX_LIT" -sv --time-tests -j"$(nproc)" "$LOPPER_BUILD/test" 2>&1 | tail -n 25
+  return "${PIPESTATUS[0]}"
+}
+
+suite_unit() { "$BIN/lopper-unittests" --gtest_brief=1; }
+
+suite_format() {
+  local files
+  files=$(cd "$LOPPER_ROOT" && git ls-files '*.cpp' '*.h' 2>/dev/null)
+  [ -n "$files" ] || { echo "no C++ files found (not a git checkout?)"; return 1; }
+  (cd "$LOPPER_ROOT" && clang-format --dry-run --Werror $files)
+}
+
+suite_fuzz() {
+  local fb="$LOPPER_ROOT/build-fuzz"
+  if [ ! -f "$fb/build.ninja" ]; then
+    cmake -S "$LOPPER_ROOT" -B "$fb" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+      -DLOPPER_BUILD_FUZZERS=ON >/dev/null || return 1
+  fi
+  cmake --build "$fb" --target lopper-import-fuzzer -- -j"$(nproc)" || return 1
+  local corpus="$fb/fuzz-corpus"
+  mkdir -p "$corpus"
+  echo "fuzzing the importer for ${FUZZ_SECONDS}s"
+  "$fb/bin/lopper-import-fuzzer" "$corpus" "$LOPPER_ROOT/test/fuzz/corpus" \
+    -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 2>&1 | tail -n 12
+  return "${PIPESTATUS[0]}"
+}
+
+suite_models() {
+  /usr/bin/python3 "$LOPPER_ROOT/test/e2e/models/export_models.py" --out "$MODELS_DIR" --tier "$TIER" || return 1
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/run_models.py" --bin "$BIN" \
+    --models-dir "$MODELS_DIR" --tier "$TIER"
+}
+
+LOPPER_PREFIX_LIT=/usr/lib/llvm-22/bin/lit
+echo "Lopper tests, tier: $TIER (CI=${CI:-false})"
+run_suite setup+build suite_setup
+if [ "$failed" -ne 0 ]; then
+  echo "set-up or build failed; no tests run"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+run_suite lit suite_lit
+run_suite unit suite_unit
+run_suite clang-format suite_format
+run_suite fuzz-importer suite_fuzz
+run_suite models-$TIER suite_models
+
+echo
+echo "===== summary ($TIER tier)"
+printf '%s\n' "${summary[@]}"
+[ "$failed" -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
