@@ -85,7 +85,8 @@ SmallVector<int64_t> resolvePads(const Node &n, RankedTensorType x,
       throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
   std::string autoPad = attrString(n, "auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
-    auto pads = attrInts(n, "pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    auto pads =
+        attrInts(n, "pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
     if (pads.size() != 2 * spatial)
       throw NodeError{"pads has " + std::to_string(pads.size()) +
                       " values, expected " + std::to_string(2 * spatial)};
@@ -186,8 +187,8 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
                 named(gi, "group", gi.b.getI64IntegerAttr(group)),
                 named(gi, "operandSegmentSizes",
                       gi.b.getDenseI32ArrayAttr({1, 1, bias ? 1 : 0, 0}))});
-  single(gi, n, gi.create1(transposed ? "conv_transpose" : "conv", operands,
-                           attrs));
+  single(gi, n,
+         gi.create1(transposed ? "conv_transpose" : "conv", operands, attrs));
 }
 
 void convertGemm(GraphImporter &gi, const Node &n) {
@@ -195,14 +196,16 @@ void convertGemm(GraphImporter &gi, const Node &n) {
   SmallVector<Value> operands{a, w};
   if (c)
     operands.push_back(c);
-  single(gi, n,
-         gi.create1("gemm", operands,
-                    {named(gi, "alpha", gi.b.getF32FloatAttr(attrFloat(n, "alpha", 1))),
-                     named(gi, "beta", gi.b.getF32FloatAttr(attrFloat(n, "beta", 1))),
-                     named(gi, "transA", gi.b.getBoolAttr(attrInt(n, "transA", 0))),
-                     named(gi, "transB", gi.b.getBoolAttr(attrInt(n, "transB", 0))),
-                     named(gi, "operandSegmentSizes",
-                           gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
+  single(
+      gi, n,
+      gi.create1(
+          "gemm", operands,
+          {named(gi, "alpha", gi.b.getF32FloatAttr(attrFloat(n, "alpha", 1))),
+           named(gi, "beta", gi.b.getF32FloatAttr(attrFloat(n, "beta", 1))),
+           named(gi, "transA", gi.b.getBoolAttr(attrInt(n, "transA", 0))),
+           named(gi, "transB", gi.b.getBoolAttr(attrInt(n, "transB", 0))),
+           named(gi, "operandSegmentSizes",
+                 gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
 }
 
 void convertMatMul(GraphImporter &gi, const Node &n) {
@@ -217,12 +220,16 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
   int64_t rank = typeOf(x).getRank();
   int64_t axis = normAxis(attrInt(n, "axis", gi.opset < 13 ? 1 : -1), rank);
   if (gi.opset >= 13 || axis == rank - 1) {
-    single(gi, n, gi.create1(name, {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+    single(gi, n,
+           gi.create1(name, {x},
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
     return;
   }
   // Before opset 13 the input is coerced to 2-D at `axis`.
-  Value flat = gi.create1("flatten", {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
-  Value sm = gi.create1(name, {flat}, {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+  Value flat = gi.create1("flatten", {x},
+                          {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+  Value sm =
+      gi.create1(name, {flat}, {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
   Value shape = gi.create1("shape", {x},
                            {named(gi, "start", gi.b.getI64IntegerAttr(0)),
                             named(gi, "end", gi.b.getI64IntegerAttr(rank))});
@@ -268,8 +275,9 @@ void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
       named(gi, "dilations", i64s(gi, dilations)),
       named(gi, "ceil_mode", gi.b.getBoolAttr(attrInt(n, "ceil_mode", 0)))};
   if (!isMax)
-    attrs.push_back(named(gi, "count_include_pad",
-                          gi.b.getBoolAttr(attrInt(n, "count_include_pad", 0))));
+    attrs.push_back(
+        named(gi, "count_include_pad",
+              gi.b.getBoolAttr(attrInt(n, "count_include_pad", 0))));
   single(gi, n, gi.create1(isMax ? "max_pool" : "average_pool", {x}, attrs));
 }
 
@@ -292,7 +300,8 @@ void convertReduce(GraphImporter &gi, const Node &n, StringRef name,
   single(gi, n,
          gi.create1(name, {x},
                     {named(gi, "axes", i64s(gi, axes)),
-                     named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1)))}));
+                     named(gi, "keepdims",
+                           gi.b.getBoolAttr(attrInt(n, "keepdims", 1)))}));
 }
 
 void convertSplit(GraphImporter &gi, const Node &n) {
@@ -390,8 +399,9 @@ void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
         norm.push_back(i);
     }
   }
-  single(gi, n, gi.create1(unsqueeze ? "unsqueeze" : "squeeze", {x},
-                           {named(gi, "axes", i64s(gi, norm))}));
+  single(gi, n,
+         gi.create1(unsqueeze ? "unsqueeze" : "squeeze", {x},
+                    {named(gi, "axes", i64s(gi, norm))}));
 }
 
 void convertPad(GraphImporter &gi, const Node &n) {
@@ -419,11 +429,13 @@ void convertPad(GraphImporter &gi, const Node &n) {
       pads = full;
     }
   }
-  single(gi, n,
-         gi.create1("pad", {x},
-                    {named(gi, "pads", i64s(gi, pads)),
-                     named(gi, "mode", gi.b.getStringAttr(attrString(n, "mode", "constant"))),
-                     named(gi, "value", gi.b.getF64FloatAttr(value))}));
+  single(
+      gi, n,
+      gi.create1("pad", {x},
+                 {named(gi, "pads", i64s(gi, pads)),
+                  named(gi, "mode",
+                        gi.b.getStringAttr(attrString(n, "mode", "constant"))),
+                  named(gi, "value", gi.b.getF64FloatAttr(value))}));
 }
 
 void convertResize(GraphImporter &gi, const Node &n) {
@@ -443,13 +455,13 @@ void convertResize(GraphImporter &gi, const Node &n) {
   SmallVector<NamedAttribute> attrs{
       named(gi, "mode", gi.b.getStringAttr(mode)),
       named(gi, "coordinate_transformation_mode",
-            gi.b.getStringAttr(attrString(
-                n, "coordinate_transformation_mode",
-                gi.opset < 11 ? "asymmetric" : "half_pixel"))),
+            gi.b.getStringAttr(
+                attrString(n, "coordinate_transformation_mode",
+                           gi.opset < 11 ? "asymmetric" : "half_pixel"))),
       named(gi, "nearest_mode",
-            gi.b.getStringAttr(attrString(n, "nearest_mode",
-                                          gi.opset < 11 ? "floor"
-                                                        : "round_prefer_floor"))),
+            gi.b.getStringAttr(
+                attrString(n, "nearest_mode",
+                           gi.opset < 11 ? "floor" : "round_prefer_floor"))),
       named(gi, "cubic_coeff_a",
             gi.b.getF32FloatAttr(attrFloat(n, "cubic_coeff_a", -0.75f))),
       named(gi, "operandSegmentSizes",
@@ -489,11 +501,15 @@ void convertConstant(GraphImporter &gi, const Node &n) {
   if (const auto *a = findAttr(n, "value_float"))
     return single(gi, n, f32({a->f()}, true));
   if (const auto *a = findAttr(n, "value_floats"))
-    return single(gi, n, f32(SmallVector<float>(a->floats().begin(), a->floats().end()), false));
+    return single(
+        gi, n,
+        f32(SmallVector<float>(a->floats().begin(), a->floats().end()), false));
   if (const auto *a = findAttr(n, "value_int"))
     return single(gi, n, gi.constI64({a->i()}, true));
   if (const auto *a = findAttr(n, "value_ints"))
-    return single(gi, n, gi.constI64(SmallVector<int64_t>(a->ints().begin(), a->ints().end())));
+    return single(
+        gi, n,
+        gi.constI64(SmallVector<int64_t>(a->ints().begin(), a->ints().end())));
   throw NodeError{"only value, value_float(s) and value_int(s) constants are "
                   "supported"};
 }
@@ -512,8 +528,8 @@ void convertConstantOfShape(GraphImporter &gi, const Node &n) {
     else
       value = gi.b.getIntegerAttr(elem, (int64_t)(*vals)[0]);
   }
-  single(gi, n, gi.create1("constant_of_shape", {shape},
-                           {named(gi, "value", value)}));
+  single(gi, n,
+         gi.create1("constant_of_shape", {shape}, {named(gi, "value", value)}));
 }
 
 /// The quantized element type that a Q/DQ node's scale and zero point give.
@@ -531,21 +547,23 @@ quant::QuantizedType quantType(GraphImporter &gi, const Node &n, Value scale,
     width = zt.getWidth();
     auto z = lop::getConstantIntValues(zp);
     if (!z || z->size() != scales->size())
-      throw NodeError{"the zero point must be a constant shaped like the scale"};
+      throw NodeError{
+          "the zero point must be a constant shaped like the scale"};
     zps = *z;
   }
   if (width != 8 && width != 16)
     throw NodeError{"only 8- and 16-bit quantization is supported"};
   Type storage = gi.b.getIntegerType(width);
   int64_t lo = isSigned ? -(int64_t(1) << (width - 1)) : 0;
-  int64_t hi = isSigned ? (int64_t(1) << (width - 1)) - 1 : (int64_t(1) << width) - 1;
+  int64_t hi =
+      isSigned ? (int64_t(1) << (width - 1)) - 1 : (int64_t(1) << width) - 1;
   unsigned flags = isSigned ? quant::QuantizationFlags::Signed : 0;
   if (typeOf(scale).getRank() == 0 || scales->size() == 1)
     return quant::UniformQuantizedType::get(flags, storage, expressed,
                                             (*scales)[0], zps[0], lo, hi);
   int64_t axis = normAxis(attrInt(n, "axis", 1), rank);
-  return quant::UniformQuantizedPerAxisType::get(
-      flags, storage, expressed, *scales, zps, axis, lo, hi);
+  return quant::UniformQuantizedPerAxisType::get(flags, storage, expressed,
+                                                 *scales, zps, axis, lo, hi);
 }
 
 void convertQuantize(GraphImporter &gi, const Node &n) {
@@ -553,8 +571,8 @@ void convertQuantize(GraphImporter &gi, const Node &n) {
   auto xt = typeOf(x);
   auto q = quantType(gi, n, gi.input(n, 1), gi.optionalInput(n, 2),
                      xt.getElementType(), xt.getRank());
-  auto op = lop::QuantizeOp::create(
-      gi.b, gi.loc, RankedTensorType::get(xt.getShape(), q), x);
+  auto op = lop::QuantizeOp::create(gi.b, gi.loc,
+                                    RankedTensorType::get(xt.getShape(), q), x);
   if (failed(op.verify())) {
     op.erase();
     throw NodeError{"QuantizeLinear operands do not fit"};
@@ -587,10 +605,17 @@ const llvm::StringMap<Converter> &converters() {
         single(gi, n, gi.create1(name, {gi.input(n, 0)}));
       };
     };
-    for (auto [o, l] : {std::pair{"Sqrt", "sqrt"}, {"Reciprocal", "reciprocal"},
-                        {"Exp", "exp"}, {"Log", "log"}, {"Neg", "neg"},
-                        {"Abs", "abs"}, {"Erf", "erf"}, {"Tanh", "tanh"},
-                        {"Sigmoid", "sigmoid"}, {"Relu", "relu"}, {"Not", "not"},
+    for (auto [o, l] : {std::pair{"Sqrt", "sqrt"},
+                        {"Reciprocal", "reciprocal"},
+                        {"Exp", "exp"},
+                        {"Log", "log"},
+                        {"Neg", "neg"},
+                        {"Abs", "abs"},
+                        {"Erf", "erf"},
+                        {"Tanh", "tanh"},
+                        {"Sigmoid", "sigmoid"},
+                        {"Relu", "relu"},
+                        {"Not", "not"},
                         {"HardSwish", "hard_swish"}})
       unary(o, l);
     auto binary = [&](StringRef onnx, StringRef lop) {
@@ -599,9 +624,15 @@ const llvm::StringMap<Converter> &converters() {
         single(gi, n, gi.create1(name, {gi.input(n, 0), gi.input(n, 1)}));
       };
     };
-    for (auto [o, l] : {std::pair{"Add", "add"}, {"Sub", "sub"}, {"Mul", "mul"},
-                        {"Div", "div"}, {"Pow", "pow"}, {"Equal", "equal"},
-                        {"Less", "less"}, {"Greater", "greater"}, {"And", "and"}})
+    for (auto [o, l] : {std::pair{"Add", "add"},
+                        {"Sub", "sub"},
+                        {"Mul", "mul"},
+                        {"Div", "div"},
+                        {"Pow", "pow"},
+                        {"Equal", "equal"},
+                        {"Less", "less"},
+                        {"Greater", "greater"},
+                        {"And", "and"}})
       binary(o, l);
     auto withFloats = [&](StringRef onnx, StringRef lop,
                           std::vector<std::pair<std::string, float>> attrs) {
@@ -615,10 +646,13 @@ const llvm::StringMap<Converter> &converters() {
     };
     withFloats("LeakyRelu", "leaky_relu", {{"alpha", 0.01f}});
     withFloats("Elu", "elu", {{"alpha", 1.0f}});
-    withFloats("HardSigmoid", "hard_sigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}});
+    withFloats("HardSigmoid", "hard_sigmoid",
+               {{"alpha", 0.2f}, {"beta", 0.5f}});
     t["Gelu"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("gelu", {gi.input(n, 0)},
-                               {named(gi, "approximate", gi.b.getStringAttr(
+      single(gi, n,
+             gi.create1("gelu", {gi.input(n, 0)},
+                        {named(gi, "approximate",
+                               gi.b.getStringAttr(
                                    attrString(n, "approximate", "none")))}));
     };
     t["Identity"] = [](GraphImporter &gi, const Node &n) {
@@ -634,74 +668,109 @@ const llvm::StringMap<Converter> &converters() {
       }
       single(gi, n, gi.input(n, 0));
     };
-    t["Softmax"] = [](GraphImporter &gi, const Node &n) { convertSoftmax(gi, n, "softmax"); };
-    t["LogSoftmax"] = [](GraphImporter &gi, const Node &n) { convertSoftmax(gi, n, "log_softmax"); };
+    t["Softmax"] = [](GraphImporter &gi, const Node &n) {
+      convertSoftmax(gi, n, "softmax");
+    };
+    t["LogSoftmax"] = [](GraphImporter &gi, const Node &n) {
+      convertSoftmax(gi, n, "log_softmax");
+    };
     t["Clip"] = convertClip;
     t["Cast"] = [](GraphImporter &gi, const Node &n) {
       if (!findAttr(n, "to"))
         throw NodeError{"Cast needs the 'to' attribute"};
       Type to = gi.elementType(attrInt(n, "to", 0), "Cast target");
-      single(gi, n, gi.create1("cast", {gi.input(n, 0)},
-                               {named(gi, "to", TypeAttr::get(to))}));
+      single(gi, n,
+             gi.create1("cast", {gi.input(n, 0)},
+                        {named(gi, "to", TypeAttr::get(to))}));
     };
     t["Where"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("where", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+      single(gi, n,
+             gi.create1("where",
+                        {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
     };
-    t["Conv"] = [](GraphImporter &gi, const Node &n) { convertConv(gi, n, false); };
-    t["ConvTranspose"] = [](GraphImporter &gi, const Node &n) { convertConv(gi, n, true); };
+    t["Conv"] = [](GraphImporter &gi, const Node &n) {
+      convertConv(gi, n, false);
+    };
+    t["ConvTranspose"] = [](GraphImporter &gi, const Node &n) {
+      convertConv(gi, n, true);
+    };
     t["Gemm"] = convertGemm;
     t["MatMul"] = convertMatMul;
     t["BatchNormalization"] = [](GraphImporter &gi, const Node &n) {
       if (attrInt(n, "training_mode", 0))
         throw NodeError{"BatchNormalization in training mode is not supported"};
-      single(gi, n, gi.create1("batch_norm",
-                               {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2),
-                                gi.input(n, 3), gi.input(n, 4)},
-                               {named(gi, "epsilon", gi.b.getF32FloatAttr(
+      single(gi, n,
+             gi.create1("batch_norm",
+                        {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2),
+                         gi.input(n, 3), gi.input(n, 4)},
+                        {named(gi, "epsilon",
+                               gi.b.getF32FloatAttr(
                                    attrFloat(n, "epsilon", 1e-5f)))}));
     };
     t["LayerNormalization"] = [](GraphImporter &gi, const Node &n) {
-      Value x = gi.input(n, 0), scale = gi.input(n, 1), bias = gi.optionalInput(n, 2);
+      Value x = gi.input(n, 0), scale = gi.input(n, 1),
+            bias = gi.optionalInput(n, 2);
       int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
       SmallVector<Value> ops{x, scale};
       if (bias)
         ops.push_back(bias);
-      single(gi, n, gi.create1("layer_norm", ops,
-                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
-                                named(gi, "epsilon", gi.b.getF32FloatAttr(
-                                    attrFloat(n, "epsilon", 1e-5f)))}));
-    };
-    t["InstanceNormalization"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("instance_norm",
-                               {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)},
-                               {named(gi, "epsilon", gi.b.getF32FloatAttr(
+      single(gi, n,
+             gi.create1("layer_norm", ops,
+                        {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                         named(gi, "epsilon",
+                               gi.b.getF32FloatAttr(
                                    attrFloat(n, "epsilon", 1e-5f)))}));
     };
-    t["MaxPool"] = [](GraphImporter &gi, const Node &n) { convertPool(gi, n, true); };
-    t["AveragePool"] = [](GraphImporter &gi, const Node &n) { convertPool(gi, n, false); };
+    t["InstanceNormalization"] = [](GraphImporter &gi, const Node &n) {
+      single(
+          gi, n,
+          gi.create1(
+              "instance_norm", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)},
+              {named(gi, "epsilon",
+                     gi.b.getF32FloatAttr(attrFloat(n, "epsilon", 1e-5f)))}));
+    };
+    t["MaxPool"] = [](GraphImporter &gi, const Node &n) {
+      convertPool(gi, n, true);
+    };
+    t["AveragePool"] = [](GraphImporter &gi, const Node &n) {
+      convertPool(gi, n, false);
+    };
     t["GlobalAveragePool"] = [](GraphImporter &gi, const Node &n) {
       single(gi, n, gi.create1("global_average_pool", {gi.input(n, 0)}));
     };
     t["GlobalMaxPool"] = [](GraphImporter &gi, const Node &n) {
       single(gi, n, gi.create1("global_max_pool", {gi.input(n, 0)}));
     };
-    t["ReduceMean"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_mean", 18); };
-    t["ReduceSum"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_sum", 13); };
-    t["ReduceMax"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_max", 18); };
-    t["ReduceMin"] = [](GraphImporter &gi, const Node &n) { convertReduce(gi, n, "reduce_min", 18); };
+    t["ReduceMean"] = [](GraphImporter &gi, const Node &n) {
+      convertReduce(gi, n, "reduce_mean", 18);
+    };
+    t["ReduceSum"] = [](GraphImporter &gi, const Node &n) {
+      convertReduce(gi, n, "reduce_sum", 13);
+    };
+    t["ReduceMax"] = [](GraphImporter &gi, const Node &n) {
+      convertReduce(gi, n, "reduce_max", 18);
+    };
+    t["ReduceMin"] = [](GraphImporter &gi, const Node &n) {
+      convertReduce(gi, n, "reduce_min", 18);
+    };
     t["ArgMax"] = [](GraphImporter &gi, const Node &n) {
       Value x = gi.input(n, 0);
       int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
-      single(gi, n, gi.create1("argmax", {x},
-                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
-                                named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1))),
-                                named(gi, "select_last_index",
-                                      gi.b.getBoolAttr(attrInt(n, "select_last_index", 0)))}));
+      single(gi, n,
+             gi.create1("argmax", {x},
+                        {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                         named(gi, "keepdims",
+                               gi.b.getBoolAttr(attrInt(n, "keepdims", 1))),
+                         named(gi, "select_last_index",
+                               gi.b.getBoolAttr(
+                                   attrInt(n, "select_last_index", 0)))}));
     };
     t["TopK"] = convertTopK;
     t["Reshape"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("reshape", {gi.input(n, 0), gi.input(n, 1)},
-                               {named(gi, "allowzero", gi.b.getBoolAttr(attrInt(n, "allowzero", 0)))}));
+      single(gi, n,
+             gi.create1("reshape", {gi.input(n, 0), gi.input(n, 1)},
+                        {named(gi, "allowzero",
+                               gi.b.getBoolAttr(attrInt(n, "allowzero", 0)))}));
     };
     t["Flatten"] = [](GraphImporter &gi, const Node &n) {
       Value x = gi.input(n, 0);
@@ -711,7 +780,9 @@ const llvm::StringMap<Converter> &converters() {
         throw NodeError{"axis " + std::to_string(axis) + " is out of range"};
       if (axis < 0)
         axis += rank;
-      single(gi, n, gi.create1("flatten", {x}, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+      single(gi, n,
+             gi.create1("flatten", {x},
+                        {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
     };
     t["Transpose"] = [](GraphImporter &gi, const Node &n) {
       Value x = gi.input(n, 0);
@@ -721,7 +792,8 @@ const llvm::StringMap<Converter> &converters() {
       else
         for (int64_t i = typeOf(x).getRank() - 1; i >= 0; --i)
           perm.push_back(i);
-      single(gi, n, gi.create1("transpose", {x}, {named(gi, "perm", i64s(gi, perm))}));
+      single(gi, n,
+             gi.create1("transpose", {x}, {named(gi, "perm", i64s(gi, perm))}));
     };
     t["Concat"] = [](GraphImporter &gi, const Node &n) {
       SmallVector<Value> ins;
@@ -732,17 +804,24 @@ const llvm::StringMap<Converter> &converters() {
       if (!findAttr(n, "axis"))
         throw NodeError{"Concat needs the 'axis' attribute"};
       int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(ins[0]).getRank());
-      single(gi, n, gi.create1("concat", ins, {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+      single(gi, n,
+             gi.create1("concat", ins,
+                        {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
     };
     t["Split"] = convertSplit;
     t["Slice"] = convertSlice;
-    t["Squeeze"] = [](GraphImporter &gi, const Node &n) { convertSqueeze(gi, n, false); };
-    t["Unsqueeze"] = [](GraphImporter &gi, const Node &n) { convertSqueeze(gi, n, true); };
+    t["Squeeze"] = [](GraphImporter &gi, const Node &n) {
+      convertSqueeze(gi, n, false);
+    };
+    t["Unsqueeze"] = [](GraphImporter &gi, const Node &n) {
+      convertSqueeze(gi, n, true);
+    };
     t["Gather"] = [](GraphImporter &gi, const Node &n) {
       Value x = gi.input(n, 0);
       int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
-      single(gi, n, gi.create1("gather", {x, gi.input(n, 1)},
-                               {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+      single(gi, n,
+             gi.create1("gather", {x, gi.input(n, 1)},
+                        {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
     };
     t["Shape"] = [](GraphImporter &gi, const Node &n) {
       Value x = gi.input(n, 0);
@@ -754,9 +833,10 @@ const llvm::StringMap<Converter> &converters() {
       };
       int64_t start = clampDim(attrInt(n, "start", 0));
       int64_t end = std::max(start, clampDim(attrInt(n, "end", rank)));
-      single(gi, n, gi.create1("shape", {x},
-                               {named(gi, "start", gi.b.getI64IntegerAttr(start)),
-                                named(gi, "end", gi.b.getI64IntegerAttr(end))}));
+      single(gi, n,
+             gi.create1("shape", {x},
+                        {named(gi, "start", gi.b.getI64IntegerAttr(start)),
+                         named(gi, "end", gi.b.getI64IntegerAttr(end))}));
     };
     t["Constant"] = convertConstant;
     t["ConstantOfShape"] = convertConstantOfShape;
@@ -767,7 +847,9 @@ const llvm::StringMap<Converter> &converters() {
       single(gi, n, gi.create1("tile", {gi.input(n, 0), gi.input(n, 1)}));
     };
     t["Range"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("range", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+      single(gi, n,
+             gi.create1("range",
+                        {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
     };
     t["Pad"] = convertPad;
     t["Resize"] = convertResize;

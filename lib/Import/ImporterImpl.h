@@ -82,8 +82,8 @@ int64_t attrInt(const onnx::NodeProto &node, llvm::StringRef name, int64_t def);
 float attrFloat(const onnx::NodeProto &node, llvm::StringRef name, float def);
 std::string attrString(const onnx::NodeProto &node, llvm::StringRef name,
                        llvm::StringRef def);
-std::optional<llvm::SmallVector<int64_t>>
-attrInts(const onnx::NodeProto &node, llvm::StringRef name);
+std::optional<llvm::SmallVector<int64_t>> attrInts(const onnx::NodeProto &node,
+                                                   llvm::StringRef name);
 
 } // namespace lopper::import
 

@@ -90,19 +90,32 @@ import::attrInts(const onnx::NodeProto &node, StringRef name) {
 
 Type GraphImporter::elementType(int32_t t, StringRef what) {
   switch (t) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  case onnx::TensorProto::INT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT16: return b.getIntegerType(16);
-  case onnx::TensorProto::INT32: return b.getIntegerType(32);
-  case onnx::TensorProto::INT64: return b.getIntegerType(64);
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8, false);
-  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
-  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
-  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::INT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::INT16:
+    return b.getIntegerType(16);
+  case onnx::TensorProto::INT32:
+    return b.getIntegerType(32);
+  case onnx::TensorProto::INT64:
+    return b.getIntegerType(64);
+  case onnx::TensorProto::UINT8:
+    return b.getIntegerType(8, false);
+  case onnx::TensorProto::UINT16:
+    return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32:
+    return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64:
+    return b.getIntegerType(64, false);
   default:
     throw NodeError{what.str() + " has unsupported element type " +
                     std::to_string(t) + " (" +
@@ -128,20 +141,25 @@ static std::string typedFieldBytes(const onnx::TensorProto &t, Type elem,
   };
   switch (t.data_type()) {
   case onnx::TensorProto::FLOAT:
-    for (int64_t i = 0; i < count; ++i) put(i, t.float_data(i));
+    for (int64_t i = 0; i < count; ++i)
+      put(i, t.float_data(i));
     break;
   case onnx::TensorProto::DOUBLE:
-    for (int64_t i = 0; i < count; ++i) put(i, t.double_data(i));
+    for (int64_t i = 0; i < count; ++i)
+      put(i, t.double_data(i));
     break;
   case onnx::TensorProto::INT64:
-    for (int64_t i = 0; i < count; ++i) put(i, t.int64_data(i));
+    for (int64_t i = 0; i < count; ++i)
+      put(i, t.int64_data(i));
     break;
   case onnx::TensorProto::UINT32:
   case onnx::TensorProto::UINT64:
-    for (int64_t i = 0; i < count; ++i) put(i, t.uint64_data(i));
+    for (int64_t i = 0; i < count; ++i)
+      put(i, t.uint64_data(i));
     break;
   default: // int32_data holds every narrower integer, bool, fp16 and bf16.
-    for (int64_t i = 0; i < count; ++i) put(i, t.int32_data(i));
+    for (int64_t i = 0; i < count; ++i)
+      put(i, t.int32_data(i));
     break;
   }
   return out;
@@ -149,12 +167,17 @@ static std::string typedFieldBytes(const onnx::TensorProto &t, Type elem,
 
 static int64_t typedFieldCount(const onnx::TensorProto &t) {
   switch (t.data_type()) {
-  case onnx::TensorProto::FLOAT: return t.float_data_size();
-  case onnx::TensorProto::DOUBLE: return t.double_data_size();
-  case onnx::TensorProto::INT64: return t.int64_data_size();
+  case onnx::TensorProto::FLOAT:
+    return t.float_data_size();
+  case onnx::TensorProto::DOUBLE:
+    return t.double_data_size();
+  case onnx::TensorProto::INT64:
+    return t.int64_data_size();
   case onnx::TensorProto::UINT32:
-  case onnx::TensorProto::UINT64: return t.uint64_data_size();
-  default: return t.int32_data_size();
+  case onnx::TensorProto::UINT64:
+    return t.uint64_data_size();
+  default:
+    return t.int32_data_size();
   }
 }
 
@@ -202,8 +225,8 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
                                             /*RequiresNullTerminator=*/false);
     if (!file)
       throw NodeError{what.str() + ": external data file '" +
-                      std::string(path) + "' cannot be read: " +
-                      file.getError().message()};
+                      std::string(path) +
+                      "' cannot be read: " + file.getError().message()};
     int64_t size = (*file)->getBufferSize();
     if (length < 0)
       length = size - offset;
@@ -217,10 +240,9 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
     bytes = t.raw_data();
   } else {
     if (typedFieldCount(t) != count)
-      throw NodeError{what.str() + " holds " +
-                      std::to_string(typedFieldCount(t)) +
-                      " values for shape with " + std::to_string(count) +
-                      " elements"};
+      throw NodeError{
+          what.str() + " holds " + std::to_string(typedFieldCount(t)) +
+          " values for shape with " + std::to_string(count) + " elements"};
     bytes = typedFieldBytes(t, elem, count);
   }
   if ((int64_t)bytes.size() != count * width)
@@ -237,7 +259,8 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
   }
   if (count <= options.inlineElementLimit) {
     bool splat = false;
-    if (!DenseElementsAttr::isValidRawBuffer(type, ArrayRef<char>(bytes.data(), bytes.size()), splat))
+    if (!DenseElementsAttr::isValidRawBuffer(
+            type, ArrayRef<char>(bytes.data(), bytes.size()), splat))
       throw NodeError{what.str() + " has data that does not fit its type"};
     return DenseElementsAttr::getFromRawBuffer(
         type, ArrayRef<char>(bytes.data(), bytes.size()));
@@ -259,7 +282,8 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
 Value GraphImporter::constant(ElementsAttr value, Type resultType) {
   if (!resultType)
     resultType = value.getType();
-  return lop::ConstantOp::create(b, loc, resultType, value, lop::SparsityAttr());
+  return lop::ConstantOp::create(b, loc, resultType, value,
+                                 lop::SparsityAttr());
 }
 
 Value GraphImporter::constI64(ArrayRef<int64_t> v, bool scalar) {
@@ -346,9 +370,9 @@ Operation *GraphImporter::create(StringRef name, ValueRange operands,
 //===----------------------------------------------------------------------===//
 
 /// The tensor type of a graph input or output, or a reason it has none.
-static FailureOr<RankedTensorType>
-valueInfoType(GraphImporter &gi, const onnx::ValueInfoProto &vi,
-              std::string &reason) {
+static FailureOr<RankedTensorType> valueInfoType(GraphImporter &gi,
+                                                 const onnx::ValueInfoProto &vi,
+                                                 std::string &reason) {
   if (!vi.type().has_tensor_type()) {
     reason = "is not a tensor (sequences, maps and optionals are unsupported)";
     return failure();
@@ -375,8 +399,8 @@ valueInfoType(GraphImporter &gi, const onnx::ValueInfoProto &vi,
     }
   } else {
     if (!tt.has_shape()) {
-      reason = "has no shape; give one with --input-shape " + vi.name() +
-               "=DIMS";
+      reason =
+          "has no shape; give one with --input-shape " + vi.name() + "=DIMS";
       return failure();
     }
     for (const auto &d : tt.shape().dim()) {
@@ -493,8 +517,9 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
 
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto &node = graph.node(i);
-    std::string nodeName =
-        node.name().empty() ? node.op_type() + "_" + std::to_string(i) : node.name();
+    std::string nodeName = node.name().empty()
+                               ? node.op_type() + "_" + std::to_string(i)
+                               : node.name();
     loc = NameLoc::get(b.getStringAttr(nodeName),
                        FileLineColLoc::get(ctx, fileName, 0, 0));
     try {
@@ -502,14 +527,16 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
       for (const auto &out : node.output()) {
         auto it = declared.find(out);
         Value v = values.lookup(out);
-        if (it != declared.end() && v && !declaredShapeFits(*it->second, v.getType()))
-          throw NodeError{"output '" + out + "' is declared with a shape "
+        if (it != declared.end() && v &&
+            !declaredShapeFits(*it->second, v.getType()))
+          throw NodeError{"output '" + out +
+                          "' is declared with a shape "
                           "that contradicts the inferred " +
                           shapeString(v.getType())};
       }
     } catch (NodeError &e) {
-      errors.push_back(fileName + ": node " + label(i) + " (" +
-                       node.op_type() + "): " + e.message);
+      errors.push_back(fileName + ": node " + label(i) + " (" + node.op_type() +
+                       "): " + e.message);
       return failure();
     }
   }
@@ -526,8 +553,8 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
         return failure();
       }
       try {
-        v = constant(tensorToAttr(*init->second,
-                                  "initializer '" + out.name() + "'"));
+        v = constant(
+            tensorToAttr(*init->second, "initializer '" + out.name() + "'"));
       } catch (NodeError &e) {
         errors.push_back(fileName + ": " + e.message);
         return failure();
@@ -646,7 +673,8 @@ OwningOpRef<ModuleOp> lopper::importOnnxFile(StringRef path, MLIRContext *ctx,
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                           /*RequiresNullTerminator=*/false);
   if (!file) {
-    errors.push_back(path.str() + ": cannot read: " + file.getError().message());
+    errors.push_back(path.str() +
+                     ": cannot read: " + file.getError().message());
     return {};
   }
   SmallString<256> dir(path);
@@ -661,8 +689,9 @@ bool lopper::parseInputShape(StringRef spec, ImportOptions &options,
                              std::string &error) {
   auto [name, dimsText] = spec.rsplit('=');
   if (name.empty() || dimsText.empty() || !spec.contains('=')) {
-    error = "--input-shape '" + spec.str() +
-            "' must look like NAME=1x3x224x224 (? or -1 keeps a dimension dynamic)";
+    error =
+        "--input-shape '" + spec.str() +
+        "' must look like NAME=1x3x224x224 (? or -1 keeps a dimension dynamic)";
     return false;
   }
   SmallVector<int64_t> dims;

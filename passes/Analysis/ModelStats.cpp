@@ -37,12 +37,14 @@ static int64_t macsOf(Operation *op, int64_t dyn) {
   return llvm::TypeSwitch<Operation *, int64_t>(op)
       .Case([&](lop::ConvOp c) {
         Value w = c.getWeight();
-        int64_t perOut = numElements(w.getType(), dyn) / std::max<int64_t>(dim(w, 0, dyn), 1);
+        int64_t perOut = numElements(w.getType(), dyn) /
+                         std::max<int64_t>(dim(w, 0, dyn), 1);
         return numElements(c.getOutput().getType(), dyn) * perOut;
       })
       .Case([&](lop::ConvTransposeOp c) {
         Value w = c.getWeight();
-        int64_t perIn = numElements(w.getType(), dyn) / std::max<int64_t>(dim(w, 0, dyn), 1);
+        int64_t perIn = numElements(w.getType(), dyn) /
+                        std::max<int64_t>(dim(w, 0, dyn), 1);
         return numElements(c.getInput().getType(), dyn) * perIn;
       })
       .Case([&](lop::GemmOp g) {
@@ -110,8 +112,8 @@ void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
   if (opset)
     os << "opset:           " << opset << "\n";
   os << "nodes:           " << s.nodes << "\n";
-  os << llvm::format("parameters:      %lld (%.2f M)\n", (long long)s.parameters,
-                     s.parameters / 1e6);
+  os << llvm::format("parameters:      %lld (%.2f M)\n",
+                     (long long)s.parameters, s.parameters / 1e6);
   os << llvm::format("parameter bytes: %lld (%.2f MiB)\n",
                      (long long)s.parameterBytes,
                      s.parameterBytes / (1024.0 * 1024.0));

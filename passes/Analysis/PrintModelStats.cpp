@@ -10,8 +10,7 @@ namespace lopper {
 #include "lopper/Passes/Passes.h.inc"
 
 namespace {
-struct LopPrintModelStats
-    : impl::LopPrintModelStatsBase<LopPrintModelStats> {
+struct LopPrintModelStats : impl::LopPrintModelStatsBase<LopPrintModelStats> {
   using Base::Base;
   void runOnOperation() override {
     if (dynamicDimValue < 1) {

@@ -27,10 +27,12 @@ protected:
 TEST_F(DialectTest, SparsityChecksNMGroups) {
   auto sp = lop::SparsityAttr::get(context.get(), lop::SparsityKind::nm, {2, 4},
                                    0, llvm::APFloat(0.5));
-  auto type = mlir::RankedTensorType::get({2, 4}, mlir::Float32Type::get(context.get()));
+  auto type = mlir::RankedTensorType::get(
+      {2, 4}, mlir::Float32Type::get(context.get()));
   llvm::SmallVector<double> good{1, 0, 2, 0, 0, 3, 0, 4};
   llvm::SmallVector<double> bad{1, 2, 3, 0, 0, 0, 0, 4};
-  EXPECT_TRUE(mlir::succeeded(lop::verifySparsity(std::nullopt, type, sp, &good)));
+  EXPECT_TRUE(
+      mlir::succeeded(lop::verifySparsity(std::nullopt, type, sp, &good)));
   EXPECT_TRUE(mlir::failed(lop::verifySparsity(std::nullopt, type, sp, &bad)));
 }
 
@@ -38,25 +40,30 @@ TEST_F(DialectTest, SparsityNMAlongReductionOfOutputAxis1) {
   // A MatMul weight [K, N] = [4, 2]: output axis 1, groups run down K.
   auto sp = lop::SparsityAttr::get(context.get(), lop::SparsityKind::nm, {2, 4},
                                    1, llvm::APFloat(0.5));
-  auto type = mlir::RankedTensorType::get({4, 2}, mlir::Float32Type::get(context.get()));
+  auto type = mlir::RankedTensorType::get(
+      {4, 2}, mlir::Float32Type::get(context.get()));
   // Column 0 = {1, 0, 2, 0}, column 1 = {0, 3, 0, 4}: 2 of 4 in each.
   llvm::SmallVector<double> data{1, 0, 0, 3, 2, 0, 0, 4};
-  EXPECT_TRUE(mlir::succeeded(lop::verifySparsity(std::nullopt, type, sp, &data)));
+  EXPECT_TRUE(
+      mlir::succeeded(lop::verifySparsity(std::nullopt, type, sp, &data)));
   // Rows laid out as if axis 0 were the output axis would put 3 in a group.
   llvm::SmallVector<double> bad{1, 0, 1, 3, 2, 0, 0, 4};
   EXPECT_TRUE(mlir::failed(lop::verifySparsity(std::nullopt, type, sp, &bad)));
 }
 
 TEST_F(DialectTest, BlockDensityCountsBlocks) {
-  auto type = mlir::RankedTensorType::get({4, 2}, mlir::Float32Type::get(context.get()));
+  auto type = mlir::RankedTensorType::get(
+      {4, 2}, mlir::Float32Type::get(context.get()));
   // 4x1 blocks over [O=4, R=2]: column 0 all zero, column 1 kept.
   llvm::SmallVector<double> data{0, 1, 0, 0, 0, 2, 0, 0};
   auto half = lop::SparsityAttr::get(context.get(), lop::SparsityKind::block,
                                      {4, 1}, 0, llvm::APFloat(0.5));
-  EXPECT_TRUE(mlir::succeeded(lop::verifySparsity(std::nullopt, type, half, &data)));
+  EXPECT_TRUE(
+      mlir::succeeded(lop::verifySparsity(std::nullopt, type, half, &data)));
   auto wrong = lop::SparsityAttr::get(context.get(), lop::SparsityKind::block,
                                       {4, 1}, 0, llvm::APFloat(0.25));
-  EXPECT_TRUE(mlir::failed(lop::verifySparsity(std::nullopt, type, wrong, &data)));
+  EXPECT_TRUE(
+      mlir::failed(lop::verifySparsity(std::nullopt, type, wrong, &data)));
 }
 
 TEST_F(DialectTest, ModelStatsCountMacs) {
@@ -89,7 +96,8 @@ TEST_F(DialectTest, OnnxNames) {
     if (llvm::isa<lop::LopDialect>(op->getDialect()))
       names.push_back(lop::getOnnxOpType(op).str());
   });
-  EXPECT_EQ(names, (std::vector<std::string>{"HardSwish", "LayerNormalization"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"HardSwish", "LayerNormalization"}));
 }
 
 } // namespace

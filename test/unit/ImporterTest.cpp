@@ -48,9 +48,18 @@ protected:
     auto *g = m.mutable_graph();
     auto *in = g->add_input();
     in->set_name("X");
-    in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-    in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_param("N");
-    in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(32);
+    in->mutable_type()->mutable_tensor_type()->set_elem_type(
+        onnx::TensorProto::FLOAT);
+    in->mutable_type()
+        ->mutable_tensor_type()
+        ->mutable_shape()
+        ->add_dim()
+        ->set_dim_param("N");
+    in->mutable_type()
+        ->mutable_tensor_type()
+        ->mutable_shape()
+        ->add_dim()
+        ->set_dim_value(32);
     auto *w = g->add_initializer();
     w->set_name("W");
     w->set_data_type(onnx::TensorProto::FLOAT);
@@ -115,7 +124,8 @@ TEST_F(ImporterTest, PinnedShape) {
   options.pinDynamicDims = 4;
   errors.clear();
   std::string bytes = addModel().SerializeAsString();
-  auto module = importOnnxBuffer(bytes, "m.onnx", "", context.get(), options, errors);
+  auto module =
+      importOnnxBuffer(bytes, "m.onnx", "", context.get(), options, errors);
   ASSERT_TRUE(module);
   auto fn = module->lookupSymbol<mlir::func::FuncOp>("main");
   auto t = llvm::cast<mlir::RankedTensorType>(fn.getResultTypes()[0]);
@@ -127,7 +137,8 @@ TEST_F(ImporterTest, RawDataOfWrongSize) {
   m.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(12);
   EXPECT_FALSE(importProto(m));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("node 'add0' (Add)"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("node 'add0' (Add)"), std::string::npos)
+      << errors[0];
   EXPECT_NE(errors[0].find("initializer 'W' holds 12 bytes"), std::string::npos)
       << errors[0];
 }

@@ -18,14 +18,17 @@ using namespace llvm;
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input file>"),
                                       cl::Required);
-static cl::opt<std::string> outputFile("o", cl::desc("output file ('-' for stdout)"),
+static cl::opt<std::string> outputFile("o",
+                                       cl::desc("output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"));
-static cl::opt<bool> importOnnx("import-onnx",
-                                cl::desc("ONNX model (binary or text syntax) to lop MLIR"));
+static cl::opt<bool>
+    importOnnx("import-onnx",
+               cl::desc("ONNX model (binary or text syntax) to lop MLIR"));
 static cl::opt<bool> exportOnnx("export-onnx",
                                 cl::desc("lop MLIR to a binary ONNX model"));
 static cl::list<std::string>
-    inputShapes("input-shape", cl::desc("pin an input's shape: NAME=1x3x224x224"),
+    inputShapes("input-shape",
+                cl::desc("pin an input's shape: NAME=1x3x224x224"),
                 cl::value_desc("NAME=DIMS"));
 
 static int fail(const Twine &msg) {
@@ -74,7 +77,8 @@ int main(int argc, char **argv) {
   mlir::ParserConfig config(&context);
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(inputFile, sourceMgr, config);
+  auto module =
+      mlir::parseSourceFile<mlir::ModuleOp>(inputFile, sourceMgr, config);
   if (!module)
     return fail("cannot parse '" + inputFile + "' as lop MLIR");
   std::vector<std::string> errors;

@@ -16,11 +16,14 @@
 
 using namespace llvm;
 
-static cl::SubCommand inspectCmd("inspect",
-                                 "print op histogram, parameters, bytes and MACs of an ONNX model");
-static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<model.onnx>"),
-                                         cl::Required, cl::sub(inspectCmd));
-static cl::opt<bool> inspectJson("json", cl::desc("print JSON"), cl::sub(inspectCmd));
+static cl::SubCommand inspectCmd(
+    "inspect",
+    "print op histogram, parameters, bytes and MACs of an ONNX model");
+static cl::opt<std::string> inspectInput(cl::Positional,
+                                         cl::desc("<model.onnx>"), cl::Required,
+                                         cl::sub(inspectCmd));
+static cl::opt<bool> inspectJson("json", cl::desc("print JSON"),
+                                 cl::sub(inspectCmd));
 static cl::list<std::string>
     inspectShapes("input-shape",
                   cl::desc("pin an input's shape: NAME=1x3x224x224 (other "

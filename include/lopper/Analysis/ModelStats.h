@@ -29,7 +29,8 @@ struct ModelStats {
 
 /// Computes the statistics of every function in `module`; a dynamic
 /// dimension counts as `dynamicDimValue`.
-ModelStats computeModelStats(mlir::ModuleOp module, int64_t dynamicDimValue = 1);
+ModelStats computeModelStats(mlir::ModuleOp module,
+                             int64_t dynamicDimValue = 1);
 
 /// Prints `stats` as aligned text, or as one JSON object with the keys
 /// ops, nodes, parameters, parameter_bytes, macs, flops and macs_by_op.

@@ -63,9 +63,8 @@ Attribute SparsityAttr::parse(AsmParser &p, Type) {
     return {};
   }
   if (succeeded(p.parseOptionalLSquare())) {
-    if (p.parseCommaSeparatedList([&] {
-          return p.parseInteger(pattern.emplace_back());
-        }) ||
+    if (p.parseCommaSeparatedList(
+            [&] { return p.parseInteger(pattern.emplace_back()); }) ||
         p.parseRSquare())
       return {};
   }
@@ -73,9 +72,9 @@ Attribute SparsityAttr::parse(AsmParser &p, Type) {
       p.parseInteger(axis) || p.parseComma() || p.parseKeyword("density") ||
       p.parseEqual() || p.parseFloat(density) || p.parseGreater())
     return {};
-  return SparsityAttr::getChecked(
-      [&] { return p.emitError(p.getNameLoc()); }, p.getContext(), *kind,
-      pattern, axis, APFloat(density));
+  return SparsityAttr::getChecked([&] { return p.emitError(p.getNameLoc()); },
+                                  p.getContext(), *kind, pattern, axis,
+                                  APFloat(density));
 }
 
 void SparsityAttr::print(AsmPrinter &p) const {
@@ -90,10 +89,9 @@ void SparsityAttr::print(AsmPrinter &p) const {
   p << ">";
 }
 
-LogicalResult
-SparsityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     SparsityKind kind, ArrayRef<int64_t> pattern,
-                     int64_t outputAxis, APFloat density) {
+LogicalResult SparsityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   SparsityKind kind, ArrayRef<int64_t> pattern,
+                                   int64_t outputAxis, APFloat density) {
   double d = density.convertToDouble();
   if (!(d >= 0.0 && d <= 1.0))
     return emitError() << "sparsity density must be in [0, 1], got " << d;
@@ -188,11 +186,20 @@ lopper::lop::readElementsAsDouble(ElementsAttr attr) {
   else if (auto it = dyn_cast<IntegerType>(elem)) {
     bool u = it.isUnsigned();
     switch (it.getWidth()) {
-    case 8: ok = u ? read(uint8_t()) : read(int8_t()); break;
-    case 16: ok = u ? read(uint16_t()) : read(int16_t()); break;
-    case 32: ok = u ? read(uint32_t()) : read(int32_t()); break;
-    case 64: ok = u ? read(uint64_t()) : read(int64_t()); break;
-    default: break;
+    case 8:
+      ok = u ? read(uint8_t()) : read(int8_t());
+      break;
+    case 16:
+      ok = u ? read(uint16_t()) : read(int16_t());
+      break;
+    case 32:
+      ok = u ? read(uint32_t()) : read(int32_t());
+      break;
+    case 64:
+      ok = u ? read(uint64_t()) : read(int64_t());
+      break;
+    default:
+      break;
     }
   }
   if (!ok)
@@ -216,8 +223,8 @@ std::optional<SmallVector<int64_t>> lopper::lop::getConstantIntValues(Value v) {
   // Read integers exactly: INT64_MAX ("to the end" in Slice) must not pass
   // through double and come back as INT64_MIN, which is kDynamic.
   auto c = v.getDefiningOp<ConstantOp>();
-  auto it = c ? dyn_cast<IntegerType>(c.getValue().getElementType())
-              : IntegerType();
+  auto it =
+      c ? dyn_cast<IntegerType>(c.getValue().getElementType()) : IntegerType();
   if (!it)
     return std::nullopt;
   SmallVector<int64_t> out;
@@ -239,7 +246,8 @@ std::optional<SmallVector<int64_t>> lopper::lop::getConstantIntValues(Value v) {
     uint64_t raw = 0;
     std::memcpy(&raw, bytes.data() + i * width, width);
     APInt x(it.getWidth(), raw);
-    out.push_back(it.isUnsigned() ? (int64_t)x.getZExtValue() : x.getSExtValue());
+    out.push_back(it.isUnsigned() ? (int64_t)x.getZExtValue()
+                                  : x.getSExtValue());
   }
   return out;
 }
@@ -264,7 +272,8 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
       return unknown;
     SmallVector<int64_t> out;
     for (int64_t i = 0; i < n; ++i) {
-      int64_t x = (*a)[a->size() == 1 ? 0 : i], y = (*b)[b->size() == 1 ? 0 : i];
+      int64_t x = (*a)[a->size() == 1 ? 0 : i],
+              y = (*b)[b->size() == 1 ? 0 : i];
       out.push_back(x == kDyn || y == kDyn ? kDyn : fn(x, y));
     }
     return out;
@@ -322,9 +331,8 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
       .Case([&](SubOp) { return elementwise(std::minus<int64_t>()); })
       .Case([&](MulOp) { return elementwise(std::multiplies<int64_t>()); })
       .Case([&](DivOp) {
-        return elementwise([&](int64_t a, int64_t b) {
-          return b == 0 ? kDyn : a / b;
-        });
+        return elementwise(
+            [&](int64_t a, int64_t b) { return b == 0 ? kDyn : a / b; });
       })
       .Default([&](Operation *) { return unknown; });
 }
@@ -381,8 +389,8 @@ LogicalResult lopper::lop::verifySparsity(std::optional<Location> loc,
   int64_t o = type.getDimSize(sp.getOutputAxis());
   int64_t r = type.getNumElements() / std::max<int64_t>(o, 1);
   if (sp.getKind() == SparsityKind::nm && r % sp.getSecond() != 0)
-    return emitOptionalError(loc, "N:M sparsity needs a reduction length (",
-                             r, ") that is a multiple of M = ", sp.getSecond());
+    return emitOptionalError(loc, "N:M sparsity needs a reduction length (", r,
+                             ") that is a multiple of M = ", sp.getSecond());
   if (!data)
     return success();
   // Element (row, col) of the [O, R] view: the output axis moved to the front.
@@ -453,8 +461,8 @@ LogicalResult ConstantOp::verify() {
   }
   if (auto sp = getSparsityAttr()) {
     std::optional<SmallVector<double>> data = readElementsAsDouble(getValue());
-    if (failed(verifySparsity(getLoc(), resultType, sp,
-                              data ? &*data : nullptr)))
+    if (failed(
+            verifySparsity(getLoc(), resultType, sp, data ? &*data : nullptr)))
       return failure();
   }
   return success();
@@ -545,8 +553,7 @@ template <typename A>
 static LogicalResult inferDequantize(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::dequantize(loc, a.getInput(), t);
 }
-template <typename A>
-static infer::Epilogue epilogue(A a) {
+template <typename A> static infer::Epilogue epilogue(A a) {
   return {a.getBias(), a.getResidual()};
 }
 template <typename A>

@@ -31,8 +31,7 @@ static RankedTensorType ranked(Value v) {
 }
 
 /// Fails with a message at `loc`, when there is one.
-template <typename... Args>
-static LogicalResult fail(Loc loc, Args &&...args) {
+template <typename... Args> static LogicalResult fail(Loc loc, Args &&...args) {
   return emitOptionalError(loc, std::forward<Args>(args)...);
 }
 
@@ -128,8 +127,8 @@ LogicalResult broadcast(Loc loc, ArrayRef<Value> operands, Type resultElement,
 LogicalResult compare(Loc loc, Value lhs, Value rhs, Types &types) {
   if (failed(requireRanked(loc, {lhs, rhs})))
     return failure();
-  return broadcast(loc, {lhs, rhs},
-                   IntegerType::get(lhs.getContext(), 1), true, types);
+  return broadcast(loc, {lhs, rhs}, IntegerType::get(lhs.getContext(), 1), true,
+                   types);
 }
 
 LogicalResult logical(Loc loc, Value lhs, Value rhs, Types &types) {
@@ -146,8 +145,9 @@ LogicalResult where(Loc loc, Value c, Value x, Value y, Types &types) {
   if (!ranked(c).getElementType().isInteger(1))
     return fail(loc, "condition must be i1, got ", ranked(c).getElementType());
   if (ranked(x).getElementType() != ranked(y).getElementType())
-    return fail(loc, "x and y element types differ: ",
-                ranked(x).getElementType(), " and ", ranked(y).getElementType());
+    return fail(loc,
+                "x and y element types differ: ", ranked(x).getElementType(),
+                " and ", ranked(y).getElementType());
   return broadcast(loc, {c, x, y}, ranked(x).getElementType(), false, types);
 }
 
@@ -180,9 +180,9 @@ static LogicalResult checkEpilogue(Loc loc, Epilogue ep, ArrayRef<int64_t> out,
   if (ep.bias) {
     auto b = ranked(ep.bias);
     int64_t c = out[channelAxis];
-    bool isChannelVector = b.getRank() == 1 &&
-                           (isDyn(c) || b.isDynamicDim(0) ||
-                            b.getDimSize(0) == c || b.getDimSize(0) == 1);
+    bool isChannelVector =
+        b.getRank() == 1 && (isDyn(c) || b.isDynamicDim(0) ||
+                             b.getDimSize(0) == c || b.getDimSize(0) == 1);
     if (!isChannelVector) {
       // A bias that broadcasts to the result (Gemm's C) is also accepted.
       auto bc = broadcastDims(out, b.getShape());
@@ -209,13 +209,15 @@ static LogicalResult checkEpilogue(Loc loc, Epilogue ep, ArrayRef<int64_t> out,
 static FailureOr<Type> heavyResultElement(Loc loc, Type a, Type b) {
   bool qa = isa<quant::QuantizedType>(a), qb = isa<quant::QuantizedType>(b);
   if (qa != qb)
-    return fail(loc, "input and weight must both be quantized or both not, got ",
-                a, " and ", b);
+    return fail(loc,
+                "input and weight must both be quantized or both not, got ", a,
+                " and ", b);
   if (qa)
     return expressedOrSelf(a);
   if (isa<FloatType>(a)) {
     if (a != b)
-      return fail(loc, "input and weight element types differ: ", a, " and ", b);
+      return fail(loc, "input and weight element types differ: ", a, " and ",
+                  b);
     return a;
   }
   if (isa<IntegerType>(a) && isa<IntegerType>(b))
@@ -232,7 +234,8 @@ LogicalResult conv(Loc loc, Value input, Value weight, Epilogue ep,
   auto x = ranked(input), w = ranked(weight);
   int64_t rank = x.getRank();
   if (rank < 3)
-    return fail(loc, "input must have rank >= 3 (N, C, spatial...), got ", rank);
+    return fail(loc, "input must have rank >= 3 (N, C, spatial...), got ",
+                rank);
   if (w.getRank() != rank)
     return fail(loc, "weight rank ", w.getRank(), " differs from input rank ",
                 rank);
@@ -261,7 +264,8 @@ LogicalResult conv(Loc loc, Value input, Value weight, Epilogue ep,
                   wc * group, " (", wc, " x group ", group, ")");
     m = w.getDimSize(0);
     if (!isDyn(m) && m % group != 0)
-      return fail(loc, "output channels ", m, " not divisible by group ", group);
+      return fail(loc, "output channels ", m, " not divisible by group ",
+                  group);
   } else {
     int64_t wc = w.getDimSize(0);
     if (!isDyn(c) && !isDyn(wc) && c != wc)
@@ -368,8 +372,7 @@ LogicalResult batchNorm(Loc loc, Value input, ArrayRef<Value> params,
     if (t.getRank() != 1 ||
         (!isDyn(c) && !t.isDynamicDim(0) && t.getDimSize(0) != c))
       return fail(loc, names[i], " must be 1-D of size ",
-                  isDyn(c) ? std::string("C") : std::to_string(c), ", got ",
-                  t);
+                  isDyn(c) ? std::string("C") : std::to_string(c), ", got ", t);
   }
   types.push_back(x);
   return success();
@@ -427,8 +430,9 @@ LogicalResult pool(Loc loc, Value input, ArrayRef<int64_t> kernel,
       return fail(loc, "window ", ext, " exceeds padded input ", padded,
                   " on spatial axis ", i);
     int64_t span = padded - ext;
-    int64_t o = (ceilMode ? (span + strides[i] - 1) / strides[i]
-                          : span / strides[i]) + 1;
+    int64_t o =
+        (ceilMode ? (span + strides[i] - 1) / strides[i] : span / strides[i]) +
+        1;
     // ONNX: the last window must start inside the input or its begin pad.
     if (ceilMode && (o - 1) * strides[i] >= in + pads[i])
       --o;
@@ -754,8 +758,10 @@ LogicalResult slice(Loc loc, Value input, Value starts, Value ends, Value axes,
   for (Value v : {starts, ends, axes, steps}) {
     auto t = ranked(v);
     if (t.getRank() != 1 || !isa<IntegerType>(t.getElementType()))
-      return fail(loc, "starts, ends, axes and steps must be 1-D integer "
-                       "tensors, got ", t);
+      return fail(loc,
+                  "starts, ends, axes and steps must be 1-D integer "
+                  "tensors, got ",
+                  t);
     if (!t.isDynamicDim(0)) {
       if (n >= 0 && n != t.getDimSize(0))
         return fail(loc, "starts, ends, axes and steps differ in length");
@@ -844,7 +850,8 @@ LogicalResult expand(Loc loc, Value input, Value shape, Types &types) {
   size_t rank = std::max<size_t>(x.getRank(), s->size());
   Dims out(rank);
   for (size_t i = 0; i < rank; ++i) {
-    int64_t a = i < rank - x.getRank() ? 1 : x.getDimSize(i - (rank - x.getRank()));
+    int64_t a =
+        i < rank - x.getRank() ? 1 : x.getDimSize(i - (rank - x.getRank()));
     int64_t b = i < rank - s->size() ? 1 : (*s)[i - (rank - s->size())];
     if (isDyn(b))
       out[i] = (!isDyn(a) && a != 1) ? a : kDyn;
@@ -894,8 +901,7 @@ LogicalResult range(Loc loc, Value start, Value limit, Value delta,
   if (s && l && d) {
     if ((*d)[0] == 0)
       return fail(loc, "delta must not be 0");
-    n = std::max<int64_t>(
-        0, (int64_t)std::ceil(((*l)[0] - (*s)[0]) / (*d)[0]));
+    n = std::max<int64_t>(0, (int64_t)std::ceil(((*l)[0] - (*s)[0]) / (*d)[0]));
   }
   push(types, {n}, elem);
   return success();
@@ -944,7 +950,8 @@ LogicalResult resize(Loc loc, Value input, Value scales, Value sizes,
     out = *s;
   } else {
     auto t = ranked(scales);
-    if (t.getRank() != 1 || (!t.isDynamicDim(0) && t.getDimSize(0) != x.getRank()))
+    if (t.getRank() != 1 ||
+        (!t.isDynamicDim(0) && t.getDimSize(0) != x.getRank()))
       return fail(loc, "scales must be 1-D with one value per axis, got ", t);
     if (auto sv = getConstantFloatValues(scales)) {
       for (int64_t i = 0; i < x.getRank(); ++i)

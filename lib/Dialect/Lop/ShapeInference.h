@@ -8,11 +8,11 @@
 #ifndef LOPPER_LIB_DIALECT_LOP_SHAPEINFERENCE_H
 #define LOPPER_LIB_DIALECT_LOP_SHAPEINFERENCE_H
 
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Value.h"
 #include "mlir/IR/ValueRange.h"
-#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include <optional>
@@ -40,7 +40,8 @@ LogicalResult where(Loc loc, Value c, Value x, Value y, Types &types);
 LogicalResult cast(Loc loc, Value input, Type to, Types &types);
 LogicalResult dequantize(Loc loc, Value input, Types &types);
 LogicalResult conv(Loc loc, Value input, Value weight, Epilogue ep,
-                   llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> pads,
+                   llvm::ArrayRef<int64_t> strides,
+                   llvm::ArrayRef<int64_t> pads,
                    llvm::ArrayRef<int64_t> dilations, int64_t group,
                    bool transposed, llvm::ArrayRef<int64_t> outputPadding,
                    Types &types);
@@ -52,7 +53,8 @@ LogicalResult batchNorm(Loc loc, Value input, llvm::ArrayRef<Value> params,
 LogicalResult layerNorm(Loc loc, Value input, Value scale, Value bias,
                         int64_t axis, Types &types);
 LogicalResult pool(Loc loc, Value input, llvm::ArrayRef<int64_t> kernel,
-                   llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> pads,
+                   llvm::ArrayRef<int64_t> strides,
+                   llvm::ArrayRef<int64_t> pads,
                    llvm::ArrayRef<int64_t> dilations, bool ceilMode,
                    Types &types);
 LogicalResult globalPool(Loc loc, Value input, Types &types);

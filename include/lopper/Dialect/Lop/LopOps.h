@@ -50,7 +50,8 @@ std::optional<llvm::SmallVector<double>> getConstantFloatValues(mlir::Value v);
 /// Reads every element of an integer or float ElementsAttr (dense or
 /// dense_resource) as double; std::nullopt for other element types or
 /// resources whose blob is not loaded.
-std::optional<llvm::SmallVector<double>> readElementsAsDouble(mlir::ElementsAttr attr);
+std::optional<llvm::SmallVector<double>>
+readElementsAsDouble(mlir::ElementsAttr attr);
 
 /// Checks that `data` (a weight of shape `type`) has the zeros that `sp`
 /// claims and the density it states.
