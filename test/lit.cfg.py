@@ -17,6 +17,6 @@ llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.lopper_tools_dir, append_path=True)
 
-tools = ["lopper", "lopper-opt", "lopper-translate", "FileCheck", "not", "count"]
+tools = ["lopper", "lopper-opt", "lopper-translate", "mlir-tblgen", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.lopper_tools_dir, config.llvm_tools_dir])
-config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%mlir_include", config.mlir_include_dir))

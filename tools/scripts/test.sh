@@ -40,7 +40,7 @@ run_suite() {
 suite_setup() { lopper_setup; }
 
 suite_lit() {
-  "$LOPPER_PREFIX_LIT" -sv --time-tests -j"$(nproc)" "$LOPPER_BUILD/test" 2>&1 | tail -n 25
+  "$LOPPER_PREFIX_LIT" -sv -j"$(nproc)" "$LOPPER_BUILD/test" 2>&1 | tail -n 25
   return "${PIPESTATUS[0]}"
 }
 
