@@ -179,9 +179,13 @@ def reference_counts(model_path):
             for a in n.attribute:
                 if a.type == onnx.AttributeProto.TENSOR:
                     const_elems += prod(a.t.dims)
+    # The importer folds these away (docs/cli.md): Constant nodes become
+    # parameters, Identity and inference Dropout forward their input.
+    vanishing = ("Constant", "Identity", "Dropout")
     ops = {}
     for n in graph.node:
-        ops[n.op_type] = ops.get(n.op_type, 0) + 1
+        if n.op_type not in vanishing:
+            ops[n.op_type] = ops.get(n.op_type, 0) + 1
     opset = next((o.version for o in model.opset_import
                   if o.domain in ("", "ai.onnx")), None)
 
