@@ -179,6 +179,13 @@ def reference_counts(model_path):
             for a in n.attribute:
                 if a.type == onnx.AttributeProto.TENSOR:
                     const_elems += prod(a.t.dims)
+                elif a.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
+                    const_elems += len(a.ints) + len(a.floats)
+                elif a.type in (onnx.AttributeProto.INT, onnx.AttributeProto.FLOAT):
+                    const_elems += 1
+        elif n.op_type == "Slice":
+            # The importer materializes absent axes and steps as constants.
+            const_elems += 2 * 8
     # The importer folds these away (docs/cli.md): Constant nodes become
     # parameters, Identity and inference Dropout forward their input.
     vanishing = ("Constant", "Identity", "Dropout")
