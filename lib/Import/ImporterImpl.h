@@ -31,7 +31,7 @@ public:
         baseDir(std::move(baseDir)), opset(opset), errors(errors) {}
 
   /// Builds @main into `module`; failure leaves the reasons in `errors`.
-  mlir::LogicalResult importGraph(const onnx::GraphProto &graph,
+  mlir::LogicalResult importGraph(onnx::GraphProto &graph,
                                   mlir::ModuleOp module);
 
   //===--- used by the per-op conversions (ConvertNode.cpp) ---------------===//
@@ -61,6 +61,9 @@ public:
 
   mlir::ElementsAttr tensorToAttr(const onnx::TensorProto &t,
                                   llvm::StringRef what);
+  /// Like tensorToAttr, but large raw data moves out of `t` into the blob.
+  mlir::ElementsAttr initializerToAttr(onnx::TensorProto &t,
+                                       llvm::StringRef what);
   mlir::Type elementType(int32_t onnxType, llvm::StringRef what);
 
   mlir::MLIRContext *ctx;
@@ -71,7 +74,7 @@ public:
   ImportErrors &errors;
   mlir::Location loc = mlir::UnknownLoc::get(ctx);
   llvm::StringMap<mlir::Value> values;
-  llvm::StringMap<const onnx::TensorProto *> initializers;
+  llvm::StringMap<onnx::TensorProto *> initializers;
 };
 
 /// Attribute access on a node, with ONNX defaults; throws NodeError on a

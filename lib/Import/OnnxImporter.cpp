@@ -128,6 +128,15 @@ static int64_t storageBytes(Type elem) {
   return elem.isInteger(1) ? 1 : (elem.getIntOrFloatBitWidth() + 7) / 8;
 }
 
+/// A blob key for a tensor name: letters, digits, '_' and '.'.
+static std::string blobKey(const std::string &name) {
+  std::string key = name.empty() ? std::string("tensor") : name;
+  for (char &c : key)
+    if (!llvm::isAlnum(c) && c != '_' && c != '.')
+      c = '_';
+  return key;
+}
+
 /// Copies the typed repeated fields of a TensorProto into little-endian
 /// bytes of `width` per element.
 static std::string typedFieldBytes(const onnx::TensorProto &t, Type elem,
@@ -266,13 +275,40 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
         type, ArrayRef<char>(bytes.data(), bytes.size()));
   }
   // Large values go to a blob: never through dense attributes in bulk.
-  std::string key = t.name().empty() ? std::string("tensor") : t.name();
-  for (char &c : key)
-    if (!llvm::isAlnum(c) && c != '_' && c != '.')
-      c = '_';
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
       ArrayRef<char>(bytes.data(), bytes.size()), 64);
-  return DenseResourceElementsAttr::get(type, key, std::move(blob));
+  return DenseResourceElementsAttr::get(type, blobKey(t.name()),
+                                        std::move(blob));
+}
+
+ElementsAttr GraphImporter::initializerToAttr(onnx::TensorProto &t,
+                                              StringRef what) {
+  // Large raw data moves into the blob (no copy) when it is aligned enough
+  // for every element type; anything else takes the copying path.
+  constexpr size_t kAlign = alignof(std::max_align_t);
+  bool movable = t.data_location() != onnx::TensorProto::EXTERNAL &&
+                 t.has_raw_data() && t.data_type() != onnx::TensorProto::BOOL &&
+                 (int64_t)t.raw_data().size() > 16 * options.inlineElementLimit &&
+                 reinterpret_cast<uintptr_t>(t.raw_data().data()) % kAlign == 0;
+  if (!movable)
+    return tensorToAttr(t, what);
+  Type elem = elementType(t.data_type(), what);
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d))
+      return tensorToAttr(t, what); // reports the bad dimension
+    shape.push_back(d);
+    count *= d;
+  }
+  if ((int64_t)t.raw_data().size() != count * storageBytes(elem))
+    return tensorToAttr(t, what); // reports the size mismatch
+  std::string *raw = t.release_raw_data();
+  AsmResourceBlob blob(
+      ArrayRef<char>(raw->data(), raw->size()), kAlign,
+      [raw](void *, size_t, size_t) { delete raw; }, /*dataIsMutable=*/false);
+  return DenseResourceElementsAttr::get(RankedTensorType::get(shape, elem),
+                                        blobKey(t.name()), std::move(blob));
 }
 
 //===----------------------------------------------------------------------===//
@@ -304,7 +340,7 @@ Value GraphImporter::optionalInput(const onnx::NodeProto &node, int i) {
     throw NodeError{"input '" + name +
                     "' is not a graph input, an initializer or the output of "
                     "an earlier node"};
-  Value v = constant(tensorToAttr(*it->second, "initializer '" + name + "'"));
+  Value v = constant(initializerToAttr(*it->second, "initializer '" + name + "'"));
   values[name] = v;
   return v;
 }
@@ -443,9 +479,9 @@ static std::string shapeString(Type type) {
   return s;
 }
 
-LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
+LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
                                          ModuleOp module) {
-  for (const auto &init : graph.initializer())
+  for (auto &init : *graph.mutable_initializer())
     initializers[init.name()] = &init;
 
   // Every unsupported op at once, before converting anything.
@@ -554,7 +590,7 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
       }
       try {
         v = constant(
-            tensorToAttr(*init->second, "initializer '" + out.name() + "'"));
+            initializerToAttr(*init->second, "initializer '" + out.name() + "'"));
       } catch (NodeError &e) {
         errors.push_back(fileName + ": " + e.message);
         return failure();
@@ -574,13 +610,9 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
 // Model
 //===----------------------------------------------------------------------===//
 
-OwningOpRef<ModuleOp>
-lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
-                         StringRef baseDir, MLIRContext *ctx,
-                         const ImportOptions &options, ImportErrors &errors) {
-  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
-  std::string file = displayName.str();
-  onnx::ModelProto model;
+/// Parses binary protobuf or the text syntax into `model`.
+static LogicalResult parseModel(StringRef buffer, const std::string &file,
+                                onnx::ModelProto &model, ImportErrors &errors) {
   // The text syntax starts with '<' after white space and '#' comments.
   StringRef rest = buffer;
   while (true) {
@@ -589,33 +621,42 @@ lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
       break;
     rest = rest.drop_until([](char c) { return c == '\n'; });
   }
-  bool text = rest.starts_with("<");
-  if (text) {
+  if (rest.starts_with("<")) {
     std::string copy = buffer.str();
     onnx::Status status;
     try {
       status = onnx::OnnxParser::Parse(model, copy.c_str());
     } catch (std::exception &e) {
       errors.push_back(file + ": not a valid ONNX text model: " + e.what());
-      return {};
+      return failure();
     }
     if (!status.IsOK()) {
       std::string msg = status.ErrorMessage();
       std::replace(msg.begin(), msg.end(), '\n', ' ');
       errors.push_back(file + ": not a valid ONNX text model: " + msg);
-      return {};
+      return failure();
     }
-  } else {
-    google::protobuf::io::CodedInputStream stream(
-        reinterpret_cast<const uint8_t *>(buffer.data()), buffer.size());
-    stream.SetTotalBytesLimit(INT32_MAX);
-    if (buffer.empty() || !model.ParseFromCodedStream(&stream) ||
-        !stream.ConsumedEntireMessage()) {
-      errors.push_back(file + ": not a valid ONNX model (the protobuf does not "
-                              "parse; is the file truncated?)");
-      return {};
-    }
+    return success();
   }
+  google::protobuf::io::CodedInputStream stream(
+      reinterpret_cast<const uint8_t *>(buffer.data()), buffer.size());
+  stream.SetTotalBytesLimit(INT32_MAX);
+  if (buffer.empty() || !model.ParseFromCodedStream(&stream) ||
+      !stream.ConsumedEntireMessage()) {
+    errors.push_back(file + ": not a valid ONNX model (the protobuf does not "
+                            "parse; is the file truncated?)");
+    return failure();
+  }
+  return success();
+}
+
+/// Imports a parsed model. Large raw initializers move out of `model` into
+/// the module's blobs rather than being copied.
+static OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model,
+                                         const std::string &file,
+                                         StringRef baseDir, MLIRContext *ctx,
+                                         const ImportOptions &options,
+                                         ImportErrors &errors) {
   if (!model.has_graph() || model.graph().node_size() == 0) {
     errors.push_back(file + ": not a valid ONNX model (it has no graph nodes)");
     return {};
@@ -642,7 +683,7 @@ lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
     (*module)->setAttr("lop.producer", b.getStringAttr(model.producer_name()));
 
   GraphImporter gi(ctx, options, file, baseDir.str(), opset, errors);
-  if (failed(gi.importGraph(model.graph(), *module)))
+  if (failed(gi.importGraph(*model.mutable_graph(), *module)))
     return {};
 
   std::string reason;
@@ -663,26 +704,44 @@ lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
   return module;
 }
 
+OwningOpRef<ModuleOp>
+lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
+                         StringRef baseDir, MLIRContext *ctx,
+                         const ImportOptions &options, ImportErrors &errors) {
+  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
+  std::string file = displayName.str();
+  onnx::ModelProto model;
+  if (failed(parseModel(buffer, file, model, errors)))
+    return {};
+  return importModel(model, file, baseDir, ctx, options, errors);
+}
+
 OwningOpRef<ModuleOp> lopper::importOnnxFile(StringRef path, MLIRContext *ctx,
                                              const ImportOptions &options,
                                              ImportErrors &errors) {
+  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
+  std::string file = path.str();
   if (llvm::sys::fs::is_directory(path)) {
-    errors.push_back(path.str() + ": is a directory, not an ONNX model");
+    errors.push_back(file + ": is a directory, not an ONNX model");
     return {};
   }
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
-  if (!file) {
-    errors.push_back(path.str() +
-                     ": cannot read: " + file.getError().message());
-    return {};
+  onnx::ModelProto model;
+  {
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer) {
+      errors.push_back(file + ": cannot read: " + buffer.getError().message());
+      return {};
+    }
+    if (failed(parseModel((*buffer)->getBuffer(), file, model, errors)))
+      return {};
+    // The file's bytes are released here, before the weights move to blobs.
   }
   SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   if (dir.empty())
     dir = ".";
-  return importOnnxBuffer((*file)->getBuffer(), path, dir, ctx, options,
-                          errors);
+  return importModel(model, file, dir, ctx, options, errors);
 }
 
 bool lopper::parseInputShape(StringRef spec, ImportOptions &options,
