@@ -88,6 +88,20 @@ import::attrInts(const onnx::NodeProto &node, StringRef name) {
 // Tensors
 //===----------------------------------------------------------------------===//
 
+/// ONNX's name of a data type, including those newer than libonnx 1.12.
+static std::string typeName(int32_t t) {
+  static const char *newer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+                                "FLOAT8E5M2FNUZ", "UINT4", "INT4",
+                                "FLOAT4E2M1"};
+  std::string name;
+  if (onnx::TensorProto::DataType_IsValid(t))
+    name = onnx::TensorProto::DataType_Name(t);
+  else if (t >= 17 && t < 17 + (int32_t)std::size(newer))
+    name = newer[t - 17];
+  return name.empty() ? "data type " + std::to_string(t)
+                      : name + " (" + std::to_string(t) + ")";
+}
+
 Type GraphImporter::elementType(int32_t t, StringRef what) {
   switch (t) {
   case onnx::TensorProto::FLOAT:
@@ -118,8 +132,7 @@ Type GraphImporter::elementType(int32_t t, StringRef what) {
     return b.getIntegerType(64, false);
   default:
     throw NodeError{what.str() + " has unsupported element type " +
-                    std::to_string(t) + " (" +
-                    onnx::TensorProto::DataType_Name(t) + ")"};
+                    typeName(t)};
   }
 }
 
@@ -418,8 +431,7 @@ static FailureOr<RankedTensorType> valueInfoType(GraphImporter &gi,
   try {
     elem = gi.elementType(tt.elem_type(), "'" + vi.name() + "'");
   } catch (NodeError &e) {
-    reason = "has an unsupported element type (" +
-             onnx::TensorProto::DataType_Name(tt.elem_type()) + ")";
+    reason = "has an unsupported element type " + typeName(tt.elem_type());
     return failure();
   }
   SmallVector<int64_t> dims;
@@ -661,15 +673,21 @@ static OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model,
     errors.push_back(file + ": not a valid ONNX model (it has no graph nodes)");
     return {};
   }
+  // A model of only ai.onnx.ml (or other) ops imports no default opset; its
+  // nodes are then reported as unsupported by the graph importer.
   int64_t opset = -1;
   for (const auto &imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
-  if (opset < 0) {
-    errors.push_back(file + ": the model imports no default-domain opset");
+  bool usesDefault = llvm::any_of(model.graph().node(), [](const auto &n) {
+    return n.domain().empty() || n.domain() == "ai.onnx";
+  });
+  if (opset < 0 && usesDefault) {
+    errors.push_back(file + ": the model uses ONNX ops but imports no "
+                            "default-domain opset");
     return {};
   }
-  if (opset < 7) {
+  if (opset >= 0 && opset < 7) {
     errors.push_back(file + ": opset " + std::to_string(opset) +
                      " is older than the oldest supported (7)");
     return {};
