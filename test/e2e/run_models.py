@@ -48,7 +48,9 @@ TIERS = {
 
 # Absolute ranges (batch 1) that `lopper inspect` must report.
 EXPECTED = {
-    "resnet50": {"parameters": (25.5e6, 25.7e6), "macs": (4.0e9, 4.2e9)},
+    # torchvision's 25.557 M, plus the BatchNorm running statistics, less the
+    # BatchNorm weights and biases that the exporter stores once when equal.
+    "resnet50": {"parameters": (25.55e6, 25.65e6), "macs": (4.0e9, 4.2e9)},
 }
 INSPECT_KEYS = ["model", "opset", "ops", "nodes", "parameters",
                 "parameter_bytes", "macs", "flops", "macs_by_op"]

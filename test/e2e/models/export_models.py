@@ -240,7 +240,10 @@ def export(name, out_dir, force=False, condition=True):
             export_params=True,
             opset_version=OPSET,
             do_constant_folding=True,
-            training=torch.onnx.TrainingMode.EVAL,
+            # PRESERVE with an eval-mode model keeps BatchNormalization as
+            # inference nodes; EVAL would fold it into the convolutions,
+            # which is Lopper's own fusion pass's job.
+            training=torch.onnx.TrainingMode.PRESERVE,
             input_names=[s["name"] for s in inputs],
             output_names=[s["name"] for s in outputs],
             dynamic_axes=dynamic_axes)
