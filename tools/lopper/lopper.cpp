@@ -16,6 +16,7 @@
 
 using namespace llvm;
 
+static cl::OptionCategory lopperCat("lopper options");
 static cl::SubCommand inspectCmd(
     "inspect",
     "print op histogram, parameters, bytes and MACs of an ONNX model");
@@ -23,12 +24,13 @@ static cl::opt<std::string> inspectInput(cl::Positional,
                                          cl::desc("<model.onnx>"), cl::Required,
                                          cl::sub(inspectCmd));
 static cl::opt<bool> inspectJson("json", cl::desc("print JSON"),
-                                 cl::sub(inspectCmd));
+                                 cl::sub(inspectCmd), cl::cat(lopperCat));
 static cl::list<std::string>
     inspectShapes("input-shape",
                   cl::desc("pin an input's shape: NAME=1x3x224x224 (other "
                            "symbolic dimensions count as 1)"),
-                  cl::value_desc("NAME=DIMS"), cl::sub(inspectCmd));
+                  cl::value_desc("NAME=DIMS"), cl::sub(inspectCmd),
+                  cl::cat(lopperCat));
 
 static int error(const Twine &msg) {
   errs() << "lopper: error: " << msg << "\n";
@@ -63,6 +65,8 @@ static int runInspect() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // libLLVM registers many codegen options; --help shows Lopper's own.
+  cl::HideUnrelatedOptions(lopperCat);
   cl::ParseCommandLineOptions(argc, argv,
                               "Lopper: an ONNX model compression compiler\n");
   if (inspectCmd)
