@@ -14,6 +14,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -615,6 +616,11 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output()))
     fn.setResultAttr(i, "lop.name", b.getStringAttr(out.name()));
+  // Drop what no output needs: nodes whose results are unused, and the
+  // integer constants a DequantizeLinear re-typed into quantized weights.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   return success();
 }
 
