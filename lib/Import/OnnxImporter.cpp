@@ -91,9 +91,9 @@ import::attrInts(const onnx::NodeProto &node, StringRef name) {
 
 /// ONNX's name of a data type, including those newer than libonnx 1.12.
 static std::string typeName(int32_t t) {
-  static const char *newer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
-                                "FLOAT8E5M2FNUZ", "UINT4", "INT4",
-                                "FLOAT4E2M1"};
+  static const char *newer[] = {
+      "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+      "UINT4",        "INT4",           "FLOAT4E2M1"};
   std::string name;
   if (onnx::TensorProto::DataType_IsValid(t))
     name = onnx::TensorProto::DataType_Name(t);
@@ -300,10 +300,11 @@ ElementsAttr GraphImporter::initializerToAttr(onnx::TensorProto &t,
   // Large raw data moves into the blob (no copy) when it is aligned enough
   // for every element type; anything else takes the copying path.
   constexpr size_t kAlign = alignof(std::max_align_t);
-  bool movable = t.data_location() != onnx::TensorProto::EXTERNAL &&
-                 t.has_raw_data() && t.data_type() != onnx::TensorProto::BOOL &&
-                 (int64_t)t.raw_data().size() > 16 * options.inlineElementLimit &&
-                 reinterpret_cast<uintptr_t>(t.raw_data().data()) % kAlign == 0;
+  bool movable =
+      t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() &&
+      t.data_type() != onnx::TensorProto::BOOL &&
+      (int64_t)t.raw_data().size() > 16 * options.inlineElementLimit &&
+      reinterpret_cast<uintptr_t>(t.raw_data().data()) % kAlign == 0;
   if (!movable)
     return tensorToAttr(t, what);
   Type elem = elementType(t.data_type(), what);
@@ -354,7 +355,8 @@ Value GraphImporter::optionalInput(const onnx::NodeProto &node, int i) {
     throw NodeError{"input '" + name +
                     "' is not a graph input, an initializer or the output of "
                     "an earlier node"};
-  Value v = constant(initializerToAttr(*it->second, "initializer '" + name + "'"));
+  Value v =
+      constant(initializerToAttr(*it->second, "initializer '" + name + "'"));
   values[name] = v;
   return v;
 }
@@ -602,8 +604,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
         return failure();
       }
       try {
-        v = constant(
-            initializerToAttr(*init->second, "initializer '" + out.name() + "'"));
+        v = constant(initializerToAttr(*init->second,
+                                       "initializer '" + out.name() + "'"));
       } catch (NodeError &e) {
         errors.push_back(fileName + ": " + e.message);
         return failure();
