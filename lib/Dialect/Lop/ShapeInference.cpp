@@ -154,7 +154,7 @@ LogicalResult where(Loc loc, Value c, Value x, Value y, Types &types) {
 LogicalResult cast(Loc loc, Value input, Type to, Types &types) {
   if (failed(requireRanked(loc, {input})))
     return failure();
-  if (!to || !(to.isIntOrIndexOrFloat()))
+  if (!to || !to.isIntOrFloat())
     return fail(loc, "cast target must be an integer or float type, got ", to);
   push(types, ranked(input).getShape(), to);
   return success();
@@ -212,17 +212,20 @@ static FailureOr<Type> heavyResultElement(Loc loc, Type a, Type b) {
     return fail(loc,
                 "input and weight must both be quantized or both not, got ", a,
                 " and ", b);
-  if (qa)
-    return expressedOrSelf(a);
-  if (isa<FloatType>(a)) {
-    if (a != b)
-      return fail(loc, "input and weight element types differ: ", a, " and ",
+  if (qa) {
+    if (expressedOrSelf(a) != expressedOrSelf(b))
+      return fail(loc, "input and weight express different types: ", a, " and ",
                   b);
-    return a;
+    return expressedOrSelf(a);
   }
+  // Integer operands (MatMulInteger, ConvInteger) may mix signedness.
   if (isa<IntegerType>(a) && isa<IntegerType>(b))
     return Type(IntegerType::get(a.getContext(), 32));
-  return fail(loc, "unsupported element types ", a, " and ", b);
+  if (a != b)
+    return fail(loc, "input and weight element types differ: ", a, " and ", b);
+  if (!isa<FloatType>(a))
+    return fail(loc, "unsupported element type ", a);
+  return a;
 }
 
 LogicalResult conv(Loc loc, Value input, Value weight, Epilogue ep,
@@ -350,6 +353,8 @@ LogicalResult matmul(Loc loc, Value a, Value b, Epilogue ep, Types &types) {
     out.push_back(sa[sa.size() - 2]);
   if (!promoteB)
     out.push_back(sb.back());
+  if (out.empty() && (ep.bias || ep.residual))
+    return fail(loc, "a bias or residual needs a result of rank >= 1");
   if (!out.empty() && failed(checkEpilogue(loc, ep, out, out.size() - 1)))
     return failure();
   push(types, out, *elem);
@@ -500,7 +505,8 @@ LogicalResult topK(Loc loc, Value input, Value k, int64_t axis, Types &types) {
   if (axis < 0 || axis >= x.getRank())
     return fail(loc, "axis ", axis, " out of range for rank ", x.getRank());
   auto kt = ranked(k);
-  if (kt.getNumElements() != 1 || !kt.getElementType().isInteger(64))
+  if (!kt.hasStaticShape() || kt.getNumElements() != 1 ||
+      !kt.getElementType().isInteger(64))
     return fail(loc, "k must be a one-element i64 tensor, got ", kt);
   Dims out(x.getShape());
   out[axis] = kDyn;
@@ -579,11 +585,6 @@ LogicalResult reshape(Loc loc, Value input, Value shape, bool allowzero,
         return fail(loc, "cannot reshape ", dimsToString(x.getShape()),
                     " into ", dimsToString(out));
       out[inferIdx] = remaining / known;
-    } else if (!isDyn(total) && !isDyn(known)) {
-      if (known == 0 || total % known != 0)
-        return fail(loc, "cannot reshape ", dimsToString(x.getShape()),
-                    " into ", dimsToString(out));
-      out[inferIdx] = total / known;
     }
   }
   int64_t outTotal = product(out);

@@ -531,3 +531,439 @@ func.func @constant_of_shape_negative() -> tensor<?xf32> {
   %0 = lop.constant_of_shape %s {value = 0.0 : f32} : tensor<1xi64> -> tensor<?xf32>
   return %0 : tensor<?xf32>
 }
+
+// -----
+
+func.func @matmul_unsupported_types(%a: tensor<2x2xindex>, %b: tensor<2x2xindex>) -> tensor<2x2xindex> {
+  // expected-error @+2 {{unsupported element type 'index'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %a, %b : tensor<2x2xindex>, tensor<2x2xindex> -> tensor<2x2xindex>
+  return %0 : tensor<2x2xindex>
+}
+
+// -----
+
+func.func @conv_weight_rank(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{weight rank 3 differs from input rank 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32>, tensor<4x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_strides_count(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{strides and dilations need 2 values}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv %x, %w {strides = array<i64: 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_output_padding(%x: tensor<1x3x4x4xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
+  // expected-error @+2 {{output_padding needs 2 values}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv_transpose %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0>} : tensor<1x3x4x4xf32>, tensor<3x2x3x3xf32> -> tensor<1x2x6x6xf32>
+  return %0 : tensor<1x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_group_zero(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{group must be >= 1, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 0 : i64} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_stride_zero(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+2 {{strides and dilations must be >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv %x, %w {strides = array<i64: 0, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_channels(%x: tensor<1x3x4x4xf32>, %w: tensor<5x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
+  // expected-error @+2 {{input has 3 channels but weight expects 5}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv_transpose %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>} : tensor<1x3x4x4xf32>, tensor<5x2x3x3xf32> -> tensor<1x2x6x6xf32>
+  return %0 : tensor<1x2x6x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_empty(%x: tensor<1x3x2x2xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x2x1x1xf32> {
+  // expected-error @+2 {{output size -2 on spatial axis 0 is empty}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.conv_transpose %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 3, 0, 3, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>} : tensor<1x3x2x2xf32>, tensor<3x2x3x3xf32> -> tensor<1x2x1x1xf32>
+  return %0 : tensor<1x2x1x1xf32>
+}
+
+// -----
+
+func.func @matmul_scalar(%a: tensor<f32>, %b: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+2 {{operands must have rank >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %a, %b : tensor<f32>, tensor<3xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<3xf32>, %p: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+2 {{input must have rank >= 2, got 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.batch_norm %x, %p, %p, %p, %p : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<2x3xf32>, %s: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{scale/bias of shape 4 does not broadcast to the normalized shape 3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.layer_norm %x, %s {axis = 1 : i64} : tensor<2x3xf32>, tensor<4xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @pool_rank(%x: tensor<3x8xf32>) -> tensor<3x4xf32> {
+  // expected-error @+2 {{input must have rank >= 3, got 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.max_pool %x {kernel_shape = array<i64>, strides = array<i64>, pads = array<i64>, dilations = array<i64>} : tensor<3x8xf32> -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @global_pool_rank(%x: tensor<3x8xf32>) -> tensor<3x1xf32> {
+  // expected-error @+2 {{input must have rank >= 3, got 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.global_average_pool %x : tensor<3x8xf32> -> tensor<3x1xf32>
+  return %0 : tensor<3x1xf32>
+}
+
+// -----
+
+func.func @pool_stride_zero(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32> {
+  // expected-error @+2 {{kernel_shape, strides and dilations must be >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.max_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 0, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32> -> tensor<1x3x4x4xf32>
+  return %0 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+func.func @pool_window(%x: tensor<1x3x2x2xf32>) -> tensor<1x3x1x1xf32> {
+  // expected-error @+2 {{window 3 exceeds padded input 2 on spatial axis 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.average_pool %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x2x2xf32> -> tensor<1x3x1x1xf32>
+  return %0 : tensor<1x3x1x1xf32>
+}
+
+// -----
+
+func.func @reduce_axes_order(%x: tensor<2x3xf32>) -> tensor<1x1xf32> {
+  // expected-error @+2 {{axes must be sorted and unique}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reduce_mean %x {axes = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @topk_axis(%x: tensor<4xf32>, %k: tensor<1xi64>) -> (tensor<?xf32>, tensor<?xi64>) {
+  // expected-error @+2 {{axis 1 out of range for rank 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = lop.topk %x, %k {axis = 1 : i64} : (tensor<4xf32>, tensor<1xi64>) -> (tensor<?xf32>, tensor<?xi64>)
+  return %0#0, %0#1 : tensor<?xf32>, tensor<?xi64>
+}
+
+// -----
+
+func.func @topk_k_type(%x: tensor<4xf32>, %k: tensor<1xi32>) -> (tensor<?xf32>, tensor<?xi64>) {
+  // expected-error @+2 {{k must be a one-element i64 tensor, got 'tensor<1xi32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = lop.topk %x, %k {axis = 0 : i64} : (tensor<4xf32>, tensor<1xi32>) -> (tensor<?xf32>, tensor<?xi64>)
+  return %0#0, %0#1 : tensor<?xf32>, tensor<?xi64>
+}
+
+// -----
+
+func.func @reshape_zero_copy(%x: tensor<6xf32>) -> tensor<6x1xf32> {
+  %s = lop.constant dense<[-1, 0]> : tensor<2xi64> -> tensor<2xi64>
+  // expected-error @+2 {{shape value 0 at index 1 copies a dimension the input (rank 1) does not have}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reshape %x, %s : (tensor<6xf32>, tensor<2xi64>) -> tensor<6x1xf32>
+  return %0 : tensor<6x1xf32>
+}
+
+// -----
+
+func.func @reshape_negative(%x: tensor<6xf32>) -> tensor<6xf32> {
+  %s = lop.constant dense<-3> : tensor<1xi64> -> tensor<1xi64>
+  // expected-error @+2 {{invalid shape value -3 at index 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reshape %x, %s : (tensor<6xf32>, tensor<1xi64>) -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}
+
+// -----
+
+func.func @reshape_infer_static(%x: tensor<2x3xf32>) -> tensor<4x?xf32> {
+  %s = lop.constant dense<[4, -1]> : tensor<2xi64> -> tensor<2xi64>
+  // expected-error @+2 {{cannot reshape 2x3 into 4x?}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reshape %x, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x?xf32>
+  return %0 : tensor<4x?xf32>
+}
+
+// -----
+
+func.func @transpose_perm_size(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+2 {{perm has 1 entries for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.transpose %x {perm = array<i64: 0>} : tensor<2x3xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @squeeze_axis(%x: tensor<1x3xf32>) -> tensor<3xf32> {
+  // expected-error @+2 {{axis 2 out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.squeeze %x {axes = array<i64: 2>} : tensor<1x3xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @concat_empty() -> tensor<2xf32> {
+  // expected-error @+2 {{needs at least one input}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.concat {axis = 0 : i64} : () -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @concat_axis(%a: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{axis 1 out of range for rank 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.concat %a, %a {axis = 1 : i64} : (tensor<2xf32>, tensor<2xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<2xf32>, %b: tensor<2x1xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{inputs differ in rank or element type: 'tensor<2xf32>' and 'tensor<2x1xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.concat %a, %b {axis = 0 : i64} : (tensor<2xf32>, tensor<2x1xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @split_axis(%x: tensor<10xf32>) -> (tensor<5xf32>, tensor<5xf32>) {
+  // expected-error @+2 {{axis 1 out of range for rank 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = lop.split %x {axis = 1 : i64, split = array<i64: 5, 5>} : tensor<10xf32> -> tensor<5xf32>, tensor<5xf32>
+  return %0#0, %0#1 : tensor<5xf32>, tensor<5xf32>
+}
+
+// -----
+
+func.func @split_empty(%x: tensor<10xf32>) {
+  // expected-error @+2 {{split needs at least one size}}
+  // expected-error @+1 {{failed to infer returned types}}
+  "lop.split"(%x) {axis = 0 : i64, split = array<i64>} : (tensor<10xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @split_negative(%x: tensor<10xf32>) -> (tensor<12xf32>, tensor<?xf32>) {
+  // expected-error @+2 {{split sizes must be >= 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = lop.split %x {axis = 0 : i64, split = array<i64: 12, -2>} : tensor<10xf32> -> tensor<12xf32>, tensor<?xf32>
+  return %0#0, %0#1 : tensor<12xf32>, tensor<?xf32>
+}
+
+// -----
+
+func.func @slice_operand_type(%x: tensor<10xf32>, %a: tensor<1xf32>) -> tensor<?xf32> {
+  // expected-error @+2 {{starts, ends, axes and steps must be 1-D integer tensors, got 'tensor<1xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.slice %x, %a, %a, %a, %a : (tensor<10xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @slice_lengths(%x: tensor<10xf32>, %a: tensor<1xi64>, %b: tensor<2xi64>) -> tensor<?xf32> {
+  // expected-error @+2 {{starts, ends, axes and steps differ in length}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.slice %x, %a, %b, %a, %a : (tensor<10xf32>, tensor<1xi64>, tensor<2xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @slice_axis(%x: tensor<10xf32>, %a: tensor<1xi64>) -> tensor<?xf32> {
+  %ax = lop.constant dense<1> : tensor<1xi64> -> tensor<1xi64>
+  // expected-error @+2 {{slice axis 1 out of range or repeated}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.slice %x, %a, %a, %ax, %a : (tensor<10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @gather_indices(%x: tensor<10xf32>, %i: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+2 {{indices must be integers, got 'f32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.gather %x, %i {axis = 0 : i64} : (tensor<10xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @constant_of_shape_value(%s: tensor<1xi64>) -> tensor<?xf32> {
+  // expected-error @+2 {{value must be a scalar integer or float attribute}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.constant_of_shape %s {value = dense<0.0> : tensor<1xf32>} : tensor<1xi64> -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @tile_repeats_type(%x: tensor<3xf32>, %r: tensor<1xi32>) -> tensor<?xf32> {
+  // expected-error @+2 {{repeats must be a 1-D i64 tensor of static length, got 'tensor<1xi32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.tile %x, %r : (tensor<3xf32>, tensor<1xi32>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @range_types(%a: tensor<i64>, %b: tensor<i32>) -> tensor<?xi64> {
+  // expected-error @+2 {{start, limit and delta element types differ}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.range %a, %b, %a : (tensor<i64>, tensor<i32>, tensor<i64>) -> tensor<?xi64>
+  return %0 : tensor<?xi64>
+}
+
+// -----
+
+func.func @range_delta(%a: tensor<i64>) -> tensor<?xi64> {
+  %s = lop.constant dense<0> : tensor<i64> -> tensor<i64>
+  %l = lop.constant dense<4> : tensor<i64> -> tensor<i64>
+  // expected-error @+2 {{delta must not be 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.range %s, %l, %s : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  return %0 : tensor<?xi64>
+}
+
+// -----
+
+func.func @pad_count(%x: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{pads needs 2 values, got 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.pad %x {pads = array<i64: 1>} : tensor<2xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @pad_negative(%x: tensor<2xf32>) -> tensor<1xf32> {
+  // expected-error @+2 {{padding makes axis 0 negative}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.pad %x {pads = array<i64: -2, -1>} : tensor<2xf32> -> tensor<1xf32>
+  return %0 : tensor<1xf32>
+}
+
+// -----
+
+func.func @resize_mode(%x: tensor<1x1x2x2xf32>, %s: tensor<4xf32>) -> tensor<?x?x?x?xf32> {
+  // expected-error @+2 {{unknown resize mode 'area'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.resize %x scales(%s : tensor<4xf32>) {mode = "area"} : tensor<1x1x2x2xf32> -> tensor<?x?x?x?xf32>
+  return %0 : tensor<?x?x?x?xf32>
+}
+
+// -----
+
+func.func @resize_sizes_count(%x: tensor<1x1x2x2xf32>, %z: tensor<3xi64>) -> tensor<?x?x?x?xf32> {
+  // expected-error @+2 {{sizes has 3 values for rank 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.resize %x sizes(%z : tensor<3xi64>) : tensor<1x1x2x2xf32> -> tensor<?x?x?x?xf32>
+  return %0 : tensor<?x?x?x?xf32>
+}
+
+// -----
+
+func.func @resize_scales_count(%x: tensor<1x1x2x2xf32>, %s: tensor<3xf32>) -> tensor<?x?x?x?xf32> {
+  // expected-error @+2 {{scales must be 1-D with one value per axis, got 'tensor<3xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.resize %x scales(%s : tensor<3xf32>) : tensor<1x1x2x2xf32> -> tensor<?x?x?x?xf32>
+  return %0 : tensor<?x?x?x?xf32>
+}
+
+// -----
+
+// expected-error @+1 {{sparsity output_axis must be >= 0}}
+func.func @sparsity_negative_axis() attributes {s = #lop.sparsity<unstructured, output_axis = -1, density = 0.5>} {
+  return
+}
+
+// -----
+
+func.func @matmul_scalar_epilogue(%a: tensor<3xf32>, %b: tensor<3xf32>, %c: tensor<7x9xf32>) -> tensor<f32> {
+  // expected-error @+2 {{a bias or residual needs a result of rank >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %a, %b bias(%c : tensor<7x9xf32>) : tensor<3xf32>, tensor<3xf32> -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @matmul_mixed_float_int(%a: tensor<2x2xi8>, %b: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+2 {{input and weight element types differ: 'i8' and 'f32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %a, %b : tensor<2x2xi8>, tensor<2x2xf32> -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @matmul_quant_expressed(%a: tensor<2x2x!quant.uniform<i8:f32, 0.5>>, %b: tensor<2x2x!quant.uniform<i8:f16, 0.5>>) -> tensor<2x2xf32> {
+  // expected-error @+2 {{input and weight express different types}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %a, %b : tensor<2x2x!quant.uniform<i8:f32, 0.5>>, tensor<2x2x!quant.uniform<i8:f16, 0.5>> -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @topk_dynamic_k(%x: tensor<4xf32>, %k: tensor<?xi64>) -> (tensor<?xf32>, tensor<?xi64>) {
+  // expected-error @+2 {{k must be a one-element i64 tensor}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0:2 = lop.topk %x, %k {axis = 0 : i64} : (tensor<4xf32>, tensor<?xi64>) -> (tensor<?xf32>, tensor<?xi64>)
+  return %0#0, %0#1 : tensor<?xf32>, tensor<?xi64>
+}
+
+// -----
+
+func.func @cast_index(%x: tensor<2xf32>) -> tensor<2xindex> {
+  // expected-error @+2 {{cast target must be an integer or float type, got 'index'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.cast %x {to = index} : tensor<2xf32> -> tensor<2xindex>
+  return %0 : tensor<2xindex>
+}
