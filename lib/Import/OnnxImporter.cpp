@@ -796,3 +796,10 @@ bool lopper::parseInputShape(StringRef spec, ImportOptions &options,
   options.inputShapes[name.str()] = dims;
   return true;
 }
+
+bool lopper::parseInputShapes(ArrayRef<std::string> specs,
+                              ImportOptions &options, std::string &error) {
+  return llvm::all_of(specs, [&](const std::string &spec) {
+    return parseInputShape(spec, options, error);
+  });
+}

@@ -80,6 +80,16 @@ protected:
     return m;
   }
 
+  /// Points the model's initializer at an external data file.
+  static void makeExternal(onnx::ModelProto &m, const std::string &location) {
+    auto *w = m.mutable_graph()->mutable_initializer(0);
+    w->clear_raw_data();
+    w->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto *kv = w->add_external_data();
+    kv->set_key("location");
+    kv->set_value(location);
+  }
+
   mlir::DialectRegistry registry;
   std::unique_ptr<mlir::MLIRContext> context;
   ImportErrors errors;
@@ -145,12 +155,7 @@ TEST_F(ImporterTest, RawDataOfWrongSize) {
 
 TEST_F(ImporterTest, MissingExternalData) {
   auto m = addModel();
-  auto *w = m.mutable_graph()->mutable_initializer(0);
-  w->clear_raw_data();
-  w->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto *kv = w->add_external_data();
-  kv->set_key("location");
-  kv->set_value("weights.bin");
+  makeExternal(m, "weights.bin");
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("lopper-unit", dir));
   EXPECT_FALSE(importProto(m, dir));
@@ -172,12 +177,7 @@ TEST_F(ImporterTest, MissingExternalData) {
 
 TEST_F(ImporterTest, ExternalDataCannotEscapeTheModelFolder) {
   auto m = addModel();
-  auto *w = m.mutable_graph()->mutable_initializer(0);
-  w->clear_raw_data();
-  w->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto *kv = w->add_external_data();
-  kv->set_key("location");
-  kv->set_value("../../etc/passwd");
+  makeExternal(m, "../../etc/passwd");
   EXPECT_FALSE(importProto(m, "/tmp"));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("relative path inside"), std::string::npos);

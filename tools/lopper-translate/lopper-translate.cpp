@@ -51,11 +51,9 @@ int main(int argc, char **argv) {
 
   if (importOnnx) {
     lopper::ImportOptions options;
-    for (const std::string &spec : inputShapes) {
-      std::string error;
-      if (!lopper::parseInputShape(spec, options, error))
-        return fail(error);
-    }
+    std::string error;
+    if (!lopper::parseInputShapes(inputShapes, options, error))
+      return fail(error);
     lopper::ImportErrors errors;
     auto module = lopper::importOnnxFile(inputFile, &context, options, errors);
     if (!module) {

@@ -43,11 +43,9 @@ static int runInspect() {
   mlir::MLIRContext context(registry);
   lopper::ImportOptions options;
   options.pinDynamicDims = 1;
-  for (const std::string &spec : inspectShapes) {
-    std::string msg;
-    if (!lopper::parseInputShape(spec, options, msg))
-      return error(msg);
-  }
+  std::string msg;
+  if (!lopper::parseInputShapes(inspectShapes, options, msg))
+    return error(msg);
   lopper::ImportErrors errors;
   auto module = lopper::importOnnxFile(inspectInput, &context, options, errors);
   if (!module) {

@@ -49,6 +49,10 @@ importOnnxBuffer(llvm::StringRef buffer, llvm::StringRef displayName,
 bool parseInputShape(llvm::StringRef spec, ImportOptions &options,
                      std::string &error);
 
+/// Parses every `--input-shape` spec; stops at the first bad one.
+bool parseInputShapes(llvm::ArrayRef<std::string> specs, ImportOptions &options,
+                      std::string &error);
+
 } // namespace lopper
 
 #endif
