@@ -75,14 +75,16 @@ ModelStats computeModelStats(ModuleOp module, int64_t dyn) {
     ++s.ops[name];
     ++s.nodes;
     int64_t macs = macsOf(op, dyn);
+    int64_t flops = 2 * macs;
     if (macs) {
       s.macsByOp[name] += macs;
       s.macs += macs;
-      s.flops += 2 * macs;
     } else {
       for (Type t : op->getResultTypes())
-        s.flops += numElements(t, dyn);
+        flops += numElements(t, dyn);
     }
+    s.flopsByOp[name] += flops;
+    s.flops += flops;
   });
   return s;
 }
@@ -90,11 +92,13 @@ ModelStats computeModelStats(ModuleOp module, int64_t dyn) {
 void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
                      StringRef modelName, int64_t opset) {
   if (json) {
-    llvm::json::Object ops, macs;
+    llvm::json::Object ops, macs, flops;
     for (auto &[k, v] : s.ops)
       ops[k] = v;
     for (auto &[k, v] : s.macsByOp)
       macs[k] = v;
+    for (auto &[k, v] : s.flopsByOp)
+      flops[k] = v;
     llvm::json::Object root{{"model", modelName.str()},
                             {"opset", opset},
                             {"ops", std::move(ops)},
@@ -103,7 +107,8 @@ void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
                             {"parameter_bytes", s.parameterBytes},
                             {"macs", s.macs},
                             {"flops", s.flops},
-                            {"macs_by_op", std::move(macs)}};
+                            {"macs_by_op", std::move(macs)},
+                            {"flops_by_op", std::move(flops)}};
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
     return;
   }
@@ -122,11 +127,15 @@ void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
   os << llvm::format("FLOPs:           %lld (%.3f G)\n", (long long)s.flops,
                      s.flops / 1e9);
   os << "ops:\n";
+  os << llvm::format("  %-24s %6s %16s %16s\n", "op", "count", "FLOPs", "MACs");
   for (auto &[k, v] : s.ops) {
-    auto it = s.macsByOp.find(k);
-    os << llvm::format("  %-24s %6lld", k.c_str(), (long long)v);
-    if (it != s.macsByOp.end())
-      os << llvm::format("   %10.3f GMACs", it->second / 1e9);
+    auto flops = s.flopsByOp.find(k);
+    auto macs = s.macsByOp.find(k);
+    os << llvm::format(
+        "  %-24s %6lld %16lld", k.c_str(), (long long)v,
+        (long long)(flops == s.flopsByOp.end() ? 0 : flops->second));
+    if (macs != s.macsByOp.end())
+      os << llvm::format(" %16lld", (long long)macs->second);
     os << "\n";
   }
 }

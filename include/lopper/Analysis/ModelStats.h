@@ -25,6 +25,8 @@ struct ModelStats {
   int64_t macs = 0;
   /// FLOPs: 2 per MAC plus one per output element of every other op.
   int64_t flops = 0;
+  /// FLOPs by op name, every op kind.
+  std::map<std::string, int64_t> flopsByOp;
 };
 
 /// Computes the statistics of every function in `module`; a dynamic
@@ -33,7 +35,8 @@ ModelStats computeModelStats(mlir::ModuleOp module,
                              int64_t dynamicDimValue = 1);
 
 /// Prints `stats` as aligned text, or as one JSON object with the keys
-/// ops, nodes, parameters, parameter_bytes, macs, flops and macs_by_op.
+/// ops, nodes, parameters, parameter_bytes, macs, flops, macs_by_op and
+/// flops_by_op.
 void printModelStats(const ModelStats &stats, llvm::raw_ostream &os, bool json,
                      llvm::StringRef modelName = "", int64_t opset = 0);
 

@@ -10,7 +10,7 @@ include "mlir/Pass/PassBase.td"
 //===----------------------------------------------------------------------===//
 
 def LopPrintModelStats : Pass<"lop-print-model-stats", "::mlir::ModuleOp"> {
-  let summary = "print op histogram, parameter count and bytes, and MACs per op kind";
+  let summary = "print op histogram, parameter count and bytes, and FLOPs and MACs per op kind";
   let description = [{
     Counts every `lop` op by kind, the elements and bytes of every
     `lop.constant` (the model's parameters), and the multiply-accumulates of

@@ -8,11 +8,19 @@
 // CHECK: parameter bytes: 1272
 // Conv: 1 * 8 * 16 * 16 * 27 = 55296; Gemm: 1 * 10 * 8 = 80.
 // CHECK: MACs:            55376
-// CHECK: Conv                          1        0.000 GMACs
-// CHECK: Gemm                          1
-// CHECK: GlobalAveragePool             1
-// CHECK: Reshape                       1
+// FLOPs per op kind: 2 per MAC for the heavy ops, one per output element
+// for the others (8 channels pooled, 8 values reshaped).
+// CHECK: op                        count            FLOPs             MACs
+// CHECK-NEXT: Conv                          1           110592            55296
+// CHECK-NEXT: Gemm                          1              160               80
+// CHECK-NEXT: GlobalAveragePool             1                8
+// CHECK-NEXT: Reshape                       1                8
 
+// JSON: "flops_by_op": {
+// JSON-NEXT: "Conv": 442368,
+// JSON-NEXT: "Gemm": 640,
+// JSON-NEXT: "GlobalAveragePool": 32,
+// JSON-NEXT: "Reshape": 32
 // JSON: "macs": 221504
 // JSON: "macs_by_op": {
 // JSON-NEXT: "Conv": 221184,
