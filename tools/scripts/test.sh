@@ -63,10 +63,13 @@ suite_fuzz() {
   cmake --build "$fb" --target lopper-import-fuzzer -- -j"$(nproc)" || return 1
   local corpus="$fb/fuzz-corpus"
   mkdir -p "$corpus"
-  echo "fuzzing the importer for ${FUZZ_SECONDS}s"
+  # The default tier uses a fixed seed so CI runs repeat; --full explores.
+  local seed=1
+  [ "$TIER" = full ] && seed=0
+  echo "fuzzing the importer for ${FUZZ_SECONDS}s (seed $seed; 0 = random)"
   "$fb/bin/lopper-import-fuzzer" "$corpus" "$LOPPER_ROOT/test/fuzz/corpus" \
     -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 \
-    -print_final_stats=1 2>&1 | tail -n 12
+    -seed="$seed" -artifact_prefix="$fb/" -print_final_stats=1 2>&1 | tail -n 12
   return "${PIPESTATUS[0]}"
 }
 
