@@ -12,4 +12,7 @@ echo "== lopper inspect $(basename "$MODEL")"
 "$BIN/lopper" inspect "$MODEL"
 echo
 echo "== lopper-translate --import-onnx (first lines of the lop module)"
-"$BIN/lopper-translate" --import-onnx "$MODEL" --mlir-elide-elementsattrs-if-larger=8 | head -n 12
+MLIR="$LOPPER_BUILD/example-cnn.mlir"
+"$BIN/lopper-translate" --import-onnx "$MODEL" --mlir-elide-elementsattrs-if-larger=8 -o "$MLIR"
+head -n 12 "$MLIR"
+echo "... (the whole module: $MLIR)"
