@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lopper's test command. Default tier (also under CI=true): build, lit,
-# unit tests, clang-format, a bounded importer fuzz run, and the small
-# end-to-end models. --full adds the large models and a long fuzz run.
+# unit tests, clang-format, a bounded importer fuzz run, the README's main
+# job, and the small end-to-end models. --full adds the large models and a
+# long fuzz run.
 # Prints each suite's time and ends with "N passed, M failed" (suites).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -73,6 +74,9 @@ suite_fuzz() {
   return "${PIPESTATUS[0]}"
 }
 
+# The README's first command (the main job) must keep working.
+suite_main_job() { bash "$LOPPER_ROOT/tools/scripts/run-example.sh" >/dev/null; }
+
 suite_models() {
   /usr/bin/python3 "$LOPPER_ROOT/test/e2e/models/export_models.py" --out "$MODELS_DIR" --tier "$TIER" || return 1
   "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/run_models.py" --bin "$BIN" \
@@ -91,6 +95,7 @@ run_suite lit suite_lit
 run_suite unit suite_unit
 run_suite clang-format suite_format
 run_suite fuzz-importer suite_fuzz
+run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
 
 echo
