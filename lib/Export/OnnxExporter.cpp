@@ -80,13 +80,6 @@ static int32_t onnxDataType(Type t) {
   }
 }
 
-/// Bytes of one element in raw_data (bool: one byte).
-static int64_t storageBytes(Type elem) {
-  if (auto q = dyn_cast<quant::QuantizedType>(elem))
-    return (q.getStorageTypeIntegralWidth() + 7) / 8;
-  return elem.isInteger(1) ? 1 : (elem.getIntOrFloatBitWidth() + 7) / 8;
-}
-
 /// Appends `v` as one little-endian element of `elem` to `out`.
 static void appendScalar(std::string &out, Type elem, double v) {
   if (auto ft = dyn_cast<FloatType>(elem)) {
@@ -102,7 +95,7 @@ static void appendScalar(std::string &out, Type elem, double v) {
   int64_t i = (int64_t)std::llround(v);
   char buf[8];
   std::memcpy(buf, &i, sizeof(i));
-  out.append(buf, storageBytes(elem));
+  out.append(buf, lop::getStorageBytes(elem));
 }
 
 /// The first NameLoc name inside `loc`, if any.
@@ -371,7 +364,7 @@ LogicalResult Exporter::exportConstant(lop::ConstantOp op) {
   if (!dtype)
     return fail(op, "the constant's element type has no ONNX data type");
   int64_t count = value.getNumElements();
-  int64_t width = storageBytes(valElem);
+  int64_t width = lop::getStorageBytes(valElem);
   std::string bytes;
   if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
     if (valElem.isInteger(1)) {
@@ -497,7 +490,7 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
   };
   if (llvm::any_of(op->getOperandTypes(), isQuant) ||
       llvm::any_of(op->getResultTypes(), isQuant))
-    return fail(op, "exporting quantized " + lop::getOnnxOpType(op).str() +
+    return fail(op, "exporting quantized " + lop::getOnnxOpType(op) +
                         " (quantized operands or result) is not supported yet");
   Value x = op->getOperand(0), w = op->getOperand(1), bias, residual;
   lop::ActivationKind act;
@@ -614,7 +607,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
   std::vector<std::string> outs;
   for (Value r : op->getResults())
     outs.push_back(nameOf(r));
-  StringRef type = lop::getOnnxOpType(op);
+  std::string type = lop::getOnnxOpType(op);
   SmallVector<StringRef> skip;
   SmallVector<std::pair<std::string, SmallVector<int64_t>>> intsAttrs;
 
@@ -692,7 +685,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
       int64_t iv = v.getType().isInteger(1) ? (i.getValue().isZero() ? 0 : 1)
                                             : i.getValue().getSExtValue();
       bytes.append(reinterpret_cast<const char *>(&iv),
-                   storageBytes(v.getType()));
+                   lop::getStorageBytes(v.getType()));
     } else
       return fail(op, "the fill value must be an integer or float");
     auto *a = n->add_attribute();

@@ -74,15 +74,21 @@ void single(GraphImporter &gi, const Node &n, Value v) {
   gi.setOutputs(n, ValueRange{v});
 }
 
+/// Every window size, stride and dilation is positive; the pad arithmetic
+/// below divides by strides.
+void checkWindow(ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                 ArrayRef<int64_t> dilations) {
+  for (auto [k, s, d] : llvm::zip(kernel, strides, dilations))
+    if (k < 1 || s < 1 || d < 1)
+      throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
+}
+
 /// Explicit pads for auto_pad SAME_UPPER/SAME_LOWER/VALID/NOTSET.
 SmallVector<int64_t> resolvePads(const Node &n, RankedTensorType x,
                                  ArrayRef<int64_t> kernel,
                                  ArrayRef<int64_t> strides,
                                  ArrayRef<int64_t> dilations) {
   size_t spatial = kernel.size();
-  for (size_t i = 0; i < spatial; ++i)
-    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
-      throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
   std::string autoPad = attrString(n, "auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     auto pads =
@@ -143,6 +149,7 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
     throw NodeError{"kernel_shape has the wrong number of values"};
   auto strides = intsOr(n, "strides", spatial, 1);
   auto dilations = intsOr(n, "dilations", spatial, 1);
+  checkWindow(kernel, strides, dilations);
   int64_t group = attrInt(n, "group", 1);
   SmallVector<NamedAttribute> attrs;
   SmallVector<int64_t> pads;
@@ -152,9 +159,6 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
     auto outPad = intsOr(n, "output_padding", spatial, 0);
     auto outShape = attrInts(n, "output_shape");
     std::string autoPad = attrString(n, "auto_pad", "NOTSET");
-    for (size_t i = 0; i < spatial; ++i)
-      if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
-        throw NodeError{"kernel_shape, strides and dilations must be >= 1"};
     if (outShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       pads.assign(2 * spatial, 0);
       for (size_t i = 0; i < spatial; ++i) {
@@ -267,6 +271,7 @@ void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
     throw NodeError{"kernel_shape must have one value per spatial axis"};
   auto strides = intsOr(n, "strides", spatial, 1);
   auto dilations = intsOr(n, "dilations", spatial, 1);
+  checkWindow(*kernel, strides, dilations);
   auto pads = resolvePads(n, xt, *kernel, strides, dilations);
   SmallVector<NamedAttribute> attrs{
       named(gi, "kernel_shape", i64s(gi, *kernel)),

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -59,6 +60,12 @@ public:
   mlir::Value constI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
   mlir::Value constant(mlir::ElementsAttr value, mlir::Type resultType = {});
 
+  /// The tensor type of `t`; throws on a bad element type or dimension.
+  mlir::RankedTensorType tensorType(const onnx::TensorProto &t,
+                                    llvm::StringRef what);
+  /// The bytes of an external-data tensor, inside its (cached) file.
+  llvm::ArrayRef<char> externalData(const onnx::TensorProto &t,
+                                    llvm::StringRef what);
   mlir::ElementsAttr tensorToAttr(const onnx::TensorProto &t,
                                   llvm::StringRef what);
   /// Like tensorToAttr, but large raw data moves out of `t` into the blob.
@@ -75,6 +82,8 @@ public:
   mlir::Location loc = mlir::UnknownLoc::get(ctx);
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<onnx::TensorProto *> initializers;
+  /// External data files by path, mapped once per model.
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
 };
 
 /// Attribute access on a node, with ONNX defaults; throws NodeError on a

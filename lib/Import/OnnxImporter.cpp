@@ -137,11 +137,6 @@ Type GraphImporter::elementType(int32_t t, StringRef what) {
   }
 }
 
-/// Bytes of one element as stored in the blob (bool: one byte).
-static int64_t storageBytes(Type elem) {
-  return elem.isInteger(1) ? 1 : (elem.getIntOrFloatBitWidth() + 7) / 8;
-}
-
 /// A blob key for a tensor name: letters, digits, '_' and '.'.
 static std::string blobKey(const std::string &name) {
   std::string key = name.empty() ? std::string("tensor") : name;
@@ -156,7 +151,7 @@ static std::string blobKey(const std::string &name) {
 static std::string typedFieldBytes(const onnx::TensorProto &t, Type elem,
                                    int64_t count) {
   std::string out;
-  int64_t width = storageBytes(elem);
+  int64_t width = lop::getStorageBytes(elem);
   out.resize(count * width);
   char *p = out.data();
   auto put = [&](int64_t i, auto v) {
@@ -204,8 +199,8 @@ static int64_t typedFieldCount(const onnx::TensorProto &t) {
   }
 }
 
-ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
-                                         StringRef what) {
+RankedTensorType GraphImporter::tensorType(const onnx::TensorProto &t,
+                                           StringRef what) {
   Type elem = elementType(t.data_type(), what);
   SmallVector<int64_t> shape;
   int64_t count = 1;
@@ -216,81 +211,97 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
     shape.push_back(d);
     count *= d;
   }
-  auto type = RankedTensorType::get(shape, elem);
-  int64_t width = storageBytes(elem);
-  std::string bytes;
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto &kv : t.external_data()) {
-      if (kv.key() == "location")
-        location = kv.value();
-      else if (kv.key() == "offset" || kv.key() == "length") {
-        int64_t v;
-        if (!llvm::to_integer(kv.value(), v, 10) || v < 0)
-          throw NodeError{what.str() + " has an invalid external-data " +
-                          kv.key() + " '" + kv.value() + "'"};
-        (kv.key() == "offset" ? offset : length) = v;
-      }
+  return RankedTensorType::get(shape, elem);
+}
+
+ArrayRef<char> GraphImporter::externalData(const onnx::TensorProto &t,
+                                           StringRef what) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &kv : t.external_data()) {
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset" || kv.key() == "length") {
+      int64_t v;
+      if (!llvm::to_integer(kv.value(), v, 10) || v < 0)
+        throw NodeError{what.str() + " has an invalid external-data " +
+                        kv.key() + " '" + kv.value() + "'"};
+      (kv.key() == "offset" ? offset : length) = v;
     }
-    if (location.empty())
-      throw NodeError{what.str() + " has external data without a location"};
-    if (baseDir.empty())
-      throw NodeError{what.str() + " uses external data, which a model read "
-                                   "from memory cannot have"};
-    if (llvm::sys::path::is_absolute(location) ||
-        StringRef(location).contains(".."))
-      throw NodeError{what.str() + ": external-data location '" + location +
-                      "' must be a relative path inside the model's folder"};
-    SmallString<256> path(baseDir);
-    llvm::sys::path::append(path, location);
-    auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-    if (!file)
+  }
+  if (location.empty())
+    throw NodeError{what.str() + " has external data without a location"};
+  if (baseDir.empty())
+    throw NodeError{what.str() + " uses external data, which a model read "
+                                 "from memory cannot have"};
+  if (llvm::sys::path::is_absolute(location) ||
+      StringRef(location).contains(".."))
+    throw NodeError{what.str() + ": external-data location '" + location +
+                    "' must be a relative path inside the model's folder"};
+  SmallString<256> path(baseDir);
+  llvm::sys::path::append(path, location);
+  // Exporters put every tensor in one file: map it once per model.
+  std::unique_ptr<llvm::MemoryBuffer> &file = externalFiles[path];
+  if (!file) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
       throw NodeError{what.str() + ": external data file '" +
                       std::string(path) +
-                      "' cannot be read: " + file.getError().message()};
-    int64_t size = (*file)->getBufferSize();
-    if (length < 0)
-      length = size - offset;
-    if (offset > size || length > size - offset)
-      throw NodeError{what.str() + ": external data file '" +
-                      std::string(path) + "' is too short (" +
-                      std::to_string(size) + " bytes, need " +
-                      std::to_string(offset + length) + ")"};
-    bytes.assign((*file)->getBufferStart() + offset, length);
+                      "' cannot be read: " + buffer.getError().message()};
+    file = std::move(*buffer);
+  }
+  int64_t size = file->getBufferSize();
+  if (length < 0)
+    length = size - offset;
+  if (offset > size || length > size - offset)
+    throw NodeError{what.str() + ": external data file '" + std::string(path) +
+                    "' is too short (" + std::to_string(size) +
+                    " bytes, need " + std::to_string(offset + length) + ")"};
+  return ArrayRef<char>(file->getBufferStart() + offset, length);
+}
+
+ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
+                                         StringRef what) {
+  RankedTensorType type = tensorType(t, what);
+  Type elem = type.getElementType();
+  int64_t count = type.getNumElements();
+  // A view of the data where it already lies; only typed fields are copied.
+  std::string typed;
+  ArrayRef<char> bytes;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    bytes = externalData(t, what);
   } else if (t.has_raw_data()) {
-    bytes = t.raw_data();
+    bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
   } else {
     if (typedFieldCount(t) != count)
       throw NodeError{
           what.str() + " holds " + std::to_string(typedFieldCount(t)) +
           " values for shape with " + std::to_string(count) + " elements"};
-    bytes = typedFieldBytes(t, elem, count);
+    typed = typedFieldBytes(t, elem, count);
+    bytes = ArrayRef<char>(typed.data(), typed.size());
   }
-  if ((int64_t)bytes.size() != count * width)
+  int64_t need = count * lop::getStorageBytes(elem);
+  if ((int64_t)bytes.size() != need)
     throw NodeError{what.str() + " holds " + std::to_string(bytes.size()) +
                     " bytes, but its shape and type need " +
-                    std::to_string(count * width)};
+                    std::to_string(need)};
 
-  if (elem.isInteger(1)) {
-    SmallVector<bool> v;
-    for (char c : bytes)
-      v.push_back(c != 0);
-    if (count <= options.inlineElementLimit)
-      return DenseElementsAttr::get(type, v);
-  }
   if (count <= options.inlineElementLimit) {
+    if (elem.isInteger(1)) {
+      SmallVector<bool> v;
+      for (char c : bytes)
+        v.push_back(c != 0);
+      return DenseElementsAttr::get(type, v);
+    }
     bool splat = false;
-    if (!DenseElementsAttr::isValidRawBuffer(
-            type, ArrayRef<char>(bytes.data(), bytes.size()), splat))
+    if (!DenseElementsAttr::isValidRawBuffer(type, bytes, splat))
       throw NodeError{what.str() + " has data that does not fit its type"};
-    return DenseElementsAttr::getFromRawBuffer(
-        type, ArrayRef<char>(bytes.data(), bytes.size()));
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
   }
   // Large values go to a blob: never through dense attributes in bulk.
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(bytes.data(), bytes.size()), 64);
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   return DenseResourceElementsAttr::get(type, blobKey(t.name()),
                                         std::move(blob));
 }
@@ -298,7 +309,8 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
 ElementsAttr GraphImporter::initializerToAttr(onnx::TensorProto &t,
                                               StringRef what) {
   // Large raw data moves into the blob (no copy) when it is aligned enough
-  // for every element type; anything else takes the copying path.
+  // for every element type; anything else takes the copying path, which
+  // also reports what is wrong with the tensor.
   constexpr size_t kAlign = alignof(std::max_align_t);
   bool movable =
       t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() &&
@@ -307,23 +319,16 @@ ElementsAttr GraphImporter::initializerToAttr(onnx::TensorProto &t,
       reinterpret_cast<uintptr_t>(t.raw_data().data()) % kAlign == 0;
   if (!movable)
     return tensorToAttr(t, what);
-  Type elem = elementType(t.data_type(), what);
-  SmallVector<int64_t> shape;
-  int64_t count = 1;
-  for (int64_t d : t.dims()) {
-    if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d))
-      return tensorToAttr(t, what); // reports the bad dimension
-    shape.push_back(d);
-    count *= d;
-  }
-  if ((int64_t)t.raw_data().size() != count * storageBytes(elem))
-    return tensorToAttr(t, what); // reports the size mismatch
+  RankedTensorType type = tensorType(t, what);
+  if ((int64_t)t.raw_data().size() !=
+      type.getNumElements() * lop::getStorageBytes(type.getElementType()))
+    return tensorToAttr(t, what);
   std::string *raw = t.release_raw_data();
   AsmResourceBlob blob(
       ArrayRef<char>(raw->data(), raw->size()), kAlign,
       [raw](void *, size_t, size_t) { delete raw; }, /*dataIsMutable=*/false);
-  return DenseResourceElementsAttr::get(RankedTensorType::get(shape, elem),
-                                        blobKey(t.name()), std::move(blob));
+  return DenseResourceElementsAttr::get(type, blobKey(t.name()),
+                                        std::move(blob));
 }
 
 //===----------------------------------------------------------------------===//
@@ -455,11 +460,9 @@ static FailureOr<RankedTensorType> valueInfoType(GraphImporter &gi,
       return failure();
     }
     for (const auto &d : tt.shape().dim()) {
-      if (d.has_dim_value() && d.dim_value() >= 0)
-        dims.push_back(d.dim_value());
-      else
-        dims.push_back(gi.options.pinDynamicDims > 0 ? gi.options.pinDynamicDims
-                                                     : ShapedType::kDynamic);
+      dims.push_back(d.has_dim_value() && d.dim_value() >= 0
+                         ? d.dim_value()
+                         : ShapedType::kDynamic);
     }
   }
   if (gi.options.pinDynamicDims > 0)
@@ -677,6 +680,7 @@ static OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model,
                                          StringRef baseDir, MLIRContext *ctx,
                                          const ImportOptions &options,
                                          ImportErrors &errors) {
+  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
   if (!model.has_graph() || model.graph().node_size() == 0) {
     errors.push_back(file + ": not a valid ONNX model (it has no graph nodes)");
     return {};
@@ -734,7 +738,6 @@ OwningOpRef<ModuleOp>
 lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
                          StringRef baseDir, MLIRContext *ctx,
                          const ImportOptions &options, ImportErrors &errors) {
-  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
   std::string file = displayName.str();
   onnx::ModelProto model;
   if (failed(parseModel(buffer, file, model, errors)))
@@ -745,7 +748,6 @@ lopper::importOnnxBuffer(StringRef buffer, StringRef displayName,
 OwningOpRef<ModuleOp> lopper::importOnnxFile(StringRef path, MLIRContext *ctx,
                                              const ImportOptions &options,
                                              ImportErrors &errors) {
-  ctx->loadDialect<lop::LopDialect, func::FuncDialect, quant::QuantDialect>();
   std::string file = path.str();
   if (llvm::sys::fs::is_directory(path)) {
     errors.push_back(file + ": is a directory, not an ONNX model");

@@ -26,12 +26,6 @@ static int64_t dim(Value v, int64_t i, int64_t dyn) {
   return ShapedType::isDynamic(d) ? dyn : d;
 }
 
-static int64_t elementBytes(Type elem) {
-  if (auto q = dyn_cast<quant::QuantizedType>(elem))
-    return (q.getStorageTypeIntegralWidth() + 7) / 8;
-  return (elem.getIntOrFloatBitWidth() + 7) / 8;
-}
-
 /// Multiply-accumulates of a heavy op; 0 for every other op.
 static int64_t macsOf(Operation *op, int64_t dyn) {
   return llvm::TypeSwitch<Operation *, int64_t>(op)
@@ -68,10 +62,10 @@ ModelStats computeModelStats(ModuleOp module, int64_t dyn) {
       auto t = cast<ShapedType>(c.getOutput().getType());
       int64_t n = numElements(t, dyn);
       s.parameters += n;
-      s.parameterBytes += n * elementBytes(t.getElementType());
+      s.parameterBytes += n * lop::getStorageBytes(t.getElementType());
       return;
     }
-    std::string name = lop::getOnnxOpType(op).str();
+    std::string name = lop::getOnnxOpType(op);
     ++s.ops[name];
     ++s.nodes;
     int64_t macs = macsOf(op, dyn);

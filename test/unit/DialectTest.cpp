@@ -94,7 +94,7 @@ TEST_F(DialectTest, OnnxNames) {
   std::vector<std::string> names;
   module->walk([&](mlir::Operation *op) {
     if (llvm::isa<lop::LopDialect>(op->getDialect()))
-      names.push_back(lop::getOnnxOpType(op).str());
+      names.push_back(lop::getOnnxOpType(op));
   });
   EXPECT_EQ(names,
             (std::vector<std::string>{"HardSwish", "LayerNormalization"}));

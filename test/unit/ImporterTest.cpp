@@ -175,6 +175,48 @@ TEST_F(ImporterTest, MissingExternalData) {
   llvm::sys::fs::remove(dir);
 }
 
+TEST_F(ImporterTest, ExternalDataSharesOneFileAtOffsets) {
+  // Two initializers in one file, as exporters write them: W at offset 0,
+  // V at offset 128, both read from the single mapping of the file.
+  auto m = addModel();
+  makeExternal(m, "shared.bin");
+  auto *len = m.mutable_graph()->mutable_initializer(0)->add_external_data();
+  len->set_key("length");
+  len->set_value("128");
+  auto *v = m.mutable_graph()->add_initializer();
+  v->CopyFrom(m.graph().initializer(0));
+  v->set_name("V");
+  auto *off = v->add_external_data();
+  off->set_key("offset");
+  off->set_value("128");
+  auto *n = m.mutable_graph()->add_node();
+  n->set_op_type("Add");
+  n->add_input("Y");
+  n->add_input("V");
+  n->add_output("Z");
+  m.mutable_graph()->mutable_output(0)->set_name("Z");
+  llvm::SmallString<128> dir, path;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("lopper-unit", dir));
+  path = dir;
+  llvm::sys::path::append(path, "shared.bin");
+  {
+    std::ofstream f(path.c_str(), std::ios::binary);
+    std::vector<float> data(64);
+    for (int i = 0; i < 64; ++i)
+      data[i] = i;
+    f.write(reinterpret_cast<const char *>(data.data()), data.size() * 4);
+  }
+  auto module = importProto(m, dir);
+  ASSERT_TRUE(module) << (errors.empty() ? "" : errors[0]);
+  std::vector<double> firsts;
+  module->walk([&](lopper::lop::ConstantOp c) {
+    firsts.push_back((*lopper::lop::readElementsAsDouble(c.getValue()))[0]);
+  });
+  EXPECT_EQ(firsts, (std::vector<double>{0.0, 32.0}));
+  llvm::sys::fs::remove(path);
+  llvm::sys::fs::remove(dir);
+}
+
 TEST_F(ImporterTest, ExternalDataCannotEscapeTheModelFolder) {
   auto m = addModel();
   makeExternal(m, "../../etc/passwd");

@@ -19,6 +19,7 @@ done
 FUZZ_SECONDS=${LOPPER_FUZZ_SECONDS:-$([ "$TIER" = full ] && echo 600 || echo 60)}
 MODELS_DIR="${LOPPER_MODELS_DIR:-$LOPPER_BUILD/models}"
 BIN="$LOPPER_BUILD/bin"
+LIT=/usr/lib/llvm-22/bin/lit
 passed=0
 failed=0
 failed_names=()
@@ -41,7 +42,7 @@ run_suite() {
 suite_setup() { lopper_setup; }
 
 suite_lit() {
-  "$LOPPER_PREFIX_LIT" -sv -j"$(nproc)" "$LOPPER_BUILD/test" 2>&1 | tail -n 25
+  "$LIT" -sv -j"$(nproc)" "$LOPPER_BUILD/test" 2>&1 | tail -n 25
   return "${PIPESTATUS[0]}"
 }
 
@@ -83,7 +84,6 @@ suite_models() {
     --models-dir "$MODELS_DIR" --tier "$TIER"
 }
 
-LOPPER_PREFIX_LIT=/usr/lib/llvm-22/bin/lit
 echo "Lopper tests, tier: $TIER (CI=${CI:-false})"
 run_suite setup+build suite_setup
 if [ "$failed" -ne 0 ]; then

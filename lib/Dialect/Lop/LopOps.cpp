@@ -12,8 +12,6 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include <mutex>
-
 #include <cmath>
 #include <cstring>
 
@@ -207,16 +205,12 @@ lopper::lop::readElementsAsDouble(ElementsAttr attr) {
   return out;
 }
 
-static std::optional<SmallVector<double>> constantValues(Value v) {
+std::optional<SmallVector<double>>
+lopper::lop::getConstantFloatValues(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c)
     return std::nullopt;
   return readElementsAsDouble(c.getValue());
-}
-
-std::optional<SmallVector<double>>
-lopper::lop::getConstantFloatValues(Value v) {
-  return constantValues(v);
 }
 
 std::optional<SmallVector<int64_t>> lopper::lop::getConstantIntValues(Value v) {
@@ -337,7 +331,7 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
       .Default([&](Operation *) { return unknown; });
 }
 
-StringRef lopper::lop::getOnnxOpType(Operation *op) {
+std::string lopper::lop::getOnnxOpType(Operation *op) {
   static const llvm::StringMap<StringRef> special = {
       {"quantize", "QuantizeLinear"},
       {"dequantize", "DequantizeLinear"},
@@ -348,26 +342,27 @@ StringRef lopper::lop::getOnnxOpType(Operation *op) {
       {"argmax", "ArgMax"},
       {"topk", "TopK"},
   };
-  // Interned per mnemonic: "hard_swish" -> "HardSwish".
-  static llvm::StringMap<std::string> camel;
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
   StringRef mnemonic = op->getName().stripDialect();
   if (auto it = special.find(mnemonic); it != special.end())
-    return it->second;
-  auto [it, inserted] = camel.try_emplace(mnemonic);
-  if (inserted) {
-    bool upper = true;
-    for (char c : mnemonic) {
-      if (c == '_') {
-        upper = true;
-        continue;
-      }
-      it->second += upper ? llvm::toUpper(c) : c;
-      upper = false;
+    return it->second.str();
+  // Everything else is the mnemonic in CamelCase: "hard_swish" -> "HardSwish".
+  std::string name;
+  bool upper = true;
+  for (char c : mnemonic) {
+    if (c == '_') {
+      upper = true;
+      continue;
     }
+    name += upper ? llvm::toUpper(c) : c;
+    upper = false;
   }
-  return it->second;
+  return name;
+}
+
+int64_t lopper::lop::getStorageBytes(Type elem) {
+  if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    return (q.getStorageTypeIntegralWidth() + 7) / 8;
+  return elem.isInteger(1) ? 1 : (elem.getIntOrFloatBitWidth() + 7) / 8;
 }
 
 //===----------------------------------------------------------------------===//

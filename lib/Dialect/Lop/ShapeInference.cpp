@@ -92,6 +92,14 @@ static FailureOr<Dims> broadcastDims(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   return out;
 }
 
+/// True when `shape` broadcasts to `target` without changing it.
+static bool broadcastsTo(ArrayRef<int64_t> shape, ArrayRef<int64_t> target) {
+  if (shape.size() > target.size())
+    return false;
+  auto b = broadcastDims(target, shape);
+  return succeeded(b) && ArrayRef<int64_t>(*b) == target;
+}
+
 LogicalResult sameAsInput(Loc loc, Value input, Types &types) {
   if (failed(requireRanked(loc, {input})))
     return failure();
@@ -185,9 +193,7 @@ static LogicalResult checkEpilogue(Loc loc, Epilogue ep, ArrayRef<int64_t> out,
                              b.getDimSize(0) == c || b.getDimSize(0) == 1);
     if (!isChannelVector) {
       // A bias that broadcasts to the result (Gemm's C) is also accepted.
-      auto bc = broadcastDims(out, b.getShape());
-      if (b.getRank() > (int64_t)out.size() || failed(bc) ||
-          ArrayRef<int64_t>(*bc) != out)
+      if (!broadcastsTo(b.getShape(), out))
         return fail(loc, "bias of shape ", dimsToString(b.getShape()),
                     " does not fit output channels ",
                     isDyn(c) ? std::string("?") : std::to_string(c));
@@ -195,9 +201,7 @@ static LogicalResult checkEpilogue(Loc loc, Epilogue ep, ArrayRef<int64_t> out,
   }
   if (ep.residual) {
     auto r = ranked(ep.residual);
-    auto bc = broadcastDims(out, r.getShape());
-    if (r.getRank() > (int64_t)out.size() || failed(bc) ||
-        ArrayRef<int64_t>(*bc) != out)
+    if (!broadcastsTo(r.getShape(), out))
       return fail(loc, "residual of shape ", dimsToString(r.getShape()),
                   " does not match the result shape ", dimsToString(out));
   }
@@ -395,9 +399,7 @@ LogicalResult layerNorm(Loc loc, Value input, Value scale, Value bias,
   for (Value p : {scale, bias}) {
     if (!p)
       continue;
-    auto bc = broadcastDims(normShape, ranked(p).getShape());
-    if (ranked(p).getRank() > (int64_t)normShape.size() || failed(bc) ||
-        ArrayRef<int64_t>(*bc) != normShape)
+    if (!broadcastsTo(ranked(p).getShape(), normShape))
       return fail(loc, "scale/bias of shape ",
                   dimsToString(ranked(p).getShape()),
                   " does not broadcast to the normalized shape ",

@@ -39,7 +39,11 @@ namespace lopper::lop {
 std::optional<llvm::SmallVector<int64_t>> getKnownIntValues(mlir::Value v);
 
 /// The ONNX operator type a lop op stands for ("Conv", "MatMul", ...).
-llvm::StringRef getOnnxOpType(mlir::Operation *op);
+std::string getOnnxOpType(mlir::Operation *op);
+
+/// Bytes one element occupies in raw tensor data and blobs: a quantized
+/// type's storage, one byte for i1, otherwise the bit width rounded up.
+int64_t getStorageBytes(mlir::Type elem);
 
 /// The values of a constant integer tensor, if all are known.
 std::optional<llvm::SmallVector<int64_t>> getConstantIntValues(mlir::Value v);
