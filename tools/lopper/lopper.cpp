@@ -1,10 +1,11 @@
 //===- lopper.cpp - the Lopper command-line driver ------------------------===//
 //
-// `lopper inspect` is the first subcommand; compile, run, bench and verify
-// arrive with the code generator and runtime.
+// Dispatches to the subcommands (Commands.h): inspect (here), compile
+// (Compile.cpp), run (Run.cpp) and bench (Bench.cpp).
 //
 //===----------------------------------------------------------------------===//
 
+#include "Commands.h"
 #include "lopper/Analysis/ModelStats.h"
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
@@ -15,8 +16,13 @@
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
+using lopper::tools::error;
 
-static cl::OptionCategory lopperCat("lopper options");
+cl::OptionCategory &lopper::tools::lopperCategory() {
+  static cl::OptionCategory cat("lopper options");
+  return cat;
+}
+static cl::OptionCategory &lopperCat = lopper::tools::lopperCategory();
 static cl::SubCommand inspectCmd(
     "inspect",
     "print op histogram, parameters, bytes and MACs of an ONNX model");
@@ -32,7 +38,7 @@ static cl::list<std::string>
                   cl::value_desc("NAME=DIMS"), cl::sub(inspectCmd),
                   cl::cat(lopperCat));
 
-static int error(const Twine &msg) {
+int lopper::tools::error(const Twine &msg) {
   errs() << "lopper: error: " << msg << "\n";
   return 1;
 }
@@ -67,7 +73,11 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(lopperCat);
   cl::ParseCommandLineOptions(argc, argv,
                               "Lopper: an ONNX model compression compiler\n");
+  using namespace lopper::tools;
   if (inspectCmd)
     return runInspect();
+  for (Command c : {compileCommand(), runCommand(), benchCommand()})
+    if (*c.sub)
+      return c.run();
   return error("no command given; run 'lopper --help' for the commands");
 }
