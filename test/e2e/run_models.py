@@ -41,9 +41,9 @@ EXAMPLE = "example-cnn"
 # Keep in step with TIERS in models/export_models.py (which needs torch, so
 # it is not imported here).
 TIERS = {
-    "default": ["resnet18", "mobilenet_v2", "bert_small"],
+    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer"],
     "full": ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
-             "vit_b_16", "bert_encoder", "bert_small"],
+             "vit_b_16", "bert_encoder", "bert_small", "bert_2layer"],
 }
 
 # Absolute ranges (batch 1) that `lopper inspect` must report.

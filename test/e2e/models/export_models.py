@@ -110,6 +110,8 @@ BERT_CONFIGS = {
     # name: (layers, hidden, heads, ffn)
     "bert_encoder": (12, 768, 12, 3072),
     "bert_small": (6, 384, 6, 1536),
+    # The default tier's compiled encoder: BERT-base width, two layers.
+    "bert_2layer": (2, 768, 12, 3072),
 }
 BERT_VOCAB = 30522
 
@@ -124,7 +126,7 @@ TORCHVISION_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
                       "vit_b_16"]
 ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS)
 TIERS = {
-    "default": ["resnet18", "mobilenet_v2", "bert_small"],
+    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer"],
     "full": ALL_MODELS,
 }
 

@@ -1,0 +1,1824 @@
+//===- LopToCPU.cpp - lop to loops, kernel calls and a planned arena ------===//
+//
+// See include/lopper/Conversion/LopToCPU.h. The lowering walks @main once to
+// decide storage (inputs, outputs, weights, arena buffers with lifetimes,
+// views that alias them) and once to emit code. Ops whose results are fully
+// known from the input shapes (shape arithmetic) emit nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lopper/Conversion/LopToCPU.h"
+#include "SymbolicShapes.h"
+
+#include "lopper/Dialect/Lop/LopOps.h"
+#include "lopper/artifact_abi.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace lopper;
+using namespace lopper::lop;
+
+namespace {
+
+std::string nodeName(Operation *op) {
+  if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
+    return nl.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+std::string percentEncode(StringRef s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c > 0x7e || c == '%') {
+      char buf[4];
+      snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out.empty() ? "%00" : out;
+}
+
+int64_t elemBytes(Type t) {
+  if (t.isInteger(1))
+    return 1;
+  return (t.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// ONNX TensorProto data type numbers (lopper_dtype).
+int onnxDtype(Type t) {
+  if (t.isF32())
+    return 1;
+  if (t.isF16())
+    return 10;
+  if (t.isBF16())
+    return 16;
+  if (t.isF64())
+    return 11;
+  if (t.isInteger(1))
+    return 9;
+  if (auto it = dyn_cast<IntegerType>(t)) {
+    bool u = it.isUnsigned();
+    switch (it.getWidth()) {
+    case 8:
+      return u ? 2 : 3;
+    case 16:
+      return u ? 4 : 5;
+    case 32:
+      return u ? 12 : 6;
+    case 64:
+      return u ? 13 : 7;
+    }
+  }
+  return 0;
+}
+
+/// Signless version of an element type (arith works on signless integers).
+Type signless(Type t) {
+  if (auto it = dyn_cast<IntegerType>(t))
+    return IntegerType::get(t.getContext(), it.getWidth());
+  return t;
+}
+
+/// The bytes of a constant's value, element by element in row-major order.
+bool constantBytes(ConstantOp c, std::vector<uint8_t> &out) {
+  ElementsAttr attr = c.getValue();
+  Type elem = attr.getElementType();
+  int64_t n = attr.getNumElements();
+  int64_t eb = elemBytes(elem);
+  out.assign(n * eb, 0);
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || (int64_t)blob->getData().size() != n * eb)
+      return false;
+    memcpy(out.data(), blob->getData().data(), n * eb);
+    return true;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return false;
+  if (elem.isInteger(1)) {
+    int64_t i = 0;
+    for (bool v : dense.getValues<bool>())
+      out[i++] = v;
+    return true;
+  }
+  if (isa<FloatType>(elem)) {
+    int64_t i = 0;
+    for (APFloat v : dense.getValues<APFloat>()) {
+      APInt bits = v.bitcastToAPInt();
+      uint64_t w = bits.getZExtValue();
+      memcpy(out.data() + i * eb, &w, eb);
+      ++i;
+    }
+    return true;
+  }
+  if (isa<IntegerType>(elem)) {
+    int64_t i = 0;
+    for (APInt v : dense.getValues<APInt>()) {
+      uint64_t w = v.getZExtValue();
+      memcpy(out.data() + i * eb, &w, eb);
+      ++i;
+    }
+    return true;
+  }
+  return false;
+}
+
+struct Storage {
+  enum Kind { None, Input, Output, Weight, Arena } kind = None;
+  unsigned index = 0;  // input/output number, arena buffer id
+  int64_t offset = 0;  // byte offset in the weights blob
+};
+
+struct Buffer {
+  Poly bytes;
+  int first = 0, last = 0;
+};
+
+class Lowerer {
+public:
+  Lowerer(ModuleOp src, LoweredModel &out) : src(src), out(out) {}
+  bool run(const std::string &modelName, std::string &error);
+
+private:
+  // Planning.
+  bool plan(std::string &error);
+  bool isView(Operation *op) const {
+    return isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp>(op);
+  }
+  bool skipped(Operation *op) const;
+  bool isShapeOperand(Operation *op, unsigned i) const;
+  Poly numel(Value v) const {
+    Poly p = Poly::constant(1);
+    for (auto &d : shapes.dims(v))
+      p = p * d;
+    return p;
+  }
+  int64_t addWeight(const void *data, int64_t bytes);
+  unsigned newBuffer(Value v, int first);
+  void use(Value v, int idx);
+
+  // Emission helpers.
+  Value idx(int64_t c) { return arith::ConstantIndexOp::create(b, loc, c); }
+  Value polyVal(const Poly &p);
+  MemRefType memrefType(Value v);
+  Value view(Value v);
+  Value flatView(Value v);
+  Value pointerOf(Value memref);
+  void callKernel(StringRef name, ArrayRef<Value> args);
+  Value ipBlock(ArrayRef<Value> fields);
+  Value fpBlock(float a, float c);
+  void emitElementwise(Value result, ArrayRef<Value> operands,
+                       function_ref<Value(OpBuilder &, Location, ValueRange)>
+                           body,
+                       ArrayRef<int> channelOperands = {});
+  void emitCopy(Value from, Value toMemref, ArrayRef<Poly> fromDims);
+  void emitMaterialize(Value v);
+  bool emitOp(Operation *op, std::string &error);
+  bool emitHeavy(Operation *op, std::string &error);
+  Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a);
+  Value castScalar(OpBuilder &bb, Location l, Value x, Type from, Type to);
+
+  ModuleOp src;
+  LoweredModel &out;
+  func::FuncOp srcFn;
+  SymbolicShapes shapes;
+  OpBuilder b{(MLIRContext *)nullptr};
+  Location loc = UnknownLoc::get(src.getContext());
+
+  DenseMap<Value, Storage> storage;
+  DenseMap<Value, int64_t> packed; // heavy-op weight -> packed offset
+  std::vector<Buffer> buffers;
+  DenseMap<Value, unsigned> bufferOf; // root value -> buffer id
+  DenseMap<Operation *, SmallVector<Value>> materializeAt;
+  SmallVector<Operation *> order; // emitted ops
+  std::vector<std::string> opLines, tapLines;
+  DenseMap<Value, int> outputOf; // value stored directly in output k
+  SmallVector<std::pair<Value, unsigned>> finalCopies;
+
+  // Function being built.
+  func::FuncOp fn;
+  Value rtArg, symsArg, offsetsArg, arenaArg, weightsArg;
+  SmallVector<Value> inArgs, outArgs;
+  std::map<std::string, Value> polyCache;
+  Block *entry = nullptr;
+  Operation *prologueEnd = nullptr;
+  Value rtPtr;
+  int currentOp = 0;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Planning
+//===----------------------------------------------------------------------===//
+
+bool Lowerer::skipped(Operation *op) const {
+  if (isa<ConstantOp>(op))
+    return true;
+  if (op->getNumResults() == 0)
+    return true;
+  for (Value r : op->getResults())
+    if (!shapes.values(r))
+      return false;
+  return true;
+}
+
+bool Lowerer::isShapeOperand(Operation *op, unsigned i) const {
+  if (isa<ReshapeOp, ExpandOp, ConstantOfShapeOp, TileOp>(op))
+    return i == 1 || (isa<ConstantOfShapeOp>(op) && i == 0);
+  if (isa<SliceOp>(op))
+    return i >= 1;
+  if (isa<RangeOp>(op))
+    return true;
+  return false;
+}
+
+int64_t Lowerer::addWeight(const void *data, int64_t bytes) {
+  size_t off = (out.weights.size() + 63) & ~size_t(63);
+  out.weights.resize(off + bytes);
+  if (bytes)
+    memcpy(out.weights.data() + off, data, bytes);
+  return off;
+}
+
+unsigned Lowerer::newBuffer(Value v, int first) {
+  Poly bytes =
+      numel(v) *
+      Poly::constant(elemBytes(cast<RankedTensorType>(v.getType()).getElementType()));
+  buffers.push_back({bytes, first, first});
+  return buffers.size() - 1;
+}
+
+void Lowerer::use(Value v, int at) {
+  Storage s = storage.lookup(v);
+  if (s.kind == Storage::Arena)
+    buffers[s.index].last = std::max(buffers[s.index].last, at);
+}
+
+bool Lowerer::plan(std::string &error) {
+  auto ret = cast<func::ReturnOp>(srcFn.getBody().front().getTerminator());
+  for (BlockArgument a : srcFn.getArguments())
+    storage[a] = {Storage::Input, a.getArgNumber(), 0};
+  // Results returned once and produced by a computing op go straight to the
+  // output buffer.
+  llvm::DenseMap<Value, int> returnedCount;
+  for (Value v : ret.getOperands())
+    returnedCount[v]++;
+  for (auto [k, v] : llvm::enumerate(ret.getOperands())) {
+    Operation *d = v.getDefiningOp();
+    if (d && returnedCount[v] == 1 && !isView(d) && !skipped(d) &&
+        d->getNumResults() == 1)
+      outputOf[v] = k;
+  }
+
+  int index = 0;
+  auto ensureData = [&](Operation *user, Value v, int at) -> bool {
+    if (storage.count(v))
+      return true;
+    Operation *d = v.getDefiningOp();
+    if (auto c = dyn_cast_or_null<ConstantOp>(d)) {
+      if (isa<quant::QuantizedType>(
+              cast<RankedTensorType>(c.getType()).getElementType())) {
+        error = "node '" + nodeName(user) +
+                "': quantized tensors are not supported by the CPU code "
+                "generator yet";
+        return false;
+      }
+      std::vector<uint8_t> bytes;
+      if (!constantBytes(c, bytes)) {
+        error = "node '" + nodeName(user) + "': cannot read a constant operand";
+        return false;
+      }
+      storage[v] = {Storage::Weight, 0, addWeight(bytes.data(), bytes.size())};
+      return true;
+    }
+    if (const PolyVec *vals = shapes.values(v)) {
+      bool allConst = llvm::all_of(*vals, [](const Poly &p) {
+        return p.isConstant();
+      });
+      if (allConst) {
+        Type e = cast<RankedTensorType>(v.getType()).getElementType();
+        int64_t eb = elemBytes(e);
+        std::vector<uint8_t> bytes(vals->size() * eb);
+        for (size_t i = 0; i < vals->size(); ++i) {
+          int64_t x = (*vals)[i].constant();
+          memcpy(bytes.data() + i * eb, &x, eb); // little-endian truncation
+        }
+        storage[v] = {Storage::Weight, 0, addWeight(bytes.data(), bytes.size())};
+        return true;
+      }
+      storage[v] = {Storage::Arena, newBuffer(v, at), 0};
+      materializeAt[user].push_back(v);
+      return true;
+    }
+    error = "node '" + nodeName(user) + "': operand has no storage (internal)";
+    return false;
+  };
+
+  for (Operation &opRef : srcFn.getBody().front()) {
+    Operation *op = &opRef;
+    if (isa<func::ReturnOp>(op) || skipped(op))
+      continue;
+    bool heavy = isa<ConvOp, GemmOp, MatMulOp>(op);
+    for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+      if (isShapeOperand(op, i))
+        continue;
+      // Constant weights of heavy ops are packed at emission.
+      if (heavy && i == 1 && v.getDefiningOp<ConstantOp>() &&
+          (isa<ConvOp>(op) ||
+           cast<RankedTensorType>(v.getType()).getRank() == 2))
+        continue;
+      if (!ensureData(op, v, index))
+        return false;
+      use(v, index);
+    }
+    for (Value r : op->getResults()) {
+      if (isView(op)) {
+        storage[r] = storage.lookup(op->getOperand(0));
+        continue;
+      }
+      auto it = outputOf.find(r);
+      if (it != outputOf.end())
+        storage[r] = {Storage::Output, (unsigned)it->second, 0};
+      else
+        storage[r] = {Storage::Arena, newBuffer(r, index), 0};
+    }
+    order.push_back(op);
+    ++index;
+  }
+  // Views extend the life of what they alias: a later use of a view is a
+  // use of the root buffer, which use() records through the shared storage.
+  for (auto [k, v] : llvm::enumerate(ret.getOperands())) {
+    if (outputOf.count(v))
+      continue;
+    if (!storage.count(v)) {
+      if (!ensureData(ret, v, index))
+        return false;
+      if (!materializeAt[ret].empty())
+        ; // materialized at the return
+    }
+    use(v, index);
+    finalCopies.push_back({v, (unsigned)k});
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Emission helpers
+//===----------------------------------------------------------------------===//
+
+Value Lowerer::polyVal(const Poly &p) {
+  std::string key = p.str();
+  auto it = polyCache.find(key);
+  if (it != polyCache.end())
+    return it->second;
+  OpBuilder::InsertionGuard g(b);
+  // Polynomials depend on the symbols only: evaluate them once, in the
+  // prologue.
+  b.setInsertionPoint(prologueEnd);
+  Value sum;
+  for (auto &[m, c] : p.terms) {
+    Value t = arith::ConstantIndexOp::create(b, loc, c);
+    for (unsigned s : m) {
+      Value sv = memref::LoadOp::create(b, loc, symsArg, ValueRange{idx(s)});
+      sv = arith::IndexCastOp::create(b, loc, b.getIndexType(), sv);
+      t = arith::MulIOp::create(b, loc, t, sv);
+    }
+    sum = sum ? Value(arith::AddIOp::create(b, loc, sum, t)) : t;
+  }
+  if (!sum)
+    sum = idx(0);
+  polyCache[key] = sum;
+  return sum;
+}
+
+MemRefType Lowerer::memrefType(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape;
+  for (auto &d : shapes.dims(v))
+    shape.push_back(d.isConstant() ? d.constant() : ShapedType::kDynamic);
+  return MemRefType::get(shape, signless(t.getElementType()));
+}
+
+Value Lowerer::view(Value v) {
+  Storage s = storage.lookup(v);
+  Value base, off;
+  switch (s.kind) {
+  case Storage::Input:
+    base = inArgs[s.index];
+    off = idx(0);
+    break;
+  case Storage::Output:
+    base = outArgs[s.index];
+    off = idx(0);
+    break;
+  case Storage::Weight:
+    base = weightsArg;
+    off = idx(s.offset);
+    break;
+  case Storage::Arena: {
+    base = arenaArg;
+    Value o = memref::LoadOp::create(b, loc, offsetsArg,
+                                     ValueRange{idx(s.index)});
+    off = arith::IndexCastOp::create(b, loc, b.getIndexType(), o);
+    break;
+  }
+  case Storage::None:
+    llvm_unreachable("value without storage");
+  }
+  MemRefType mt = memrefType(v);
+  SmallVector<Value> dyn;
+  for (auto &d : shapes.dims(v))
+    if (!d.isConstant())
+      dyn.push_back(polyVal(d));
+  return memref::ViewOp::create(b, loc, mt, base, off, dyn);
+}
+
+Value Lowerer::flatView(Value v) {
+  Value full = view(v);
+  auto mt = cast<MemRefType>(full.getType());
+  Poly n = numel(v);
+  MemRefType flat = MemRefType::get(
+      {n.isConstant() ? n.constant() : ShapedType::kDynamic},
+      mt.getElementType());
+  // Re-view the same bytes as 1-D.
+  auto viewOp = full.getDefiningOp<memref::ViewOp>();
+  SmallVector<Value> dyn;
+  if (!n.isConstant())
+    dyn.push_back(polyVal(n));
+  return memref::ViewOp::create(b, loc, flat, viewOp.getSource(),
+                                viewOp.getByteShift(), dyn);
+}
+
+Value Lowerer::pointerOf(Value memref) {
+  return memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+}
+
+void Lowerer::callKernel(StringRef name, ArrayRef<Value> args) {
+  ModuleOp m = fn->getParentOfType<ModuleOp>();
+  if (!m.lookupSymbol<func::FuncOp>(name)) {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(fn);
+    SmallVector<Type> types(args.size(), b.getIndexType());
+    auto decl = func::FuncOp::create(b, loc, name, b.getFunctionType(types, {}));
+    decl.setPrivate();
+  }
+  func::CallOp::create(b, loc, name, TypeRange{}, args);
+}
+
+Value Lowerer::ipBlock(ArrayRef<Value> fields) {
+  auto mt = MemRefType::get({(int64_t)fields.size()}, b.getI64Type());
+  Value m;
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(entry);
+    m = memref::AllocaOp::create(b, loc, mt);
+  }
+  for (auto [i, f] : llvm::enumerate(fields)) {
+    Value x = f.getType().isIndex()
+                  ? Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), f))
+                  : f;
+    memref::StoreOp::create(b, loc, x, m, ValueRange{idx(i)});
+  }
+  return pointerOf(m);
+}
+
+Value Lowerer::fpBlock(float a, float c) {
+  auto mt = MemRefType::get({2}, b.getF32Type());
+  Value m;
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(entry);
+    m = memref::AllocaOp::create(b, loc, mt);
+  }
+  memref::StoreOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(a)), m,
+      ValueRange{idx(0)});
+  memref::StoreOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(c)), m,
+      ValueRange{idx(1)});
+  return pointerOf(m);
+}
+
+void Lowerer::emitElementwise(
+    Value result, ArrayRef<Value> operands,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    ArrayRef<int> channelOperands) {
+  const PolyVec &rd = shapes.dims(result);
+  unsigned rank = rd.size();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> ins;
+  for (auto [k, v] : llvm::enumerate(operands)) {
+    ins.push_back(view(v));
+    const PolyVec &d = shapes.dims(v);
+    SmallVector<AffineExpr> exprs;
+    if (llvm::is_contained(channelOperands, (int)k)) {
+      // Per-channel parameter of axis 1 (batch norm).
+      exprs.push_back(getAffineDimExpr(1, ctx));
+    } else {
+      for (size_t i = 0; i < d.size(); ++i) {
+        unsigned r = rank - d.size() + i;
+        bool bcast = d[i].isConstant() && d[i].constant() == 1 &&
+                     !(rd[r].isConstant() && rd[r].constant() == 1);
+        exprs.push_back(bcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(r, ctx));
+      }
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Value outView = view(result);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      b, loc, ins, ValueRange{outView}, maps, iters,
+      [&](OpBuilder &bb, Location l, ValueRange args) {
+        Value y = body(bb, l, args.drop_back());
+        linalg::YieldOp::create(bb, l, y);
+      });
+}
+
+void Lowerer::emitCopy(Value from, Value to, ArrayRef<Poly> fromDims) {
+  (void)fromDims;
+  auto mt = cast<MemRefType>(to.getType());
+  unsigned rank = mt.getRank();
+  auto id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  linalg::GenericOp::create(b, loc, ValueRange{from}, ValueRange{to},
+                            ArrayRef<AffineMap>{id, id}, iters,
+                            [&](OpBuilder &bb, Location l, ValueRange args) {
+                              linalg::YieldOp::create(bb, l, args[0]);
+                            });
+}
+
+void Lowerer::emitMaterialize(Value v) {
+  const PolyVec *vals = shapes.values(v);
+  Value m = flatView(v);
+  Type e = cast<MemRefType>(m.getType()).getElementType();
+  for (auto [i, p] : llvm::enumerate(*vals)) {
+    Value x = arith::IndexCastOp::create(b, loc, e, polyVal(p));
+    memref::StoreOp::create(b, loc, x, m, ValueRange{idx(i)});
+  }
+}
+
+Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
+                          Type to) {
+  Type f = signless(from), t = signless(to);
+  if (f == t)
+    return x;
+  bool fu = from.isUnsignedInteger(), tu = to.isUnsignedInteger();
+  if (isa<FloatType>(f) && isa<FloatType>(t))
+    return f.getIntOrFloatBitWidth() < t.getIntOrFloatBitWidth()
+               ? Value(arith::ExtFOp::create(bb, l, t, x))
+               : Value(arith::TruncFOp::create(bb, l, t, x));
+  if (isa<IntegerType>(f) && isa<FloatType>(t)) {
+    if (f.isInteger(1) || fu)
+      return arith::UIToFPOp::create(bb, l, t, x);
+    return arith::SIToFPOp::create(bb, l, t, x);
+  }
+  if (isa<FloatType>(f) && isa<IntegerType>(t)) {
+    if (t.isInteger(1)) {
+      Value z = arith::ConstantOp::create(bb, l, bb.getFloatAttr(f, 0.0));
+      return arith::CmpFOp::create(bb, l, arith::CmpFPredicate::UNE, x, z);
+    }
+    if (tu)
+      return arith::FPToUIOp::create(bb, l, t, x);
+    return arith::FPToSIOp::create(bb, l, t, x);
+  }
+  // integer to integer
+  if (t.isInteger(1)) {
+    Value z = arith::ConstantOp::create(bb, l, bb.getIntegerAttr(f, 0));
+    return arith::CmpIOp::create(bb, l, arith::CmpIPredicate::ne, x, z);
+  }
+  unsigned fw = f.getIntOrFloatBitWidth(), tw = t.getIntOrFloatBitWidth();
+  if (fw < tw)
+    return (fu || f.isInteger(1)) ? Value(arith::ExtUIOp::create(bb, l, t, x))
+                                  : Value(arith::ExtSIOp::create(bb, l, t, x));
+  return arith::TruncIOp::create(bb, l, t, x);
+}
+
+/// Scalar body of an elementwise op; `a` are the operand elements.
+Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) {
+  Type inT = cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+  bool isF = isa<FloatType>(inT);
+  bool uns = inT.isUnsignedInteger();
+  auto fc = [&](double v) -> Value {
+    return arith::ConstantOp::create(bb, l, bb.getFloatAttr(signless(inT), v));
+  };
+  auto sigmoid = [&](Value x) -> Value {
+    Value e = math::ExpOp::create(bb, l, arith::NegFOp::create(bb, l, x));
+    return arith::DivFOp::create(bb, l, fc(1.0),
+                                 arith::AddFOp::create(bb, l, fc(1.0), e));
+  };
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](AddOp) -> Value {
+        return isF ? Value(arith::AddFOp::create(bb, l, a[0], a[1]))
+                   : Value(arith::AddIOp::create(bb, l, a[0], a[1]));
+      })
+      .Case([&](SubOp) -> Value {
+        return isF ? Value(arith::SubFOp::create(bb, l, a[0], a[1]))
+                   : Value(arith::SubIOp::create(bb, l, a[0], a[1]));
+      })
+      .Case([&](MulOp) -> Value {
+        return isF ? Value(arith::MulFOp::create(bb, l, a[0], a[1]))
+                   : Value(arith::MulIOp::create(bb, l, a[0], a[1]));
+      })
+      .Case([&](DivOp) -> Value {
+        if (isF)
+          return arith::DivFOp::create(bb, l, a[0], a[1]);
+        return uns ? Value(arith::DivUIOp::create(bb, l, a[0], a[1]))
+                   : Value(arith::DivSIOp::create(bb, l, a[0], a[1]));
+      })
+      .Case([&](PowOp p) -> Value {
+        Type eT = cast<RankedTensorType>(p.getRhs().getType()).getElementType();
+        Value e = castScalar(bb, l, a[1], eT, inT);
+        if (!isF)
+          return Value();
+        return math::PowFOp::create(bb, l, a[0], e);
+      })
+      .Case([&](EqualOp) -> Value {
+        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OEQ,
+                                                 a[0], a[1]))
+                   : Value(arith::CmpIOp::create(bb, l, arith::CmpIPredicate::eq,
+                                                 a[0], a[1]));
+      })
+      .Case([&](LessOp) -> Value {
+        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT,
+                                                 a[0], a[1]))
+                   : Value(arith::CmpIOp::create(
+                         bb, l,
+                         uns ? arith::CmpIPredicate::ult
+                             : arith::CmpIPredicate::slt,
+                         a[0], a[1]));
+      })
+      .Case([&](GreaterOp) -> Value {
+        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OGT,
+                                                 a[0], a[1]))
+                   : Value(arith::CmpIOp::create(
+                         bb, l,
+                         uns ? arith::CmpIPredicate::ugt
+                             : arith::CmpIPredicate::sgt,
+                         a[0], a[1]));
+      })
+      .Case([&](AndOp) -> Value { return arith::AndIOp::create(bb, l, a[0], a[1]); })
+      .Case([&](NotOp) -> Value {
+        Value one = arith::ConstantOp::create(bb, l, bb.getBoolAttr(true));
+        return arith::XOrIOp::create(bb, l, a[0], one);
+      })
+      .Case([&](WhereOp) -> Value {
+        return arith::SelectOp::create(bb, l, a[0], a[1], a[2]);
+      })
+      .Case([&](SqrtOp) -> Value { return math::SqrtOp::create(bb, l, a[0]); })
+      .Case([&](ReciprocalOp) -> Value {
+        return arith::DivFOp::create(bb, l, fc(1.0), a[0]);
+      })
+      .Case([&](ExpOp) -> Value { return math::ExpOp::create(bb, l, a[0]); })
+      .Case([&](LogOp) -> Value { return math::LogOp::create(bb, l, a[0]); })
+      .Case([&](NegOp) -> Value {
+        if (isF)
+          return arith::NegFOp::create(bb, l, a[0]);
+        Value z = arith::ConstantOp::create(bb, l, bb.getIntegerAttr(signless(inT), 0));
+        return arith::SubIOp::create(bb, l, z, a[0]);
+      })
+      .Case([&](AbsOp) -> Value {
+        if (isF)
+          return math::AbsFOp::create(bb, l, a[0]);
+        return math::AbsIOp::create(bb, l, a[0]);
+      })
+      .Case([&](ErfOp) -> Value { return math::ErfOp::create(bb, l, a[0]); })
+      .Case([&](TanhOp) -> Value { return math::TanhOp::create(bb, l, a[0]); })
+      .Case([&](SigmoidOp) -> Value { return sigmoid(a[0]); })
+      .Case([&](ReluOp) -> Value {
+        if (isF)
+          return arith::MaximumFOp::create(bb, l, a[0], fc(0.0));
+        Value z = arith::ConstantOp::create(bb, l, bb.getIntegerAttr(signless(inT), 0));
+        return arith::MaxSIOp::create(bb, l, a[0], z);
+      })
+      .Case([&](HardSwishOp) -> Value {
+        Value t = arith::AddFOp::create(
+            bb, l, arith::MulFOp::create(bb, l, a[0], fc(1.0 / 6.0)), fc(0.5));
+        t = arith::MinimumFOp::create(
+            bb, l, arith::MaximumFOp::create(bb, l, t, fc(0.0)), fc(1.0));
+        return arith::MulFOp::create(bb, l, a[0], t);
+      })
+      .Case([&](LeakyReluOp o) -> Value {
+        Value neg = arith::MulFOp::create(bb, l, a[0],
+                                          fc(o.getAlpha().convertToFloat()));
+        Value c = arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT, a[0],
+                                        fc(0.0));
+        return arith::SelectOp::create(bb, l, c, neg, a[0]);
+      })
+      .Case([&](EluOp o) -> Value {
+        Value e = arith::SubFOp::create(bb, l, math::ExpOp::create(bb, l, a[0]),
+                                        fc(1.0));
+        Value neg = arith::MulFOp::create(bb, l, e,
+                                          fc(o.getAlpha().convertToFloat()));
+        Value c = arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT, a[0],
+                                        fc(0.0));
+        return arith::SelectOp::create(bb, l, c, neg, a[0]);
+      })
+      .Case([&](HardSigmoidOp o) -> Value {
+        Value t = arith::AddFOp::create(
+            bb, l,
+            arith::MulFOp::create(bb, l, a[0], fc(o.getAlpha().convertToFloat())),
+            fc(o.getBeta().convertToFloat()));
+        return arith::MinimumFOp::create(
+            bb, l, arith::MaximumFOp::create(bb, l, t, fc(0.0)), fc(1.0));
+      })
+      .Case([&](GeluOp o) -> Value {
+        if (o.getApproximate() == "tanh") {
+          // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+          Value x3 = arith::MulFOp::create(
+              bb, l, a[0], arith::MulFOp::create(bb, l, a[0], a[0]));
+          Value in = arith::MulFOp::create(
+              bb, l, fc(std::sqrt(2.0 / M_PI)),
+              arith::AddFOp::create(bb, l, a[0],
+                                    arith::MulFOp::create(bb, l, x3, fc(0.044715))));
+          Value t = arith::AddFOp::create(bb, l, fc(1.0),
+                                          math::TanhOp::create(bb, l, in));
+          return arith::MulFOp::create(
+              bb, l, arith::MulFOp::create(bb, l, a[0], fc(0.5)), t);
+        }
+        Value e = math::ErfOp::create(
+            bb, l, arith::MulFOp::create(bb, l, a[0], fc(M_SQRT1_2)));
+        return arith::MulFOp::create(
+            bb, l, arith::MulFOp::create(bb, l, a[0], fc(0.5)),
+            arith::AddFOp::create(bb, l, fc(1.0), e));
+      })
+      .Case([&](ClipOp o) -> Value {
+        Value x = a[0];
+        if (!isF)
+          return Value();
+        if (auto mn = o.getMin())
+          x = arith::MaximumFOp::create(bb, l, x, fc(mn->convertToFloat()));
+        if (auto mx = o.getMax())
+          x = arith::MinimumFOp::create(bb, l, x, fc(mx->convertToFloat()));
+        return x;
+      })
+      .Case([&](CastOp c) -> Value {
+        return castScalar(bb, l, a[0], inT,
+                          cast<RankedTensorType>(c.getType()).getElementType());
+      })
+      .Default([&](Operation *) -> Value { return Value(); });
+}
+
+//===----------------------------------------------------------------------===//
+// Heavy ops: kernel calls with pre-packed weights
+//===----------------------------------------------------------------------===//
+
+static int64_t activationCode(Operation *op, float &alpha, float &beta) {
+  auto act = op->getAttrOfType<ActivationKindAttr>("activation");
+  alpha = 0;
+  beta = 0;
+  if (auto a = op->getAttrOfType<FloatAttr>("activation_alpha"))
+    alpha = a.getValueAsDouble();
+  if (auto a = op->getAttrOfType<FloatAttr>("activation_beta"))
+    beta = a.getValueAsDouble();
+  if (!act)
+    return LOPPER_ACT_NONE;
+  ActivationKind k = act.getValue();
+  if (k == ActivationKind::clip) {
+    if (!op->getAttr("activation_alpha"))
+      alpha = -INFINITY;
+    if (!op->getAttr("activation_beta"))
+      beta = INFINITY;
+  }
+  if (k == ActivationKind::leaky_relu && !op->getAttr("activation_alpha"))
+    alpha = 0.01f;
+  return (int64_t)k; // the codes match LOPPER_ACT_*
+}
+
+static bool readF32(Value v, std::vector<float> &out) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c || !cast<RankedTensorType>(c.getType()).getElementType().isF32())
+    return false;
+  std::vector<uint8_t> bytes;
+  if (!constantBytes(c, bytes))
+    return false;
+  out.resize(bytes.size() / 4);
+  memcpy(out.data(), bytes.data(), bytes.size());
+  return true;
+}
+
+bool Lowerer::emitHeavy(Operation *op, std::string &error) {
+  auto fail = [&](const Twine &m) {
+    error = ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
+                .str();
+    return false;
+  };
+  Value x = op->getOperand(0), w = op->getOperand(1);
+  Value result = op->getResult(0);
+  for (Value v : op->getOperands())
+    if (!cast<RankedTensorType>(v.getType()).getElementType().isF32())
+      return fail("only fp32 is supported by the CPU code generator yet "
+                  "(quantized and fp16 heavy ops land with the kernel work)");
+  if (!cast<RankedTensorType>(result.getType()).getElementType().isF32())
+    return fail("only fp32 results are supported yet");
+  Value bias, residual;
+  if (auto c = dyn_cast<ConvOp>(op)) {
+    bias = c.getBias();
+    residual = c.getResidual();
+  } else if (auto g = dyn_cast<GemmOp>(op)) {
+    bias = g.getBias();
+    residual = g.getResidual();
+  } else {
+    auto m = cast<MatMulOp>(op);
+    bias = m.getBias();
+    residual = m.getResidual();
+  }
+  float alpha, beta;
+  int64_t act = activationCode(op, alpha, beta);
+  Value zero = idx(0);
+  Value resPtr = zero;
+  if (residual) {
+    if (shapes.dims(residual) != shapes.dims(result))
+      return fail("a residual that broadcasts is not supported yet");
+    resPtr = pointerOf(view(residual));
+  }
+
+  if (auto conv = dyn_cast<ConvOp>(op)) {
+    const PolyVec &xd = shapes.dims(x), &yd = shapes.dims(result);
+    auto wt = cast<RankedTensorType>(w.getType());
+    unsigned sp = xd.size() - 2;
+    if (sp != 1 && sp != 2)
+      return fail("only 1-D and 2-D convolutions are supported yet");
+    for (unsigned i = 1; i < xd.size(); ++i)
+      if (!xd[i].isConstant() || !yd[i].isConstant())
+        return fail("channels and spatial dims must be static (only the batch "
+                    "may be dynamic)");
+    if (!wt.hasStaticShape())
+      return fail("the weight must have a static shape");
+    auto st = conv.getStrides(), pd = conv.getPads(), dl = conv.getDilations();
+    int64_t ip[LOPPER_CONV_IP_COUNT];
+    ip[LOPPER_CONV_IP_N] = 1;
+    ip[LOPPER_CONV_IP_C] = xd[1].constant();
+    ip[LOPPER_CONV_IP_H] = sp == 2 ? xd[2].constant() : 1;
+    ip[LOPPER_CONV_IP_W] = xd[sp + 1].constant();
+    ip[LOPPER_CONV_IP_M] = yd[1].constant();
+    ip[LOPPER_CONV_IP_OH] = sp == 2 ? yd[2].constant() : 1;
+    ip[LOPPER_CONV_IP_OW] = yd[sp + 1].constant();
+    ip[LOPPER_CONV_IP_KH] = sp == 2 ? wt.getDimSize(2) : 1;
+    ip[LOPPER_CONV_IP_KW] = wt.getDimSize(sp + 1);
+    ip[LOPPER_CONV_IP_STRIDE_H] = sp == 2 ? st[0] : 1;
+    ip[LOPPER_CONV_IP_STRIDE_W] = st[sp - 1];
+    ip[LOPPER_CONV_IP_PAD_TOP] = sp == 2 ? pd[0] : 0;
+    ip[LOPPER_CONV_IP_PAD_LEFT] = pd[sp - 1];
+    ip[LOPPER_CONV_IP_PAD_BOTTOM] = sp == 2 ? pd[2] : 0;
+    ip[LOPPER_CONV_IP_PAD_RIGHT] = pd[2 * sp - 1];
+    ip[LOPPER_CONV_IP_DIL_H] = sp == 2 ? dl[0] : 1;
+    ip[LOPPER_CONV_IP_DIL_W] = dl[sp - 1];
+    ip[LOPPER_CONV_IP_GROUP] = conv.getGroup();
+    ip[LOPPER_CONV_IP_ACT] = act;
+    std::vector<float> wdata;
+    if (!readF32(w, wdata))
+      return fail("the weight must be a constant (pre-packed at compile time)");
+    if (!packed.count(w)) {
+      std::vector<float> buf(lopper_pack_conv2d_f32_size(ip));
+      lopper_pack_conv2d_f32(ip, wdata.data(), buf.data());
+      packed[w] = addWeight(buf.data(), buf.size() * 4);
+    }
+    Value biasPtr = zero;
+    if (bias) {
+      if (!numel(bias).isConstant() || numel(bias).constant() != ip[LOPPER_CONV_IP_M])
+        return fail("the bias must have one value per output channel");
+      biasPtr = pointerOf(view(bias));
+    }
+    SmallVector<Value> fields;
+    for (int i = 0; i < LOPPER_CONV_IP_COUNT; ++i)
+      fields.push_back(i == LOPPER_CONV_IP_N ? polyVal(xd[0]) : idx(ip[i]));
+    Value ipPtr = ipBlock(fields);
+    Value fpPtr = fpBlock(alpha, beta);
+    Value wView = memref::ViewOp::create(
+        b, loc, MemRefType::get({1}, b.getF32Type()), weightsArg,
+        idx(packed[w]), ValueRange{});
+    callKernel("lopper_k_conv2d_f32_v1",
+               {rtPtr, ipPtr, fpPtr, pointerOf(view(x)), pointerOf(wView),
+                biasPtr, resPtr, pointerOf(view(result))});
+    return true;
+  }
+
+  // Gemm and MatMul: one strided batched call.
+  PolyVec ad = shapes.dims(x), bd = shapes.dims(w);
+  const PolyVec &yd = shapes.dims(result);
+  Poly M, N, K;
+  Poly aRs, aCs, bRs, bCs, aBs = Poly::constant(0), bBs = Poly::constant(0);
+  Poly batch = Poly::constant(1);
+  bool transB = false;
+  float scaleB = 1.0f, scaleBias = 1.0f;
+  if (auto g = dyn_cast<GemmOp>(op)) {
+    bool ta = g.getTransA();
+    transB = g.getTransB();
+    M = ta ? ad[1] : ad[0];
+    K = ta ? ad[0] : ad[1];
+    N = transB ? bd[0] : bd[1];
+    aRs = ta ? Poly::constant(1) : ad[1];
+    aCs = ta ? ad[1] : Poly::constant(1);
+    bRs = transB ? Poly::constant(1) : bd[1];
+    bCs = transB ? bd[1] : Poly::constant(1);
+    scaleB = g.getAlpha().convertToFloat();
+    scaleBias = g.getBeta().convertToFloat();
+  } else {
+    bool aVec = ad.size() == 1, bVec = bd.size() == 1;
+    if (aVec)
+      ad.insert(ad.begin(), Poly::constant(1));
+    if (bVec)
+      bd.push_back(Poly::constant(1));
+    M = ad[ad.size() - 2];
+    K = ad.back();
+    N = bd.back();
+    aRs = K;
+    aCs = Poly::constant(1);
+    bRs = N;
+    bCs = Poly::constant(1);
+    // Batch dims of the result (broadcast of both).
+    size_t rb = yd.size() - (aVec ? 0 : 1) - (bVec ? 0 : 1);
+    for (size_t i = 0; i < rb; ++i)
+      batch = batch * yd[i];
+    auto batchStride = [&](const PolyVec &d, Poly mat, Poly &bs) -> bool {
+      size_t ob = d.size() - 2;
+      bool all1 = true, full = ob == rb;
+      for (size_t i = 0; i < ob; ++i) {
+        if (!(d[i].isConstant() && d[i].constant() == 1))
+          all1 = false;
+        if (full && d[i] != yd[i])
+          full = false;
+      }
+      if (all1) {
+        bs = Poly::constant(0);
+        return true;
+      }
+      if (full) {
+        bs = mat;
+        return true;
+      }
+      return false;
+    };
+    if (!batchStride(ad, M * K, aBs) || !batchStride(bd, K * N, bBs))
+      return fail("partially broadcast batch dims are not supported yet");
+  }
+  int64_t biasKind = 0;
+  Value biasPtr = zero;
+  if (bias) {
+    const PolyVec &bsh = shapes.dims(bias);
+    Poly n = numel(bias);
+    if (n.isConstant() && n.constant() == 1)
+      biasKind = 3;
+    else if (n == N && (bsh.size() == 1 || bsh[0] == Poly::constant(1)))
+      biasKind = 1;
+    else if (bsh.size() == 2 && bsh[0] == M && bsh[1] == Poly::constant(1))
+      biasKind = 2;
+    else if (bsh.size() == 2 && bsh[0] == M && bsh[1] == N)
+      biasKind = 4;
+    else
+      return fail("unsupported bias shape");
+    if (scaleBias != 1.0f) {
+      std::vector<float> bv;
+      if (!readF32(bias, bv))
+        return fail("beta != 1 needs a constant C");
+      for (float &f : bv)
+        f *= scaleBias;
+      int64_t off = addWeight(bv.data(), bv.size() * 4);
+      Value v = memref::ViewOp::create(b, loc,
+                                       MemRefType::get({1}, b.getF32Type()),
+                                       weightsArg, idx(off), ValueRange{});
+      biasPtr = pointerOf(v);
+    } else {
+      biasPtr = pointerOf(view(bias));
+    }
+  }
+  bool bConst = w.getDefiningOp<ConstantOp>() && bd.size() == 2 &&
+                bBs == Poly::constant(0);
+  Value bPtr;
+  int64_t bPacked = 0;
+  if (bConst) {
+    std::vector<float> bv;
+    if (!readF32(w, bv))
+      return fail("cannot read the constant weight");
+    if (!K.isConstant() || !N.isConstant())
+      return fail("a constant weight needs static K and N");
+    if (!packed.count(w) || scaleB != 1.0f) {
+      if (scaleB != 1.0f)
+        for (float &f : bv)
+          f *= scaleB;
+      int64_t k = K.constant(), n = N.constant();
+      std::vector<float> buf(lopper_pack_matmul_b_f32_size(k, n));
+      lopper_pack_matmul_b_f32(k, n, bv.data(), transB ? 1 : n, transB ? k : 1,
+                               buf.data());
+      packed[w] = addWeight(buf.data(), buf.size() * 4);
+    }
+    Value v = memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                                     weightsArg, idx(packed[w]), ValueRange{});
+    bPtr = pointerOf(v);
+    bPacked = 1;
+    bBs = Poly::constant(0);
+  } else {
+    if (scaleB != 1.0f)
+      return fail("alpha != 1 needs a constant B");
+    bPtr = pointerOf(view(w));
+  }
+  SmallVector<Value> f(LOPPER_MM_IP_COUNT);
+  f[LOPPER_MM_IP_BATCH] = polyVal(batch);
+  f[LOPPER_MM_IP_M] = polyVal(M);
+  f[LOPPER_MM_IP_N] = polyVal(N);
+  f[LOPPER_MM_IP_K] = polyVal(K);
+  f[LOPPER_MM_IP_A_BS] = polyVal(aBs);
+  f[LOPPER_MM_IP_A_RS] = polyVal(aRs);
+  f[LOPPER_MM_IP_A_CS] = polyVal(aCs);
+  f[LOPPER_MM_IP_B_BS] = polyVal(bBs);
+  f[LOPPER_MM_IP_B_RS] = polyVal(bRs);
+  f[LOPPER_MM_IP_B_CS] = polyVal(bCs);
+  f[LOPPER_MM_IP_B_PACKED] = idx(bPacked);
+  f[LOPPER_MM_IP_BIAS_KIND] = idx(biasKind);
+  f[LOPPER_MM_IP_R_BS] = polyVal(residual ? M * N : Poly::constant(0));
+  f[LOPPER_MM_IP_C_BS] = polyVal(M * N);
+  f[LOPPER_MM_IP_LDC] = polyVal(N);
+  f[LOPPER_MM_IP_ACT] = idx(act);
+  Value ipPtr = ipBlock(f);
+  Value fpPtr = fpBlock(alpha, beta);
+  callKernel("lopper_k_matmul_f32_v1",
+             {rtPtr, ipPtr, fpPtr, pointerOf(view(x)), bPtr, biasPtr, resPtr,
+              pointerOf(view(result))});
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Other ops: linalg.generic on views, or scf loops on flat views
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Builds `for (i = lb; i < ub; ++i)` with iteration values.
+scf::ForOp forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
+                   ValueRange init,
+                   function_ref<SmallVector<Value>(OpBuilder &, Value,
+                                                   ValueRange)>
+                       body) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  return scf::ForOp::create(
+      b, loc, lb, ub, one, init,
+      [&](OpBuilder &bb, Location l, Value iv, ValueRange args) {
+        SmallVector<Value> r = body(bb, iv, args);
+        scf::YieldOp::create(bb, l, r);
+      });
+}
+} // namespace
+
+bool Lowerer::emitOp(Operation *op, std::string &error) {
+  auto fail = [&](const Twine &m) {
+    error = ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
+                .str();
+    return false;
+  };
+  if (isa<ConvOp, GemmOp, MatMulOp>(op))
+    return emitHeavy(op, error);
+  if (isView(op))
+    return true;
+  for (Value v : op->getOperands()) {
+    Type e = cast<RankedTensorType>(v.getType()).getElementType();
+    if (isa<quant::QuantizedType>(e))
+      return fail("quantized tensors are not supported by the CPU code "
+                  "generator yet");
+  }
+  Value result = op->getResult(0);
+  Type elem = signless(cast<RankedTensorType>(result.getType()).getElementType());
+  auto fconst = [&](OpBuilder &bb, Location l, double v) -> Value {
+    return arith::ConstantOp::create(bb, l, bb.getFloatAttr(elem, v));
+  };
+
+  // Elementwise families.
+  if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, GreaterOp, AndOp,
+          NotOp, WhereOp, SqrtOp, ReciprocalOp, ExpOp, LogOp, NegOp, AbsOp,
+          ErfOp, TanhOp, SigmoidOp, ReluOp, HardSwishOp, LeakyReluOp, EluOp,
+          HardSigmoidOp, GeluOp, ClipOp, CastOp>(op)) {
+    Type inE = cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+    bool needsFloat = isa<SqrtOp, ReciprocalOp, ExpOp, LogOp, ErfOp, TanhOp,
+                          SigmoidOp, HardSwishOp, LeakyReluOp, EluOp,
+                          HardSigmoidOp, GeluOp, ClipOp, PowOp>(op);
+    if (needsFloat && !isa<FloatType>(inE))
+      return fail("integer operands are not supported for this op yet");
+    if (isa<FloatType>(inE) && !inE.isF32() && !isa<CastOp>(op))
+      return fail("only fp32 arithmetic is supported yet (fp16/bf16 models "
+                  "land with the ONNX coverage work)");
+    bool bad = false;
+    emitElementwise(result, llvm::to_vector(op->getOperands()),
+                    [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
+                      Value v = scalarOp(op, bb, l, a);
+                      if (!v) {
+                        bad = true;
+                        v = a[0];
+                      }
+                      return v;
+                    });
+    if (bad)
+      return fail("unsupported element type for this op");
+    return true;
+  }
+  if (!elem.isF32() && isa<BatchNormOp, LayerNormOp, SoftmaxOp, LogSoftmaxOp,
+                           MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp,
+                           GlobalMaxPoolOp, ReduceMeanOp>(op))
+    return fail("only fp32 is supported for this op yet");
+
+  if (auto bn = dyn_cast<BatchNormOp>(op)) {
+    float eps = bn.getEpsilon().convertToFloat();
+    emitElementwise(
+        result, llvm::to_vector(op->getOperands()),
+        [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
+          Value d = arith::SubFOp::create(bb, l, a[0], a[3]);
+          Value s = math::SqrtOp::create(
+              bb, l, arith::AddFOp::create(bb, l, a[4], fconst(bb, l, eps)));
+          Value y = arith::MulFOp::create(
+              bb, l, arith::DivFOp::create(bb, l, d, s), a[1]);
+          return arith::AddFOp::create(bb, l, y, a[2]);
+        },
+        /*channelOperands=*/{1, 2, 3, 4});
+    return true;
+  }
+
+  if (auto e = dyn_cast<ExpandOp>(op)) {
+    emitElementwise(result, {e.getInput()},
+                    [&](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    return true;
+  }
+  if (auto c = dyn_cast<ConstantOfShapeOp>(op)) {
+    auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!attr)
+      return fail("unsupported fill value");
+    TypedAttr fill;
+    if (isa<FloatType>(elem))
+      fill = FloatAttr::get(elem, attr.getSplatValue<APFloat>());
+    else if (elem.isInteger(1))
+      fill = BoolAttr::get(b.getContext(), attr.getSplatValue<bool>());
+    else
+      fill = IntegerAttr::get(elem, attr.getSplatValue<APInt>().getSExtValue());
+    emitElementwise(result, {},
+                    [&](OpBuilder &bb, Location l, ValueRange) -> Value {
+                      return arith::ConstantOp::create(bb, l, fill);
+                    });
+    return true;
+  }
+
+  if (auto t = dyn_cast<TransposeOp>(op)) {
+    auto perm = t.getPerm();
+    unsigned rank = perm.size();
+    // out[d0..] = in[...]: input dim perm[j] is indexed by d_j.
+    SmallVector<AffineExpr> exprs(rank);
+    for (unsigned j = 0; j < rank; ++j)
+      exprs[perm[j]] = getAffineDimExpr(j, b.getContext());
+    AffineMap inMap = AffineMap::get(rank, 0, exprs, b.getContext());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    linalg::GenericOp::create(b, loc, ValueRange{view(t.getInput())},
+                              ValueRange{view(result)},
+                              ArrayRef<AffineMap>{inMap, id}, iters,
+                              [&](OpBuilder &bb, Location l, ValueRange a) {
+                                linalg::YieldOp::create(bb, l, a[0]);
+                              });
+    return true;
+  }
+
+  if (auto c = dyn_cast<ConcatOp>(op)) {
+    Value outV = view(result);
+    int64_t axis = c.getAxis();
+    Poly offset = Poly::constant(0);
+    for (Value in : c.getInputs()) {
+      const PolyVec &d = shapes.dims(in);
+      SmallVector<OpFoldResult> offs, sizes, strides;
+      for (size_t i = 0; i < d.size(); ++i) {
+        offs.push_back(i == (size_t)axis ? OpFoldResult(polyVal(offset))
+                                         : OpFoldResult(b.getIndexAttr(0)));
+        sizes.push_back(d[i].isConstant()
+                            ? OpFoldResult(b.getIndexAttr(d[i].constant()))
+                            : OpFoldResult(polyVal(d[i])));
+        strides.push_back(b.getIndexAttr(1));
+      }
+      Value sub = memref::SubViewOp::create(b, loc, outV, offs, sizes, strides);
+      emitCopy(view(in), sub, d);
+      offset = offset + d[axis];
+    }
+    return true;
+  }
+
+  if (auto s = dyn_cast<SplitOp>(op)) {
+    Value inV = view(s.getInput());
+    int64_t axis = s.getAxis();
+    Poly offset = Poly::constant(0);
+    for (Value r : s.getResults()) {
+      const PolyVec &d = shapes.dims(r);
+      SmallVector<OpFoldResult> offs, sizes, strides;
+      for (size_t i = 0; i < d.size(); ++i) {
+        offs.push_back(i == (size_t)axis ? OpFoldResult(polyVal(offset))
+                                         : OpFoldResult(b.getIndexAttr(0)));
+        sizes.push_back(d[i].isConstant()
+                            ? OpFoldResult(b.getIndexAttr(d[i].constant()))
+                            : OpFoldResult(polyVal(d[i])));
+        strides.push_back(b.getIndexAttr(1));
+      }
+      Value sub = memref::SubViewOp::create(b, loc, inV, offs, sizes, strides);
+      emitCopy(sub, view(r), d);
+      offset = offset + d[axis];
+    }
+    return true;
+  }
+
+  if (auto s = dyn_cast<SliceOp>(op)) {
+    const PolyVec &xd = shapes.dims(s.getInput());
+    const PolyVec &yd = shapes.dims(result);
+    const PolyVec *st = shapes.values(s.getStarts());
+    auto axes = getKnownIntValues(s.getAxes());
+    auto steps = getKnownIntValues(s.getSteps());
+    if (!st || !axes || !steps)
+      return fail("slice parameters must be known at compile time");
+    SmallVector<OpFoldResult> offs, sizes, strides;
+    for (size_t i = 0; i < xd.size(); ++i) {
+      offs.push_back(b.getIndexAttr(0));
+      sizes.push_back(yd[i].isConstant()
+                          ? OpFoldResult(b.getIndexAttr(yd[i].constant()))
+                          : OpFoldResult(polyVal(yd[i])));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    for (size_t k = 0; k < axes->size(); ++k) {
+      int64_t ax = (*axes)[k] < 0 ? (*axes)[k] + xd.size() : (*axes)[k];
+      int64_t step = (*steps)[k];
+      if (step <= 0)
+        return fail("negative slice steps are not supported yet");
+      Poly start = (*st)[k];
+      if (start.isConstant()) {
+        int64_t v = start.constant();
+        if (xd[ax].isConstant()) {
+          int64_t n = xd[ax].constant();
+          if (v < 0)
+            v += n;
+          v = std::clamp<int64_t>(v, 0, n);
+        } else if (v < 0) {
+          return fail("a negative start on a dynamic dim is not supported");
+        }
+        offs[ax] = b.getIndexAttr(v);
+      } else {
+        offs[ax] = polyVal(start);
+      }
+      strides[ax] = b.getIndexAttr(step);
+    }
+    Value sub =
+        memref::SubViewOp::create(b, loc, view(s.getInput()), offs, sizes, strides);
+    emitCopy(sub, view(result), yd);
+    return true;
+  }
+
+  if (auto g = dyn_cast<GatherOp>(op)) {
+    Value data = view(g.getInput()), indices = view(g.getIndices());
+    const PolyVec &xd = shapes.dims(g.getInput());
+    int64_t axis = g.getAxis();
+    unsigned ir = shapes.dims(g.getIndices()).size();
+    unsigned rank = shapes.dims(result).size();
+    Value axisDim = xd[axis].isConstant() ? idx(xd[axis].constant())
+                                          : polyVal(xd[axis]);
+    Type idxE = cast<MemRefType>(indices.getType()).getElementType();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    linalg::GenericOp::create(
+        b, loc, ValueRange{}, ValueRange{view(result)}, ArrayRef<AffineMap>{id},
+        iters, [&](OpBuilder &bb, Location l, ValueRange) {
+          SmallVector<Value> ivs;
+          for (unsigned i = 0; i < rank; ++i)
+            ivs.push_back(linalg::IndexOp::create(bb, l, i));
+          SmallVector<Value> iidx(ivs.begin() + axis,
+                                  ivs.begin() + axis + ir);
+          Value k = memref::LoadOp::create(bb, l, indices, iidx);
+          k = idxE.isIndex() ? k
+                             : Value(arith::IndexCastOp::create(
+                                   bb, l, bb.getIndexType(), k));
+          Value zero = arith::ConstantIndexOp::create(bb, l, 0);
+          Value neg = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::slt,
+                                            k, zero);
+          k = arith::SelectOp::create(bb, l, neg,
+                                      arith::AddIOp::create(bb, l, k, axisDim),
+                                      k);
+          // Out-of-range indices are clamped rather than read out of bounds.
+          Value hi = arith::SubIOp::create(
+              bb, l, axisDim, arith::ConstantIndexOp::create(bb, l, 1));
+          k = arith::MaxSIOp::create(bb, l, arith::MinSIOp::create(bb, l, k, hi),
+                                     zero);
+          SmallVector<Value> didx(ivs.begin(), ivs.begin() + axis);
+          didx.push_back(k);
+          didx.append(ivs.begin() + axis + ir, ivs.end());
+          Value v = memref::LoadOp::create(bb, l, data, didx);
+          linalg::YieldOp::create(bb, l, v);
+        });
+    return true;
+  }
+
+  // Row-wise ops on flat views: [outer, n, inner].
+  auto flatDims = [&](Value v, int64_t from, int64_t to, Poly &outer, Poly &n,
+                      Poly &inner) {
+    const PolyVec &d = shapes.dims(v);
+    outer = n = inner = Poly::constant(1);
+    for (int64_t i = 0; i < (int64_t)d.size(); ++i)
+      (i < from ? outer : i < to ? n : inner) =
+          (i < from ? outer : i < to ? n : inner) * d[i];
+  };
+  auto pv = [&](const Poly &p) {
+    return p.isConstant() ? idx(p.constant()) : polyVal(p);
+  };
+
+  if (isa<SoftmaxOp, LogSoftmaxOp>(op)) {
+    int64_t axis = op->getAttrOfType<IntegerAttr>("axis").getInt();
+    int64_t rank = shapes.dims(result).size();
+    if (axis < 0)
+      axis += rank;
+    bool isLog = isa<LogSoftmaxOp>(op);
+    Poly O, N, I;
+    flatDims(result, axis, axis + 1, O, N, I);
+    Value x = flatView(op->getOperand(0)), y = flatView(result);
+    Value nV = pv(N), iV = pv(I), oV = pv(O), z = idx(0);
+    Value ninner = arith::MulIOp::create(b, loc, nV, iV);
+    forLoop(b, loc, z, oV, {}, [&](OpBuilder &bb, Value o, ValueRange) {
+      forLoop(bb, loc, z, iV, {}, [&](OpBuilder &b2, Value i, ValueRange) {
+        Value base = arith::AddIOp::create(
+            b2, loc, arith::MulIOp::create(b2, loc, o, ninner), i);
+        auto at = [&](OpBuilder &b3, Value k) -> Value {
+          return arith::AddIOp::create(b3, loc, base,
+                                       arith::MulIOp::create(b3, loc, k, iV));
+        };
+        Value ninf = fconst(b2, loc, -INFINITY);
+        Value mx = forLoop(b2, loc, z, nV, {ninf},
+                           [&](OpBuilder &b3, Value k, ValueRange acc) {
+                             Value v = memref::LoadOp::create(b3, loc, x,
+                                                              at(b3, k));
+                             return SmallVector<Value>{arith::MaximumFOp::create(
+                                 b3, loc, acc[0], v)};
+                           })
+                       .getResult(0);
+        Value sum = forLoop(b2, loc, z, nV, {fconst(b2, loc, 0.0)},
+                            [&](OpBuilder &b3, Value k, ValueRange acc) {
+                              Value p = at(b3, k);
+                              Value v = memref::LoadOp::create(b3, loc, x, p);
+                              Value e = math::ExpOp::create(
+                                  b3, loc, arith::SubFOp::create(b3, loc, v, mx));
+                              if (!isLog)
+                                memref::StoreOp::create(b3, loc, e, y, p);
+                              return SmallVector<Value>{
+                                  arith::AddFOp::create(b3, loc, acc[0], e)};
+                            })
+                        .getResult(0);
+        Value lse = isLog ? Value(arith::AddFOp::create(
+                                b2, loc, mx, math::LogOp::create(b2, loc, sum)))
+                          : Value(arith::DivFOp::create(b2, loc,
+                                                        fconst(b2, loc, 1.0),
+                                                        sum));
+        forLoop(b2, loc, z, nV, {}, [&](OpBuilder &b3, Value k, ValueRange) {
+          Value p = at(b3, k);
+          Value r;
+          if (isLog) {
+            Value v = memref::LoadOp::create(b3, loc, x, p);
+            r = arith::SubFOp::create(b3, loc, v, lse);
+          } else {
+            Value v = memref::LoadOp::create(b3, loc, y, p);
+            r = arith::MulFOp::create(b3, loc, v, lse);
+          }
+          memref::StoreOp::create(b3, loc, r, y, p);
+          return SmallVector<Value>{};
+        });
+        return SmallVector<Value>{};
+      });
+      return SmallVector<Value>{};
+    });
+    return true;
+  }
+
+  if (auto ln = dyn_cast<LayerNormOp>(op)) {
+    int64_t axis = ln.getAxis();
+    int64_t rank = shapes.dims(result).size();
+    if (axis < 0)
+      axis += rank;
+    Poly O, N, I;
+    flatDims(result, axis, rank, O, N, I);
+    if (numel(ln.getScale()) != N ||
+        (ln.getBias() && numel(ln.getBias()) != N))
+      return fail("scale and bias must cover the normalized axes exactly");
+    Value x = flatView(ln.getInput()), y = flatView(result);
+    Value sc = flatView(ln.getScale());
+    Value bi = ln.getBias() ? flatView(ln.getBias()) : Value();
+    Value nV = pv(N), oV = pv(O), z = idx(0);
+    float eps = ln.getEpsilon().convertToFloat();
+    forLoop(b, loc, z, oV, {}, [&](OpBuilder &bb, Value o, ValueRange) {
+      Value base = arith::MulIOp::create(bb, loc, o, nV);
+      Value nF = arith::UIToFPOp::create(
+          bb, loc, elem,
+          arith::IndexCastOp::create(bb, loc, bb.getI64Type(), nV));
+      Value sum = forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
+                          [&](OpBuilder &b3, Value k, ValueRange acc) {
+                            Value v = memref::LoadOp::create(
+                                b3, loc, x,
+                                ValueRange{arith::AddIOp::create(b3, loc, base, k)});
+                            return SmallVector<Value>{
+                                arith::AddFOp::create(b3, loc, acc[0], v)};
+                          })
+                      .getResult(0);
+      Value mean = arith::DivFOp::create(bb, loc, sum, nF);
+      Value sq = forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
+                         [&](OpBuilder &b3, Value k, ValueRange acc) {
+                           Value v = memref::LoadOp::create(
+                               b3, loc, x,
+                               ValueRange{arith::AddIOp::create(b3, loc, base, k)});
+                           Value d = arith::SubFOp::create(b3, loc, v, mean);
+                           return SmallVector<Value>{arith::AddFOp::create(
+                               b3, loc, acc[0],
+                               arith::MulFOp::create(b3, loc, d, d))};
+                         })
+                     .getResult(0);
+      Value var = arith::DivFOp::create(bb, loc, sq, nF);
+      Value rstd = arith::DivFOp::create(
+          bb, loc, fconst(bb, loc, 1.0),
+          math::SqrtOp::create(bb, loc,
+                               arith::AddFOp::create(bb, loc, var,
+                                                     fconst(bb, loc, eps))));
+      forLoop(bb, loc, z, nV, {}, [&](OpBuilder &b3, Value k, ValueRange) {
+        Value p = arith::AddIOp::create(b3, loc, base, k);
+        Value v = memref::LoadOp::create(b3, loc, x, ValueRange{p});
+        Value r = arith::MulFOp::create(
+            b3, loc,
+            arith::MulFOp::create(b3, loc,
+                                  arith::SubFOp::create(b3, loc, v, mean), rstd),
+            memref::LoadOp::create(b3, loc, sc, ValueRange{k}));
+        if (bi)
+          r = arith::AddFOp::create(
+              b3, loc, r, memref::LoadOp::create(b3, loc, bi, ValueRange{k}));
+        memref::StoreOp::create(b3, loc, r, y, ValueRange{p});
+        return SmallVector<Value>{};
+      });
+      return SmallVector<Value>{};
+    });
+    return true;
+  }
+
+  // Reductions over contiguous axes (global pools are one of them).
+  if (isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp,
+          GlobalAveragePoolOp, GlobalMaxPoolOp>(op)) {
+    Value in = op->getOperand(0);
+    int64_t rank = shapes.dims(in).size();
+    int64_t from, to;
+    if (isa<GlobalAveragePoolOp, GlobalMaxPoolOp>(op)) {
+      from = 2;
+      to = rank;
+    } else {
+      auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes").asArrayRef();
+      if (axes.empty()) {
+        from = 0;
+        to = rank;
+      } else {
+        from = axes.front();
+        to = axes.back() + 1;
+        if (to - from != (int64_t)axes.size())
+          return fail("reducing non-adjacent axes is not supported yet");
+      }
+    }
+    bool isMax = isa<ReduceMaxOp, GlobalMaxPoolOp>(op);
+    bool isMin = isa<ReduceMinOp>(op);
+    bool isMean = isa<ReduceMeanOp, GlobalAveragePoolOp>(op);
+    if (!elem.isF32())
+      return fail("only fp32 reductions are supported yet");
+    Poly O, N, I;
+    flatDims(in, from, to, O, N, I);
+    Value x = flatView(in), y = flatView(result);
+    Value nV = pv(N), iV = pv(I), oV = pv(O), z = idx(0);
+    Value ninner = arith::MulIOp::create(b, loc, nV, iV);
+    double init = isMax ? -INFINITY : isMin ? INFINITY : 0.0;
+    forLoop(b, loc, z, oV, {}, [&](OpBuilder &bb, Value o, ValueRange) {
+      forLoop(bb, loc, z, iV, {}, [&](OpBuilder &b2, Value i, ValueRange) {
+        Value base = arith::AddIOp::create(
+            b2, loc, arith::MulIOp::create(b2, loc, o, ninner), i);
+        Value acc = forLoop(b2, loc, z, nV, {fconst(b2, loc, init)},
+                            [&](OpBuilder &b3, Value k, ValueRange a) {
+                              Value p = arith::AddIOp::create(
+                                  b3, loc, base,
+                                  arith::MulIOp::create(b3, loc, k, iV));
+                              Value v = memref::LoadOp::create(b3, loc, x, p);
+                              Value r =
+                                  isMax ? Value(arith::MaximumFOp::create(
+                                              b3, loc, a[0], v))
+                                  : isMin ? Value(arith::MinimumFOp::create(
+                                                b3, loc, a[0], v))
+                                          : Value(arith::AddFOp::create(
+                                                b3, loc, a[0], v));
+                              return SmallVector<Value>{r};
+                            })
+                        .getResult(0);
+        if (isMean) {
+          Value nF = arith::UIToFPOp::create(
+              b2, loc, elem,
+              arith::IndexCastOp::create(b2, loc, b2.getI64Type(), nV));
+          acc = arith::DivFOp::create(b2, loc, acc, nF);
+        }
+        Value outIdx = arith::AddIOp::create(
+            b2, loc, arith::MulIOp::create(b2, loc, o, iV), i);
+        memref::StoreOp::create(b2, loc, acc, y, ValueRange{outIdx});
+        return SmallVector<Value>{};
+      });
+      return SmallVector<Value>{};
+    });
+    return true;
+  }
+
+  if (isa<MaxPoolOp, AveragePoolOp>(op)) {
+    Value in = op->getOperand(0);
+    const PolyVec &xd = shapes.dims(in), &yd = shapes.dims(result);
+    if (xd.size() != 4)
+      return fail("only 2-D pooling is supported yet");
+    for (int i = 1; i < 4; ++i)
+      if (!xd[i].isConstant() || !yd[i].isConstant())
+        return fail("pooling needs static channel and spatial dims");
+    auto ks = op->getAttrOfType<DenseI64ArrayAttr>("kernel_shape").asArrayRef();
+    auto st = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+    auto pd = op->getAttrOfType<DenseI64ArrayAttr>("pads").asArrayRef();
+    auto dl = op->getAttrOfType<DenseI64ArrayAttr>("dilations").asArrayRef();
+    bool isMax = isa<MaxPoolOp>(op);
+    bool countPad = false;
+    if (auto a = dyn_cast<AveragePoolOp>(op))
+      countPad = a.getCountIncludePad();
+    int64_t H = xd[2].constant(), W = xd[3].constant();
+    int64_t OH = yd[2].constant(), OW = yd[3].constant();
+    Value x = flatView(in), y = flatView(result);
+    Value z = idx(0);
+    Value nc = polyVal(xd[0] * xd[1]);
+    forLoop(b, loc, z, nc, {}, [&](OpBuilder &bb, Value c, ValueRange) {
+      forLoop(bb, loc, z, idx(OH), {}, [&](OpBuilder &b2, Value oh, ValueRange) {
+        forLoop(b2, loc, z, idx(OW), {}, [&](OpBuilder &b3, Value ow, ValueRange) {
+          Value init = fconst(b3, loc, isMax ? -INFINITY : 0.0);
+          Value cnt0 = fconst(b3, loc, 0.0);
+          auto kh = forLoop(
+              b3, loc, z, idx(ks[0]), {init, cnt0},
+              [&](OpBuilder &b4, Value khv, ValueRange acc1) {
+                Value ih = arith::AddIOp::create(
+                    b4, loc,
+                    arith::SubIOp::create(
+                        b4, loc,
+                        arith::MulIOp::create(b4, loc, oh, idx(st[0])),
+                        idx(pd[0])),
+                    arith::MulIOp::create(b4, loc, khv, idx(dl[0])));
+                auto kw = forLoop(
+                    b4, loc, z, idx(ks[1]), acc1,
+                    [&](OpBuilder &b5, Value kwv, ValueRange acc) {
+                      Value iw = arith::AddIOp::create(
+                          b5, loc,
+                          arith::SubIOp::create(
+                              b5, loc,
+                              arith::MulIOp::create(b5, loc, ow, idx(st[1])),
+                              idx(pd[1])),
+                          arith::MulIOp::create(b5, loc, kwv, idx(dl[1])));
+                      auto inRange = [&](Value v, int64_t n) -> Value {
+                        Value ge = arith::CmpIOp::create(
+                            b5, loc, arith::CmpIPredicate::sge, v, z);
+                        Value lt = arith::CmpIOp::create(
+                            b5, loc, arith::CmpIPredicate::slt, v, idx(n));
+                        return arith::AndIOp::create(b5, loc, ge, lt);
+                      };
+                      Value ok = arith::AndIOp::create(b5, loc, inRange(ih, H),
+                                                       inRange(iw, W));
+                      auto ifOp = scf::IfOp::create(
+                          b5, loc, TypeRange{elem, elem}, ok, true, true);
+                      {
+                        OpBuilder::InsertionGuard g(b5);
+                        b5.setInsertionPointToStart(ifOp.thenBlock());
+                        Value p = arith::AddIOp::create(
+                            b5, loc,
+                            arith::MulIOp::create(
+                                b5, loc,
+                                arith::AddIOp::create(
+                                    b5, loc,
+                                    arith::MulIOp::create(b5, loc, c, idx(H)),
+                                    ih),
+                                idx(W)),
+                            iw);
+                        Value v = memref::LoadOp::create(b5, loc, x,
+                                                         ValueRange{p});
+                        Value r = isMax ? Value(arith::MaximumFOp::create(
+                                              b5, loc, acc[0], v))
+                                        : Value(arith::AddFOp::create(
+                                              b5, loc, acc[0], v));
+                        Value n = arith::AddFOp::create(b5, loc, acc[1],
+                                                        fconst(b5, loc, 1.0));
+                        scf::YieldOp::create(b5, loc, ValueRange{r, n});
+                        b5.setInsertionPointToStart(ifOp.elseBlock());
+                        Value n2 =
+                            countPad ? Value(arith::AddFOp::create(
+                                           b5, loc, acc[1], fconst(b5, loc, 1.0)))
+                                     : acc[1];
+                        scf::YieldOp::create(b5, loc, ValueRange{acc[0], n2});
+                      }
+                      return SmallVector<Value>{ifOp.getResult(0),
+                                                ifOp.getResult(1)};
+                    });
+                return SmallVector<Value>(kw.getResults());
+              });
+          Value r = kh.getResult(0);
+          if (!isMax)
+            r = arith::DivFOp::create(b3, loc, r, kh.getResult(1));
+          Value p = arith::AddIOp::create(
+              b3, loc,
+              arith::MulIOp::create(
+                  b3, loc,
+                  arith::AddIOp::create(b3, loc,
+                                        arith::MulIOp::create(b3, loc, c, idx(OH)),
+                                        oh),
+                  idx(OW)),
+              ow);
+          memref::StoreOp::create(b3, loc, r, y, ValueRange{p});
+          return SmallVector<Value>{};
+        });
+        return SmallVector<Value>{};
+      });
+      return SmallVector<Value>{};
+    });
+    return true;
+  }
+
+  return fail("not supported by the CPU code generator yet");
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+bool Lowerer::run(const std::string &modelName, std::string &error) {
+  srcFn = src.lookupSymbol<func::FuncOp>("main");
+  if (!srcFn) {
+    error = "the module has no @main function";
+    return false;
+  }
+  if (!srcFn.getBody().hasOneBlock()) {
+    error = "control flow in @main is not supported";
+    return false;
+  }
+  if (!shapes.run(srcFn, error) || !plan(error))
+    return false;
+
+  MLIRContext *ctx = src.getContext();
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
+                   linalg::LinalgDialect, math::MathDialect,
+                   memref::MemRefDialect, scf::SCFDialect>();
+  b = OpBuilder(ctx);
+  loc = NameLoc::get(StringAttr::get(ctx, modelName));
+  out.module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(out.module->getBody());
+  auto bytesT = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto i64T = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
+  unsigned nIn = srcFn.getNumArguments(), nOut = srcFn.getNumResults();
+  SmallVector<Type> argTypes{bytesT, i64T, i64T, bytesT, bytesT};
+  argTypes.append(nIn + nOut, bytesT);
+  fn = func::FuncOp::create(b, loc, "lopper_model",
+                            b.getFunctionType(argTypes, {}));
+  entry = fn.addEntryBlock();
+  rtArg = fn.getArgument(0);
+  symsArg = fn.getArgument(1);
+  offsetsArg = fn.getArgument(2);
+  arenaArg = fn.getArgument(3);
+  weightsArg = fn.getArgument(4);
+  for (unsigned i = 0; i < nIn; ++i)
+    inArgs.push_back(fn.getArgument(5 + i));
+  for (unsigned i = 0; i < nOut; ++i)
+    outArgs.push_back(fn.getArgument(5 + nIn + i));
+  b.setInsertionPointToEnd(entry);
+  rtPtr = pointerOf(rtArg);
+  prologueEnd = rtPtr.getDefiningOp();
+
+  auto tapName = [&](Operation *op, unsigned r) {
+    std::string n = nodeName(op);
+    if (op->getNumResults() > 1)
+      n += ":" + std::to_string(r);
+    return n;
+  };
+  auto dimsText = [&](Value v) {
+    std::string s;
+    const PolyVec &d = shapes.dims(v);
+    s += std::to_string(d.size());
+    for (auto &p : d)
+      s += " " + p.str();
+    return s;
+  };
+  auto dtypeOf = [&](Value v) {
+    return onnxDtype(cast<RankedTensorType>(v.getType()).getElementType());
+  };
+
+  for (auto [i, op] : llvm::enumerate(order)) {
+    loc = op->getLoc();
+    currentOp = i;
+    for (Value v : materializeAt.lookup(op))
+      emitMaterialize(v);
+    bool timed = !isView(op);
+    if (timed)
+      callKernel("lopper_k_op_begin_v1", {rtPtr, idx(i)});
+    if (!emitOp(op, error))
+      return false;
+    if (timed)
+      callKernel("lopper_k_op_end_v1", {rtPtr, idx(i)});
+    opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
+                      percentEncode(nodeName(op)));
+    if (!timed)
+      continue;
+    for (Value r : op->getResults()) {
+      Storage s = storage.lookup(r);
+      if (s.kind != Storage::Arena && s.kind != Storage::Output)
+        continue;
+      unsigned t = tapLines.size();
+      tapLines.push_back(
+          "tap " + percentEncode(tapName(op, cast<OpResult>(r).getResultNumber())) +
+          " " + std::to_string(dtypeOf(r)) + " " + dimsText(r) + " " +
+          (s.kind == Storage::Arena ? "arena" : "output") + " " +
+          std::to_string(s.index) + " 0");
+      callKernel("lopper_k_tap_v1", {rtPtr, idx(t)});
+    }
+  }
+  loc = fn.getLoc();
+  auto ret = cast<func::ReturnOp>(srcFn.getBody().front().getTerminator());
+  for (Value v : materializeAt.lookup(ret))
+    emitMaterialize(v);
+  for (auto [v, k] : finalCopies) {
+    Value from = view(v);
+    MemRefType mt = memrefType(v);
+    SmallVector<Value> dyn;
+    for (auto &d : shapes.dims(v))
+      if (!d.isConstant())
+        dyn.push_back(polyVal(d));
+    Value to = memref::ViewOp::create(b, loc, mt, outArgs[k], idx(0), dyn);
+    emitCopy(from, to, shapes.dims(v));
+  }
+  func::ReturnOp::create(b, loc);
+
+  // Metadata.
+  std::string md;
+  md += "lopper-artifact " + std::to_string(LOPPER_ABI_VERSION) + "\n";
+  md += "model " + percentEncode(modelName) + "\n";
+  md += "syms " + std::to_string(shapes.numSymbols());
+  for (auto &n : shapes.symbolNames())
+    md += " " + percentEncode(n);
+  md += "\n";
+  for (BlockArgument a : srcFn.getArguments()) {
+    auto n = srcFn.getArgAttrOfType<StringAttr>(a.getArgNumber(), "lop.name");
+    std::string name = n ? n.str() : "input" + std::to_string(a.getArgNumber());
+    int dt = dtypeOf(a);
+    if (!dt) {
+      error = "input '" + name + "' has an element type the runtime cannot "
+              "exchange";
+      return false;
+    }
+    md += "input " + percentEncode(name) + " " + std::to_string(dt) + " " +
+          dimsText(a) + "\n";
+  }
+  for (auto [k, v] : llvm::enumerate(ret.getOperands())) {
+    auto n = srcFn.getResultAttrOfType<StringAttr>(k, "lop.name");
+    std::string name = n ? n.str() : "output" + std::to_string(k);
+    int dt = dtypeOf(v);
+    if (!dt) {
+      error = "output '" + name + "' has an element type the runtime cannot "
+              "exchange";
+      return false;
+    }
+    md += "output " + percentEncode(name) + " " + std::to_string(dt) + " " +
+          dimsText(v) + "\n";
+  }
+  for (auto &c : shapes.checks())
+    md += "check " + c.lhs.str() + (c.lessEqual ? " le " : " eq ") +
+          c.rhs.str() + " " + percentEncode(c.node) + "\n";
+  for (auto &bf : buffers)
+    md += "buffer " + bf.bytes.str() + " " + std::to_string(bf.first) + " " +
+          std::to_string(bf.last) + "\n";
+  for (auto &l : opLines)
+    md += l + "\n";
+  for (auto &l : tapLines)
+    md += l + "\n";
+  md += "end\n";
+  out.metadata = md;
+  out.numInputs = nIn;
+  out.numOutputs = nOut;
+  out.numSymbols = shapes.numSymbols();
+  out.numBuffers = buffers.size();
+  out.numOps = order.size();
+  out.symbolNames = shapes.symbolNames();
+  // A weights blob is never empty (a zero-size section has no address).
+  if (out.weights.empty())
+    out.weights.resize(64, 0);
+  out.weights.resize((out.weights.size() + 63) & ~size_t(63), 0);
+  return true;
+}
+
+bool lopper::lowerLopToCPU(ModuleOp lopModule, const std::string &modelName,
+                           LoweredModel &out, std::string &error) {
+  Lowerer l(lopModule, out);
+  return l.run(modelName, error);
+}
