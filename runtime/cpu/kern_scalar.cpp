@@ -1,0 +1,103 @@
+// Portable scalar micro-kernels (the fallback and the reference for the
+// vector levels).
+#include "cpu_internal.h"
+
+namespace lopper {
+namespace cpu {
+
+namespace {
+
+void tileScalar(const TileArgs &t) {
+  float acc[MR][NR];
+  for (int i = 0; i < t.mr; ++i)
+    for (int j = 0; j < t.nc; ++j)
+      acc[i][j] = 0.0f;
+  const float *b = t.b;
+  for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
+    for (int i = 0; i < t.mr; ++i) {
+      float a = t.aRows ? t.a[i * t.as + k] : t.a[k * t.as + i];
+      for (int j = 0; j < t.nc; ++j)
+        acc[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < t.mr; ++i) {
+    float *c = t.c + i * t.ldc;
+    const float *cin = t.cin ? t.cin + i * t.ldcin : nullptr;
+    for (int j = 0; j < t.nc; ++j)
+      c[j] = cin ? cin[j] + acc[i][j] : acc[i][j];
+  }
+}
+
+void epilogueScalar(const float *tile, float *c, int64_t ldc, int64_t mr,
+                    int64_t nc, const Epilogue &e) {
+  for (int64_t i = 0; i < mr; ++i) {
+    float *row = c + i * ldc;
+    const float *src = tile + i * NR;
+    float rb = e.rowBias ? e.rowBias[i * e.rowBiasStride] : 0.0f;
+    for (int64_t j = 0; j < nc; ++j) {
+      float v = src[j] + rb;
+      if (e.colBias)
+        v += e.colBias[j];
+      if (e.add0)
+        v += e.add0[i * e.ld0 + j];
+      if (e.add1)
+        v += e.add1[i * e.ld1 + j];
+      row[j] = activateScalar(v, e.act, e.alpha, e.beta);
+    }
+  }
+}
+
+void dwRowsScalar(const DwRowArgs &d) {
+  float bias = d.bias ? *d.bias : 0.0f;
+  for (int64_t r = 0; r < d.rows; ++r)
+    for (int64_t x = 0; x < d.ow; ++x) {
+      float acc = 0.0f;
+      for (int64_t t = 0; t < d.ntaps; ++t)
+        acc += d.w[t] * d.taps[t][r * d.rowStep + x];
+      acc += bias;
+      if (d.res)
+        acc += d.res[r * d.ldy + x];
+      d.y[r * d.ldy + x] = activateScalar(acc, d.act, d.alpha, d.beta);
+    }
+}
+
+void dwPlaneScalar(const DwPlaneArgs &d) {
+  float bias = d.bias ? *d.bias : 0.0f;
+  for (int64_t oh = 0; oh < d.OH; ++oh)
+    for (int64_t ow = 0; ow < d.OW; ++ow) {
+      float acc = 0.0f;
+      for (int64_t kh = 0; kh < d.KH; ++kh) {
+        const int64_t ih = oh * d.sh - d.pt + kh * d.dh;
+        if (ih < 0 || ih >= d.H)
+          continue;
+        for (int64_t kw = 0; kw < d.KW; ++kw) {
+          const int64_t iw = ow - d.pl + kw * d.dw;
+          if (iw >= 0 && iw < d.W)
+            acc += d.w[kh * d.KW + kw] * d.x[ih * d.W + iw];
+        }
+      }
+      acc += bias;
+      const int64_t o = oh * d.OW + ow;
+      if (d.res)
+        acc += d.res[o];
+      d.y[o] = activateScalar(acc, d.act, d.alpha, d.beta);
+    }
+}
+
+void deinterleave2Scalar(const float *src, int64_t lo, int64_t hi, int64_t n,
+                         float *even, float *odd) {
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t i = 2 * j;
+    even[j] = i >= lo && i < hi ? src[i] : 0.0f;
+    odd[j] = i + 1 >= lo && i + 1 < hi ? src[i + 1] : 0.0f;
+  }
+}
+
+} // namespace
+
+const Kernels scalarKernels = {IsaScalar,          256,          tileScalar,
+                               epilogueScalar,     dwRowsScalar, dwPlaneScalar,
+                               deinterleave2Scalar};
+
+} // namespace cpu
+} // namespace lopper
