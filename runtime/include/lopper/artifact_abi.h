@@ -8,7 +8,7 @@
  *   const lopper_artifact_info *lopper_artifact_get_info(void);
  *
  * (for static linking the symbol is lopper_artifact_get_info_<name>, see
- * lopper_model_load_static). The info block points at the metadata text, the
+ * lopper_model_load_linked). The info block points at the metadata text, the
  * weights (a 64-byte aligned blob in the artifact's .lopper.weights section,
  * or NULL when they live in a sidecar file next to the artifact), the kernel
  * slot table that the runtime fills at load, and the entry point.
@@ -58,6 +58,8 @@ extern "C" {
 #define LOPPER_CPU_AVX512VL (1ull << 9)
 #define LOPPER_CPU_AVX512VNNI (1ull << 10)
 #define LOPPER_CPU_AVX512BF16 (1ull << 11)
+#define LOPPER_CPU_AVX512FP16 (1ull << 12)
+#define LOPPER_CPU_AMX_TILE (1ull << 13)
 #define LOPPER_CPU_NEON (1ull << 32)
 
 /* Entry point. All pointers are 64-byte aligned except inputs/outputs,
@@ -70,14 +72,14 @@ typedef void (*lopper_artifact_run_fn)(void *rt, const int64_t *syms,
                                        void *const *outputs);
 
 typedef struct lopper_artifact_info {
-  char magic[8];           /* LOPPER_ARTIFACT_MAGIC */
-  uint32_t abi_version;    /* LOPPER_ABI_VERSION */
-  uint32_t info_size;      /* sizeof(lopper_artifact_info) */
+  char magic[8];        /* LOPPER_ARTIFACT_MAGIC */
+  uint32_t abi_version; /* LOPPER_ABI_VERSION */
+  uint32_t info_size;   /* sizeof(lopper_artifact_info) */
   uint64_t required_features;
-  const char *metadata;    /* NUL-terminated text, see above */
-  uint64_t metadata_size;  /* strlen(metadata) */
+  const char *metadata;       /* NUL-terminated text, see above */
+  uint64_t metadata_size;     /* strlen(metadata) */
   uint64_t metadata_checksum; /* lopper_checksum64 of the metadata bytes */
-  const uint8_t *weights;  /* NULL when weights_file is set */
+  const uint8_t *weights;     /* NULL when weights_file is set */
   uint64_t weights_size;
   uint64_t weights_checksum; /* lopper_checksum64 of the weight bytes */
   const char *weights_file;  /* sidecar name next to the artifact, or NULL */
@@ -123,10 +125,10 @@ static inline uint64_t lopper_checksum64(const void *data, uint64_t size) {
 enum {
   LOPPER_ACT_NONE = 0,
   LOPPER_ACT_RELU = 1,
-  LOPPER_ACT_CLIP = 2,       /* min(max(x, alpha), beta) */
+  LOPPER_ACT_CLIP = 2, /* min(max(x, alpha), beta) */
   LOPPER_ACT_SIGMOID = 3,
-  LOPPER_ACT_SILU = 4,       /* x * sigmoid(x) */
-  LOPPER_ACT_GELU = 5,       /* 0.5 x (1 + erf(x / sqrt 2)) */
+  LOPPER_ACT_SILU = 4, /* x * sigmoid(x) */
+  LOPPER_ACT_GELU = 5, /* 0.5 x (1 + erf(x / sqrt 2)) */
   LOPPER_ACT_GELU_TANH = 6,
   LOPPER_ACT_HARD_SWISH = 7, /* x * min(max(x/6 + 1/2, 0), 1) */
   LOPPER_ACT_LEAKY_RELU = 8, /* x >= 0 ? x : alpha x */
@@ -137,14 +139,25 @@ enum {
  * y[n][m][oh][ow] = act(sum x*w + bias[m] + residual[n][m][oh][ow]).
  * bias and residual may be NULL; residual has y's shape, contiguous. */
 enum {
-  LOPPER_CONV_IP_N, LOPPER_CONV_IP_C, LOPPER_CONV_IP_H, LOPPER_CONV_IP_W,
-  LOPPER_CONV_IP_M, LOPPER_CONV_IP_OH, LOPPER_CONV_IP_OW,
-  LOPPER_CONV_IP_KH, LOPPER_CONV_IP_KW,
-  LOPPER_CONV_IP_STRIDE_H, LOPPER_CONV_IP_STRIDE_W,
-  LOPPER_CONV_IP_PAD_TOP, LOPPER_CONV_IP_PAD_LEFT,
-  LOPPER_CONV_IP_PAD_BOTTOM, LOPPER_CONV_IP_PAD_RIGHT,
-  LOPPER_CONV_IP_DIL_H, LOPPER_CONV_IP_DIL_W,
-  LOPPER_CONV_IP_GROUP, LOPPER_CONV_IP_ACT,
+  LOPPER_CONV_IP_N,
+  LOPPER_CONV_IP_C,
+  LOPPER_CONV_IP_H,
+  LOPPER_CONV_IP_W,
+  LOPPER_CONV_IP_M,
+  LOPPER_CONV_IP_OH,
+  LOPPER_CONV_IP_OW,
+  LOPPER_CONV_IP_KH,
+  LOPPER_CONV_IP_KW,
+  LOPPER_CONV_IP_STRIDE_H,
+  LOPPER_CONV_IP_STRIDE_W,
+  LOPPER_CONV_IP_PAD_TOP,
+  LOPPER_CONV_IP_PAD_LEFT,
+  LOPPER_CONV_IP_PAD_BOTTOM,
+  LOPPER_CONV_IP_PAD_RIGHT,
+  LOPPER_CONV_IP_DIL_H,
+  LOPPER_CONV_IP_DIL_W,
+  LOPPER_CONV_IP_GROUP,
+  LOPPER_CONV_IP_ACT,
   LOPPER_CONV_IP_COUNT
 };
 /* w_packed is the output of lopper_pack_conv2d_f32 for the same ip. */
@@ -165,11 +178,22 @@ typedef void (*lopper_k_conv2d_f32_v1_fn)(void *rt, const int64_t *ip,
  *         4 bias[i*N + j] (shared by all batches)
  *   residual (may be NULL): residual[b*r_bs + i*ldc + j]  */
 enum {
-  LOPPER_MM_IP_BATCH, LOPPER_MM_IP_M, LOPPER_MM_IP_N, LOPPER_MM_IP_K,
-  LOPPER_MM_IP_A_BS, LOPPER_MM_IP_A_RS, LOPPER_MM_IP_A_CS,
-  LOPPER_MM_IP_B_BS, LOPPER_MM_IP_B_RS, LOPPER_MM_IP_B_CS,
-  LOPPER_MM_IP_B_PACKED, LOPPER_MM_IP_BIAS_KIND, LOPPER_MM_IP_R_BS,
-  LOPPER_MM_IP_C_BS, LOPPER_MM_IP_LDC, LOPPER_MM_IP_ACT,
+  LOPPER_MM_IP_BATCH,
+  LOPPER_MM_IP_M,
+  LOPPER_MM_IP_N,
+  LOPPER_MM_IP_K,
+  LOPPER_MM_IP_A_BS,
+  LOPPER_MM_IP_A_RS,
+  LOPPER_MM_IP_A_CS,
+  LOPPER_MM_IP_B_BS,
+  LOPPER_MM_IP_B_RS,
+  LOPPER_MM_IP_B_CS,
+  LOPPER_MM_IP_B_PACKED,
+  LOPPER_MM_IP_BIAS_KIND,
+  LOPPER_MM_IP_R_BS,
+  LOPPER_MM_IP_C_BS,
+  LOPPER_MM_IP_LDC,
+  LOPPER_MM_IP_ACT,
   LOPPER_MM_IP_COUNT
 };
 typedef void (*lopper_k_matmul_f32_v1_fn)(void *rt, const int64_t *ip,
@@ -192,8 +216,8 @@ int64_t lopper_pack_conv2d_f32_size(const int64_t *ip);
 void lopper_pack_conv2d_f32(const int64_t *ip, const float *w, float *out);
 int64_t lopper_pack_matmul_b_f32_size(int64_t K, int64_t N);
 /* b(k, j) = b[k*rs + j*cs] */
-void lopper_pack_matmul_b_f32(int64_t K, int64_t N, const float *b,
-                              int64_t rs, int64_t cs, float *out);
+void lopper_pack_matmul_b_f32(int64_t K, int64_t N, const float *b, int64_t rs,
+                              int64_t cs, float *out);
 
 #ifdef __cplusplus
 }
