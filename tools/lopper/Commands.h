@@ -1,4 +1,5 @@
-//===- Commands.h - lopper subcommands ---------------------------*- C++ -*-===//
+//===- Commands.h - lopper subcommands ---------------------------*- C++
+//-*-===//
 //
 // Each subcommand lives in its own file with its cl::SubCommand and options,
 // and registers an entry here; lopper.cpp dispatches on the selected one.

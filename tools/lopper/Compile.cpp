@@ -57,18 +57,17 @@ static cl::opt<bool> external("external-weights",
 static cl::opt<uint64_t> externalThreshold(
     "external-weights-threshold",
     cl::desc("weights larger than this many bytes go to a sidecar file "
-             "(default 1 GiB)"),
-    cl::init(uint64_t(1) << 30), cl::sub(sub),
+             "(default 256 MiB)"),
+    cl::init(uint64_t(256) << 20), cl::sub(sub),
     cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<std::string>
     name("name",
          cl::desc("model name (default: the output's stem); --emit=obj "
                   "exports lopper_artifact_get_info_<name>"),
          cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
-static cl::opt<std::string> linker("linker",
-                                   cl::desc("the ELF linker (default ld.lld-22)"),
-                                   cl::sub(sub),
-                                   cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    linker("linker", cl::desc("the ELF linker (default ld.lld-22)"),
+           cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<bool> quiet("quiet", cl::desc("print nothing on success"),
                            cl::sub(sub),
                            cl::cat(lopper::tools::lopperCategory()));
@@ -90,7 +89,12 @@ static int runCompile() {
   opts.externalWeights = external;
   opts.externalThreshold = externalThreshold;
   opts.linker = linker;
-  opts.name = name.empty() ? sys::path::stem(output).str() : name.getValue();
+  opts.name = name.empty() ? (output == "-" ? std::string("model")
+                                            : sys::path::stem(output).str())
+                           : name.getValue();
+  if (output == "-" && (opts.emit == lopper::EmitKind::Library ||
+                        opts.emit == lopper::EmitKind::Object))
+    return error("-o -: only --emit=mlir and --emit=llvm write to stdout");
 
   mlir::DialectRegistry registry;
   lopper::registerAllDialects(registry);
@@ -109,17 +113,17 @@ static int runCompile() {
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))
     return error(input + ": " + msg);
-  if (quiet)
+  if (quiet || output == "-")
     return 0;
   outs() << "wrote " << output;
   if (opts.emit == lopper::EmitKind::Library ||
       opts.emit == lopper::EmitKind::Object) {
     outs() << " (" << report.artifactBytes << " bytes; target " << report.triple
            << ", cpu " << report.cpu << ")\n";
-    outs() << "  ops: " << report.numOps << ", arena buffers: "
-           << report.numBuffers << ", weights: " << report.weightBytes
-           << " bytes" << (report.sidecar ? " in " + report.sidecarPath : "")
-           << "\n";
+    outs() << "  ops: " << report.numOps
+           << ", arena buffers: " << report.numBuffers
+           << ", weights: " << report.weightBytes << " bytes"
+           << (report.sidecar ? " in " + report.sidecarPath : "") << "\n";
     outs() << "  dynamic dims:";
     if (report.symbolNames.empty())
       outs() << " none";
