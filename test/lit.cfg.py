@@ -20,3 +20,15 @@ llvm_config.with_environment("PATH", config.lopper_tools_dir, append_path=True)
 tools = ["lopper", "lopper-opt", "lopper-translate", "mlir-tblgen", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.lopper_tools_dir, config.llvm_tools_dir])
 config.substitutions.append(("%mlir_include", config.mlir_include_dir))
+
+tools = ["llvm-nm", "llvm-readelf"]
+llvm_config.add_tool_substitutions(tools, [config.llvm_tools_dir])
+
+# CPU features of the machine running the tests (artifact load checks).
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    if "avx512_fp16" not in flags:
+        config.available_features.add("lopper-cpu-lacks-avx512fp16")
+except OSError:
+    pass

@@ -530,6 +530,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
 
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<Attribute> dimParams;
+  bool anyDimParam = false;
   bool ok = true;
   for (const auto &in : graph.input()) {
     if (initializers.count(in.name()))
@@ -543,6 +545,24 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
     }
     argTypes.push_back(*t);
     argNames.push_back(in.name());
+    // Symbolic dim names ("batch", "seq") name and tie dynamic dims for the
+    // code generator.
+    SmallVector<Attribute> params;
+    auto rt = dyn_cast<RankedTensorType>(*t);
+    if (rt && in.type().has_tensor_type() &&
+        in.type().tensor_type().has_shape()) {
+      const auto &shape = in.type().tensor_type().shape();
+      for (int64_t k = 0; k < rt.getRank(); ++k) {
+        std::string p;
+        if (rt.isDynamicDim(k) && k < shape.dim_size() &&
+            shape.dim(k).has_dim_param())
+          p = shape.dim(k).dim_param();
+        if (!p.empty())
+          anyDimParam = true;
+        params.push_back(b.getStringAttr(p));
+      }
+    }
+    dimParams.push_back(b.getArrayAttr(params));
   }
   for (const auto &[name, shape] : options.inputShapes)
     if (!llvm::is_contained(argNames, name)) {
@@ -556,6 +576,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   b.setInsertionPointToEnd(module.getBody());
   auto fnType = b.getFunctionType(argTypes, {});
   auto fn = func::FuncOp::create(b, UnknownLoc::get(ctx), "main", fnType);
+  if (anyDimParam)
+    fn->setAttr("lop.input_dim_params", b.getArrayAttr(dimParams));
   Block *entry = fn.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     values[name] = entry->getArgument(i);

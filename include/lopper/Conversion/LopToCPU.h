@@ -1,4 +1,5 @@
-//===- LopToCPU.h - lop to loops, kernel calls and a planned arena -*- C++ -*-===//
+//===- LopToCPU.h - lop to loops, kernel calls and a planned arena -*- C++
+//-*-===//
 //
 // Lowers an imported `lop` module (func @main on tensors) to one function on
 // byte buffers, `@lopper_model`, in the memref, linalg, scf, arith and math
@@ -28,8 +29,8 @@ namespace lopper {
 
 struct LoweredModel {
   mlir::OwningOpRef<mlir::ModuleOp> module; ///< func @lopper_model
-  std::string metadata;          ///< artifact metadata text (artifact_abi.h)
-  std::vector<uint8_t> weights;  ///< the weight blob, 64-byte aligned parts
+  std::string metadata;         ///< artifact metadata text (artifact_abi.h)
+  std::vector<uint8_t> weights; ///< the weight blob, 64-byte aligned parts
   unsigned numInputs = 0, numOutputs = 0;
   unsigned numSymbols = 0;
   unsigned numBuffers = 0;

@@ -28,7 +28,7 @@ struct CPUCompileOptions {
   std::string cpu;
   /// Weights go to a sidecar file `<output>.weights` when they are larger
   /// than this many bytes, or always with `externalWeights`.
-  uint64_t externalThreshold = uint64_t(1) << 30;
+  uint64_t externalThreshold = uint64_t(256) << 20;
   bool externalWeights = false;
   /// Model name: the suffix of the object's get-info symbol (--emit=obj).
   std::string name = "model";
@@ -46,8 +46,7 @@ struct CPUCompileReport {
   std::vector<std::string> symbolNames;
   std::string metadata;
   /// Per-phase wall times in seconds.
-  double lowerSeconds = 0, llvmSeconds = 0, codegenSeconds = 0,
-         linkSeconds = 0;
+  double lowerSeconds = 0, llvmSeconds = 0, codegenSeconds = 0, linkSeconds = 0;
 };
 
 /// Compiles `lopModule` and writes the artifact to `outputPath` (through a

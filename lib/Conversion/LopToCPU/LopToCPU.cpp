@@ -142,8 +142,8 @@ bool constantBytes(ConstantOp c, std::vector<uint8_t> &out) {
 
 struct Storage {
   enum Kind { None, Input, Output, Weight, Arena } kind = None;
-  unsigned index = 0;  // input/output number, arena buffer id
-  int64_t offset = 0;  // byte offset in the weights blob
+  unsigned index = 0; // input/output number, arena buffer id
+  int64_t offset = 0; // byte offset in the weights blob
 };
 
 struct Buffer {
@@ -184,10 +184,10 @@ private:
   void callKernel(StringRef name, ArrayRef<Value> args);
   Value ipBlock(ArrayRef<Value> fields);
   Value fpBlock(float a, float c);
-  void emitElementwise(Value result, ArrayRef<Value> operands,
-                       function_ref<Value(OpBuilder &, Location, ValueRange)>
-                           body,
-                       ArrayRef<int> channelOperands = {});
+  void
+  emitElementwise(Value result, ArrayRef<Value> operands,
+                  function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+                  ArrayRef<int> channelOperands = {});
   void emitCopy(Value from, Value toMemref, ArrayRef<Poly> fromDims);
   void emitMaterialize(Value v);
   bool emitOp(Operation *op, std::string &error);
@@ -260,8 +260,8 @@ int64_t Lowerer::addWeight(const void *data, int64_t bytes) {
 
 unsigned Lowerer::newBuffer(Value v, int first) {
   Poly bytes =
-      numel(v) *
-      Poly::constant(elemBytes(cast<RankedTensorType>(v.getType()).getElementType()));
+      numel(v) * Poly::constant(elemBytes(
+                     cast<RankedTensorType>(v.getType()).getElementType()));
   buffers.push_back({bytes, first, first});
   return buffers.size() - 1;
 }
@@ -310,9 +310,8 @@ bool Lowerer::plan(std::string &error) {
       return true;
     }
     if (const PolyVec *vals = shapes.values(v)) {
-      bool allConst = llvm::all_of(*vals, [](const Poly &p) {
-        return p.isConstant();
-      });
+      bool allConst =
+          llvm::all_of(*vals, [](const Poly &p) { return p.isConstant(); });
       if (allConst) {
         Type e = cast<RankedTensorType>(v.getType()).getElementType();
         int64_t eb = elemBytes(e);
@@ -321,7 +320,8 @@ bool Lowerer::plan(std::string &error) {
           int64_t x = (*vals)[i].constant();
           memcpy(bytes.data() + i * eb, &x, eb); // little-endian truncation
         }
-        storage[v] = {Storage::Weight, 0, addWeight(bytes.data(), bytes.size())};
+        storage[v] = {Storage::Weight, 0,
+                      addWeight(bytes.data(), bytes.size())};
         return true;
       }
       storage[v] = {Storage::Arena, newBuffer(v, at), 0};
@@ -369,10 +369,8 @@ bool Lowerer::plan(std::string &error) {
     if (outputOf.count(v))
       continue;
     if (!storage.count(v)) {
-      if (!ensureData(ret, v, index))
+      if (!ensureData(ret, v, index)) // materialized at the return
         return false;
-      if (!materializeAt[ret].empty())
-        ; // materialized at the return
     }
     use(v, index);
     finalCopies.push_back({v, (unsigned)k});
@@ -435,8 +433,8 @@ Value Lowerer::view(Value v) {
     break;
   case Storage::Arena: {
     base = arenaArg;
-    Value o = memref::LoadOp::create(b, loc, offsetsArg,
-                                     ValueRange{idx(s.index)});
+    Value o =
+        memref::LoadOp::create(b, loc, offsetsArg, ValueRange{idx(s.index)});
     off = arith::IndexCastOp::create(b, loc, b.getIndexType(), o);
     break;
   }
@@ -455,9 +453,9 @@ Value Lowerer::flatView(Value v) {
   Value full = view(v);
   auto mt = cast<MemRefType>(full.getType());
   Poly n = numel(v);
-  MemRefType flat = MemRefType::get(
-      {n.isConstant() ? n.constant() : ShapedType::kDynamic},
-      mt.getElementType());
+  MemRefType flat =
+      MemRefType::get({n.isConstant() ? n.constant() : ShapedType::kDynamic},
+                      mt.getElementType());
   // Re-view the same bytes as 1-D.
   auto viewOp = full.getDefiningOp<memref::ViewOp>();
   SmallVector<Value> dyn;
@@ -477,7 +475,8 @@ void Lowerer::callKernel(StringRef name, ArrayRef<Value> args) {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(fn);
     SmallVector<Type> types(args.size(), b.getIndexType());
-    auto decl = func::FuncOp::create(b, loc, name, b.getFunctionType(types, {}));
+    auto decl =
+        func::FuncOp::create(b, loc, name, b.getFunctionType(types, {}));
     decl.setPrivate();
   }
   func::CallOp::create(b, loc, name, TypeRange{}, args);
@@ -547,12 +546,11 @@ void Lowerer::emitElementwise(
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
   Value outView = view(result);
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  linalg::GenericOp::create(
-      b, loc, ins, ValueRange{outView}, maps, iters,
-      [&](OpBuilder &bb, Location l, ValueRange args) {
-        Value y = body(bb, l, args.drop_back());
-        linalg::YieldOp::create(bb, l, y);
-      });
+  linalg::GenericOp::create(b, loc, ins, ValueRange{outView}, maps, iters,
+                            [&](OpBuilder &bb, Location l, ValueRange args) {
+                              Value y = body(bb, l, args.drop_back());
+                              linalg::YieldOp::create(bb, l, y);
+                            });
 }
 
 void Lowerer::emitCopy(Value from, Value to, ArrayRef<Poly> fromDims) {
@@ -615,8 +613,10 @@ Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
 }
 
 /// Scalar body of an elementwise op; `a` are the operand elements.
-Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) {
-  Type inT = cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l,
+                        ValueRange a) {
+  Type inT =
+      cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
   bool isF = isa<FloatType>(inT);
   bool uns = inT.isUnsignedInteger();
   auto fc = [&](double v) -> Value {
@@ -654,30 +654,32 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
         return math::PowFOp::create(bb, l, a[0], e);
       })
       .Case([&](EqualOp) -> Value {
-        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OEQ,
-                                                 a[0], a[1]))
-                   : Value(arith::CmpIOp::create(bb, l, arith::CmpIPredicate::eq,
-                                                 a[0], a[1]));
+        return isF ? Value(arith::CmpFOp::create(
+                         bb, l, arith::CmpFPredicate::OEQ, a[0], a[1]))
+                   : Value(arith::CmpIOp::create(
+                         bb, l, arith::CmpIPredicate::eq, a[0], a[1]));
       })
       .Case([&](LessOp) -> Value {
-        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT,
-                                                 a[0], a[1]))
-                   : Value(arith::CmpIOp::create(
-                         bb, l,
-                         uns ? arith::CmpIPredicate::ult
-                             : arith::CmpIPredicate::slt,
-                         a[0], a[1]));
+        return isF ? Value(arith::CmpFOp::create(
+                         bb, l, arith::CmpFPredicate::OLT, a[0], a[1]))
+                   : Value(
+                         arith::CmpIOp::create(bb, l,
+                                               uns ? arith::CmpIPredicate::ult
+                                                   : arith::CmpIPredicate::slt,
+                                               a[0], a[1]));
       })
       .Case([&](GreaterOp) -> Value {
-        return isF ? Value(arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OGT,
-                                                 a[0], a[1]))
-                   : Value(arith::CmpIOp::create(
-                         bb, l,
-                         uns ? arith::CmpIPredicate::ugt
-                             : arith::CmpIPredicate::sgt,
-                         a[0], a[1]));
+        return isF ? Value(arith::CmpFOp::create(
+                         bb, l, arith::CmpFPredicate::OGT, a[0], a[1]))
+                   : Value(
+                         arith::CmpIOp::create(bb, l,
+                                               uns ? arith::CmpIPredicate::ugt
+                                                   : arith::CmpIPredicate::sgt,
+                                               a[0], a[1]));
       })
-      .Case([&](AndOp) -> Value { return arith::AndIOp::create(bb, l, a[0], a[1]); })
+      .Case([&](AndOp) -> Value {
+        return arith::AndIOp::create(bb, l, a[0], a[1]);
+      })
       .Case([&](NotOp) -> Value {
         Value one = arith::ConstantOp::create(bb, l, bb.getBoolAttr(true));
         return arith::XOrIOp::create(bb, l, a[0], one);
@@ -694,7 +696,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
       .Case([&](NegOp) -> Value {
         if (isF)
           return arith::NegFOp::create(bb, l, a[0]);
-        Value z = arith::ConstantOp::create(bb, l, bb.getIntegerAttr(signless(inT), 0));
+        Value z = arith::ConstantOp::create(
+            bb, l, bb.getIntegerAttr(signless(inT), 0));
         return arith::SubIOp::create(bb, l, z, a[0]);
       })
       .Case([&](AbsOp) -> Value {
@@ -708,7 +711,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
       .Case([&](ReluOp) -> Value {
         if (isF)
           return arith::MaximumFOp::create(bb, l, a[0], fc(0.0));
-        Value z = arith::ConstantOp::create(bb, l, bb.getIntegerAttr(signless(inT), 0));
+        Value z = arith::ConstantOp::create(
+            bb, l, bb.getIntegerAttr(signless(inT), 0));
         return arith::MaxSIOp::create(bb, l, a[0], z);
       })
       .Case([&](HardSwishOp) -> Value {
@@ -728,8 +732,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
       .Case([&](EluOp o) -> Value {
         Value e = arith::SubFOp::create(bb, l, math::ExpOp::create(bb, l, a[0]),
                                         fc(1.0));
-        Value neg = arith::MulFOp::create(bb, l, e,
-                                          fc(o.getAlpha().convertToFloat()));
+        Value neg =
+            arith::MulFOp::create(bb, l, e, fc(o.getAlpha().convertToFloat()));
         Value c = arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT, a[0],
                                         fc(0.0));
         return arith::SelectOp::create(bb, l, c, neg, a[0]);
@@ -737,7 +741,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
       .Case([&](HardSigmoidOp o) -> Value {
         Value t = arith::AddFOp::create(
             bb, l,
-            arith::MulFOp::create(bb, l, a[0], fc(o.getAlpha().convertToFloat())),
+            arith::MulFOp::create(bb, l, a[0],
+                                  fc(o.getAlpha().convertToFloat())),
             fc(o.getBeta().convertToFloat()));
         return arith::MinimumFOp::create(
             bb, l, arith::MaximumFOp::create(bb, l, t, fc(0.0)), fc(1.0));
@@ -749,8 +754,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a) 
               bb, l, a[0], arith::MulFOp::create(bb, l, a[0], a[0]));
           Value in = arith::MulFOp::create(
               bb, l, fc(std::sqrt(2.0 / M_PI)),
-              arith::AddFOp::create(bb, l, a[0],
-                                    arith::MulFOp::create(bb, l, x3, fc(0.044715))));
+              arith::AddFOp::create(
+                  bb, l, a[0], arith::MulFOp::create(bb, l, x3, fc(0.044715))));
           Value t = arith::AddFOp::create(bb, l, fc(1.0),
                                           math::TanhOp::create(bb, l, in));
           return arith::MulFOp::create(
@@ -819,8 +824,8 @@ static bool readF32(Value v, std::vector<float> &out) {
 
 bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
-    error = ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
-                .str();
+    error =
+        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
     return false;
   };
   Value x = op->getOperand(0), w = op->getOperand(1);
@@ -896,7 +901,8 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     }
     Value biasPtr = zero;
     if (bias) {
-      if (!numel(bias).isConstant() || numel(bias).constant() != ip[LOPPER_CONV_IP_M])
+      if (!numel(bias).isConstant() ||
+          numel(bias).constant() != ip[LOPPER_CONV_IP_M])
         return fail("the bias must have one value per output channel");
       biasPtr = pointerOf(view(bias));
     }
@@ -905,9 +911,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
       fields.push_back(i == LOPPER_CONV_IP_N ? polyVal(xd[0]) : idx(ip[i]));
     Value ipPtr = ipBlock(fields);
     Value fpPtr = fpBlock(alpha, beta);
-    Value wView = memref::ViewOp::create(
-        b, loc, MemRefType::get({1}, b.getF32Type()), weightsArg,
-        idx(packed[w]), ValueRange{});
+    Value wView =
+        memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                               weightsArg, idx(packed[w]), ValueRange{});
     callKernel("lopper_k_conv2d_f32_v1",
                {rtPtr, ipPtr, fpPtr, pointerOf(view(x)), pointerOf(wView),
                 biasPtr, resPtr, pointerOf(view(result))});
@@ -995,9 +1001,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
       for (float &f : bv)
         f *= scaleBias;
       int64_t off = addWeight(bv.data(), bv.size() * 4);
-      Value v = memref::ViewOp::create(b, loc,
-                                       MemRefType::get({1}, b.getF32Type()),
-                                       weightsArg, idx(off), ValueRange{});
+      Value v =
+          memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                                 weightsArg, idx(off), ValueRange{});
       biasPtr = pointerOf(v);
     } else {
       biasPtr = pointerOf(view(bias));
@@ -1023,8 +1029,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
                                buf.data());
       packed[w] = addWeight(buf.data(), buf.size() * 4);
     }
-    Value v = memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
-                                     weightsArg, idx(packed[w]), ValueRange{});
+    Value v =
+        memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                               weightsArg, idx(packed[w]), ValueRange{});
     bPtr = pointerOf(v);
     bPacked = 1;
     bBs = Poly::constant(0);
@@ -1064,11 +1071,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
 
 namespace {
 /// Builds `for (i = lb; i < ub; ++i)` with iteration values.
-scf::ForOp forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
-                   ValueRange init,
-                   function_ref<SmallVector<Value>(OpBuilder &, Value,
-                                                   ValueRange)>
-                       body) {
+scf::ForOp
+forLoop(OpBuilder &b, Location loc, Value lb, Value ub, ValueRange init,
+        function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)> body) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   return scf::ForOp::create(
       b, loc, lb, ub, one, init,
@@ -1081,8 +1086,8 @@ scf::ForOp forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
 
 bool Lowerer::emitOp(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
-    error = ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
-                .str();
+    error =
+        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
     return false;
   };
   if (isa<ConvOp, GemmOp, MatMulOp>(op))
@@ -1096,7 +1101,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                   "generator yet");
   }
   Value result = op->getResult(0);
-  Type elem = signless(cast<RankedTensorType>(result.getType()).getElementType());
+  Type elem =
+      signless(cast<RankedTensorType>(result.getType()).getElementType());
   auto fconst = [&](OpBuilder &bb, Location l, double v) -> Value {
     return arith::ConstantOp::create(bb, l, bb.getFloatAttr(elem, v));
   };
@@ -1106,7 +1112,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
           NotOp, WhereOp, SqrtOp, ReciprocalOp, ExpOp, LogOp, NegOp, AbsOp,
           ErfOp, TanhOp, SigmoidOp, ReluOp, HardSwishOp, LeakyReluOp, EluOp,
           HardSigmoidOp, GeluOp, ClipOp, CastOp>(op)) {
-    Type inE = cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+    Type inE =
+        cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
     bool needsFloat = isa<SqrtOp, ReciprocalOp, ExpOp, LogOp, ErfOp, TanhOp,
                           SigmoidOp, HardSwishOp, LeakyReluOp, EluOp,
                           HardSigmoidOp, GeluOp, ClipOp, PowOp>(op);
@@ -1129,9 +1136,10 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       return fail("unsupported element type for this op");
     return true;
   }
-  if (!elem.isF32() && isa<BatchNormOp, LayerNormOp, SoftmaxOp, LogSoftmaxOp,
-                           MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp,
-                           GlobalMaxPoolOp, ReduceMeanOp>(op))
+  if (!elem.isF32() &&
+      isa<BatchNormOp, LayerNormOp, SoftmaxOp, LogSoftmaxOp, MaxPoolOp,
+          AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, ReduceMeanOp>(
+          op))
     return fail("only fp32 is supported for this op yet");
 
   if (auto bn = dyn_cast<BatchNormOp>(op)) {
@@ -1156,16 +1164,27 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     return true;
   }
   if (auto c = dyn_cast<ConstantOfShapeOp>(op)) {
-    auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
-    if (!attr)
-      return fail("unsupported fill value");
     TypedAttr fill;
-    if (isa<FloatType>(elem))
-      fill = FloatAttr::get(elem, attr.getSplatValue<APFloat>());
-    else if (elem.isInteger(1))
-      fill = BoolAttr::get(b.getContext(), attr.getSplatValue<bool>());
-    else
-      fill = IntegerAttr::get(elem, attr.getSplatValue<APInt>().getSExtValue());
+    if (auto ia = dyn_cast<IntegerAttr>(c.getValue())) {
+      fill =
+          elem.isInteger(1)
+              ? TypedAttr(
+                    BoolAttr::get(b.getContext(), !ia.getValue().isZero()))
+              : TypedAttr(IntegerAttr::get(elem, ia.getValue().getSExtValue()));
+    } else if (auto fa = dyn_cast<FloatAttr>(c.getValue())) {
+      fill = FloatAttr::get(elem, fa.getValueAsDouble());
+    } else {
+      auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
+      if (!attr)
+        return fail("unsupported fill value");
+      if (isa<FloatType>(elem))
+        fill = FloatAttr::get(elem, attr.getSplatValue<APFloat>());
+      else if (elem.isInteger(1))
+        fill = BoolAttr::get(b.getContext(), attr.getSplatValue<bool>());
+      else
+        fill =
+            IntegerAttr::get(elem, attr.getSplatValue<APInt>().getSExtValue());
+    }
     emitElementwise(result, {},
                     [&](OpBuilder &bb, Location l, ValueRange) -> Value {
                       return arith::ConstantOp::create(bb, l, fill);
@@ -1274,8 +1293,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       }
       strides[ax] = b.getIndexAttr(step);
     }
-    Value sub =
-        memref::SubViewOp::create(b, loc, view(s.getInput()), offs, sizes, strides);
+    Value sub = memref::SubViewOp::create(b, loc, view(s.getInput()), offs,
+                                          sizes, strides);
     emitCopy(sub, view(result), yd);
     return true;
   }
@@ -1286,8 +1305,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     int64_t axis = g.getAxis();
     unsigned ir = shapes.dims(g.getIndices()).size();
     unsigned rank = shapes.dims(result).size();
-    Value axisDim = xd[axis].isConstant() ? idx(xd[axis].constant())
-                                          : polyVal(xd[axis]);
+    Value axisDim =
+        xd[axis].isConstant() ? idx(xd[axis].constant()) : polyVal(xd[axis]);
     Type idxE = cast<MemRefType>(indices.getType()).getElementType();
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
@@ -1297,23 +1316,21 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
           SmallVector<Value> ivs;
           for (unsigned i = 0; i < rank; ++i)
             ivs.push_back(linalg::IndexOp::create(bb, l, i));
-          SmallVector<Value> iidx(ivs.begin() + axis,
-                                  ivs.begin() + axis + ir);
+          SmallVector<Value> iidx(ivs.begin() + axis, ivs.begin() + axis + ir);
           Value k = memref::LoadOp::create(bb, l, indices, iidx);
           k = idxE.isIndex() ? k
                              : Value(arith::IndexCastOp::create(
                                    bb, l, bb.getIndexType(), k));
           Value zero = arith::ConstantIndexOp::create(bb, l, 0);
-          Value neg = arith::CmpIOp::create(bb, l, arith::CmpIPredicate::slt,
-                                            k, zero);
-          k = arith::SelectOp::create(bb, l, neg,
-                                      arith::AddIOp::create(bb, l, k, axisDim),
-                                      k);
+          Value neg =
+              arith::CmpIOp::create(bb, l, arith::CmpIPredicate::slt, k, zero);
+          k = arith::SelectOp::create(
+              bb, l, neg, arith::AddIOp::create(bb, l, k, axisDim), k);
           // Out-of-range indices are clamped rather than read out of bounds.
           Value hi = arith::SubIOp::create(
               bb, l, axisDim, arith::ConstantIndexOp::create(bb, l, 1));
-          k = arith::MaxSIOp::create(bb, l, arith::MinSIOp::create(bb, l, k, hi),
-                                     zero);
+          k = arith::MaxSIOp::create(
+              bb, l, arith::MinSIOp::create(bb, l, k, hi), zero);
           SmallVector<Value> didx(ivs.begin(), ivs.begin() + axis);
           didx.push_back(k);
           didx.append(ivs.begin() + axis + ir, ivs.end());
@@ -1329,8 +1346,12 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     const PolyVec &d = shapes.dims(v);
     outer = n = inner = Poly::constant(1);
     for (int64_t i = 0; i < (int64_t)d.size(); ++i)
-      (i < from ? outer : i < to ? n : inner) =
-          (i < from ? outer : i < to ? n : inner) * d[i];
+      (i < from ? outer
+       : i < to ? n
+                : inner) = (i < from ? outer
+                            : i < to ? n
+                                     : inner) *
+                           d[i];
   };
   auto pv = [&](const Poly &p) {
     return p.isConstant() ? idx(p.constant()) : polyVal(p);
@@ -1358,29 +1379,29 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
         Value ninf = fconst(b2, loc, -INFINITY);
         Value mx = forLoop(b2, loc, z, nV, {ninf},
                            [&](OpBuilder &b3, Value k, ValueRange acc) {
-                             Value v = memref::LoadOp::create(b3, loc, x,
-                                                              at(b3, k));
-                             return SmallVector<Value>{arith::MaximumFOp::create(
-                                 b3, loc, acc[0], v)};
+                             Value v =
+                                 memref::LoadOp::create(b3, loc, x, at(b3, k));
+                             return SmallVector<Value>{
+                                 arith::MaximumFOp::create(b3, loc, acc[0], v)};
                            })
                        .getResult(0);
-        Value sum = forLoop(b2, loc, z, nV, {fconst(b2, loc, 0.0)},
-                            [&](OpBuilder &b3, Value k, ValueRange acc) {
-                              Value p = at(b3, k);
-                              Value v = memref::LoadOp::create(b3, loc, x, p);
-                              Value e = math::ExpOp::create(
-                                  b3, loc, arith::SubFOp::create(b3, loc, v, mx));
-                              if (!isLog)
-                                memref::StoreOp::create(b3, loc, e, y, p);
-                              return SmallVector<Value>{
-                                  arith::AddFOp::create(b3, loc, acc[0], e)};
-                            })
-                        .getResult(0);
+        Value sum =
+            forLoop(b2, loc, z, nV, {fconst(b2, loc, 0.0)},
+                    [&](OpBuilder &b3, Value k, ValueRange acc) {
+                      Value p = at(b3, k);
+                      Value v = memref::LoadOp::create(b3, loc, x, p);
+                      Value e = math::ExpOp::create(
+                          b3, loc, arith::SubFOp::create(b3, loc, v, mx));
+                      if (!isLog)
+                        memref::StoreOp::create(b3, loc, e, y, p);
+                      return SmallVector<Value>{
+                          arith::AddFOp::create(b3, loc, acc[0], e)};
+                    })
+                .getResult(0);
         Value lse = isLog ? Value(arith::AddFOp::create(
                                 b2, loc, mx, math::LogOp::create(b2, loc, sum)))
-                          : Value(arith::DivFOp::create(b2, loc,
-                                                        fconst(b2, loc, 1.0),
-                                                        sum));
+                          : Value(arith::DivFOp::create(
+                                b2, loc, fconst(b2, loc, 1.0), sum));
         forLoop(b2, loc, z, nV, {}, [&](OpBuilder &b3, Value k, ValueRange) {
           Value p = at(b3, k);
           Value r;
@@ -1408,8 +1429,7 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       axis += rank;
     Poly O, N, I;
     flatDims(result, axis, rank, O, N, I);
-    if (numel(ln.getScale()) != N ||
-        (ln.getBias() && numel(ln.getBias()) != N))
+    if (numel(ln.getScale()) != N || (ln.getBias() && numel(ln.getBias()) != N))
       return fail("scale and bias must cover the normalized axes exactly");
     Value x = flatView(ln.getInput()), y = flatView(result);
     Value sc = flatView(ln.getScale());
@@ -1421,40 +1441,41 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       Value nF = arith::UIToFPOp::create(
           bb, loc, elem,
           arith::IndexCastOp::create(bb, loc, bb.getI64Type(), nV));
-      Value sum = forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
-                          [&](OpBuilder &b3, Value k, ValueRange acc) {
-                            Value v = memref::LoadOp::create(
-                                b3, loc, x,
-                                ValueRange{arith::AddIOp::create(b3, loc, base, k)});
-                            return SmallVector<Value>{
-                                arith::AddFOp::create(b3, loc, acc[0], v)};
-                          })
-                      .getResult(0);
+      Value sum =
+          forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
+                  [&](OpBuilder &b3, Value k, ValueRange acc) {
+                    Value v = memref::LoadOp::create(
+                        b3, loc, x,
+                        ValueRange{arith::AddIOp::create(b3, loc, base, k)});
+                    return SmallVector<Value>{
+                        arith::AddFOp::create(b3, loc, acc[0], v)};
+                  })
+              .getResult(0);
       Value mean = arith::DivFOp::create(bb, loc, sum, nF);
-      Value sq = forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
-                         [&](OpBuilder &b3, Value k, ValueRange acc) {
-                           Value v = memref::LoadOp::create(
-                               b3, loc, x,
-                               ValueRange{arith::AddIOp::create(b3, loc, base, k)});
-                           Value d = arith::SubFOp::create(b3, loc, v, mean);
-                           return SmallVector<Value>{arith::AddFOp::create(
-                               b3, loc, acc[0],
-                               arith::MulFOp::create(b3, loc, d, d))};
-                         })
-                     .getResult(0);
+      Value sq =
+          forLoop(bb, loc, z, nV, {fconst(bb, loc, 0.0)},
+                  [&](OpBuilder &b3, Value k, ValueRange acc) {
+                    Value v = memref::LoadOp::create(
+                        b3, loc, x,
+                        ValueRange{arith::AddIOp::create(b3, loc, base, k)});
+                    Value d = arith::SubFOp::create(b3, loc, v, mean);
+                    return SmallVector<Value>{arith::AddFOp::create(
+                        b3, loc, acc[0], arith::MulFOp::create(b3, loc, d, d))};
+                  })
+              .getResult(0);
       Value var = arith::DivFOp::create(bb, loc, sq, nF);
       Value rstd = arith::DivFOp::create(
           bb, loc, fconst(bb, loc, 1.0),
-          math::SqrtOp::create(bb, loc,
-                               arith::AddFOp::create(bb, loc, var,
-                                                     fconst(bb, loc, eps))));
+          math::SqrtOp::create(
+              bb, loc,
+              arith::AddFOp::create(bb, loc, var, fconst(bb, loc, eps))));
       forLoop(bb, loc, z, nV, {}, [&](OpBuilder &b3, Value k, ValueRange) {
         Value p = arith::AddIOp::create(b3, loc, base, k);
         Value v = memref::LoadOp::create(b3, loc, x, ValueRange{p});
         Value r = arith::MulFOp::create(
             b3, loc,
-            arith::MulFOp::create(b3, loc,
-                                  arith::SubFOp::create(b3, loc, v, mean), rstd),
+            arith::MulFOp::create(
+                b3, loc, arith::SubFOp::create(b3, loc, v, mean), rstd),
             memref::LoadOp::create(b3, loc, sc, ValueRange{k}));
         if (bi)
           r = arith::AddFOp::create(
@@ -1503,22 +1524,21 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       forLoop(bb, loc, z, iV, {}, [&](OpBuilder &b2, Value i, ValueRange) {
         Value base = arith::AddIOp::create(
             b2, loc, arith::MulIOp::create(b2, loc, o, ninner), i);
-        Value acc = forLoop(b2, loc, z, nV, {fconst(b2, loc, init)},
-                            [&](OpBuilder &b3, Value k, ValueRange a) {
-                              Value p = arith::AddIOp::create(
-                                  b3, loc, base,
-                                  arith::MulIOp::create(b3, loc, k, iV));
-                              Value v = memref::LoadOp::create(b3, loc, x, p);
-                              Value r =
-                                  isMax ? Value(arith::MaximumFOp::create(
-                                              b3, loc, a[0], v))
-                                  : isMin ? Value(arith::MinimumFOp::create(
-                                                b3, loc, a[0], v))
-                                          : Value(arith::AddFOp::create(
-                                                b3, loc, a[0], v));
-                              return SmallVector<Value>{r};
-                            })
-                        .getResult(0);
+        Value acc =
+            forLoop(
+                b2, loc, z, nV, {fconst(b2, loc, init)},
+                [&](OpBuilder &b3, Value k, ValueRange a) {
+                  Value p = arith::AddIOp::create(
+                      b3, loc, base, arith::MulIOp::create(b3, loc, k, iV));
+                  Value v = memref::LoadOp::create(b3, loc, x, p);
+                  Value r =
+                      isMax ? Value(arith::MaximumFOp::create(b3, loc, a[0], v))
+                      : isMin
+                          ? Value(arith::MinimumFOp::create(b3, loc, a[0], v))
+                          : Value(arith::AddFOp::create(b3, loc, a[0], v));
+                  return SmallVector<Value>{r};
+                })
+                .getResult(0);
         if (isMean) {
           Value nF = arith::UIToFPOp::create(
               b2, loc, elem,
@@ -1557,92 +1577,103 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     Value z = idx(0);
     Value nc = polyVal(xd[0] * xd[1]);
     forLoop(b, loc, z, nc, {}, [&](OpBuilder &bb, Value c, ValueRange) {
-      forLoop(bb, loc, z, idx(OH), {}, [&](OpBuilder &b2, Value oh, ValueRange) {
-        forLoop(b2, loc, z, idx(OW), {}, [&](OpBuilder &b3, Value ow, ValueRange) {
-          Value init = fconst(b3, loc, isMax ? -INFINITY : 0.0);
-          Value cnt0 = fconst(b3, loc, 0.0);
-          auto kh = forLoop(
-              b3, loc, z, idx(ks[0]), {init, cnt0},
-              [&](OpBuilder &b4, Value khv, ValueRange acc1) {
-                Value ih = arith::AddIOp::create(
-                    b4, loc,
-                    arith::SubIOp::create(
-                        b4, loc,
-                        arith::MulIOp::create(b4, loc, oh, idx(st[0])),
-                        idx(pd[0])),
-                    arith::MulIOp::create(b4, loc, khv, idx(dl[0])));
-                auto kw = forLoop(
-                    b4, loc, z, idx(ks[1]), acc1,
-                    [&](OpBuilder &b5, Value kwv, ValueRange acc) {
-                      Value iw = arith::AddIOp::create(
-                          b5, loc,
-                          arith::SubIOp::create(
-                              b5, loc,
-                              arith::MulIOp::create(b5, loc, ow, idx(st[1])),
-                              idx(pd[1])),
-                          arith::MulIOp::create(b5, loc, kwv, idx(dl[1])));
-                      auto inRange = [&](Value v, int64_t n) -> Value {
-                        Value ge = arith::CmpIOp::create(
-                            b5, loc, arith::CmpIPredicate::sge, v, z);
-                        Value lt = arith::CmpIOp::create(
-                            b5, loc, arith::CmpIPredicate::slt, v, idx(n));
-                        return arith::AndIOp::create(b5, loc, ge, lt);
-                      };
-                      Value ok = arith::AndIOp::create(b5, loc, inRange(ih, H),
-                                                       inRange(iw, W));
-                      auto ifOp = scf::IfOp::create(
-                          b5, loc, TypeRange{elem, elem}, ok, true, true);
-                      {
-                        OpBuilder::InsertionGuard g(b5);
-                        b5.setInsertionPointToStart(ifOp.thenBlock());
-                        Value p = arith::AddIOp::create(
-                            b5, loc,
-                            arith::MulIOp::create(
-                                b5, loc,
-                                arith::AddIOp::create(
+      forLoop(
+          bb, loc, z, idx(OH), {}, [&](OpBuilder &b2, Value oh, ValueRange) {
+            forLoop(
+                b2, loc, z, idx(OW), {},
+                [&](OpBuilder &b3, Value ow, ValueRange) {
+                  Value init = fconst(b3, loc, isMax ? -INFINITY : 0.0);
+                  Value cnt0 = fconst(b3, loc, 0.0);
+                  auto kh = forLoop(
+                      b3, loc, z, idx(ks[0]), {init, cnt0},
+                      [&](OpBuilder &b4, Value khv, ValueRange acc1) {
+                        Value ih = arith::AddIOp::create(
+                            b4, loc,
+                            arith::SubIOp::create(
+                                b4, loc,
+                                arith::MulIOp::create(b4, loc, oh, idx(st[0])),
+                                idx(pd[0])),
+                            arith::MulIOp::create(b4, loc, khv, idx(dl[0])));
+                        auto kw = forLoop(
+                            b4, loc, z, idx(ks[1]), acc1,
+                            [&](OpBuilder &b5, Value kwv, ValueRange acc) {
+                              Value iw = arith::AddIOp::create(
+                                  b5, loc,
+                                  arith::SubIOp::create(
+                                      b5, loc,
+                                      arith::MulIOp::create(b5, loc, ow,
+                                                            idx(st[1])),
+                                      idx(pd[1])),
+                                  arith::MulIOp::create(b5, loc, kwv,
+                                                        idx(dl[1])));
+                              auto inRange = [&](Value v, int64_t n) -> Value {
+                                Value ge = arith::CmpIOp::create(
+                                    b5, loc, arith::CmpIPredicate::sge, v, z);
+                                Value lt = arith::CmpIOp::create(
+                                    b5, loc, arith::CmpIPredicate::slt, v,
+                                    idx(n));
+                                return arith::AndIOp::create(b5, loc, ge, lt);
+                              };
+                              Value ok = arith::AndIOp::create(
+                                  b5, loc, inRange(ih, H), inRange(iw, W));
+                              auto ifOp = scf::IfOp::create(
+                                  b5, loc, TypeRange{elem, elem}, ok, true,
+                                  true);
+                              {
+                                OpBuilder::InsertionGuard g(b5);
+                                b5.setInsertionPointToStart(ifOp.thenBlock());
+                                Value p = arith::AddIOp::create(
                                     b5, loc,
-                                    arith::MulIOp::create(b5, loc, c, idx(H)),
-                                    ih),
-                                idx(W)),
-                            iw);
-                        Value v = memref::LoadOp::create(b5, loc, x,
-                                                         ValueRange{p});
-                        Value r = isMax ? Value(arith::MaximumFOp::create(
-                                              b5, loc, acc[0], v))
-                                        : Value(arith::AddFOp::create(
-                                              b5, loc, acc[0], v));
-                        Value n = arith::AddFOp::create(b5, loc, acc[1],
-                                                        fconst(b5, loc, 1.0));
-                        scf::YieldOp::create(b5, loc, ValueRange{r, n});
-                        b5.setInsertionPointToStart(ifOp.elseBlock());
-                        Value n2 =
-                            countPad ? Value(arith::AddFOp::create(
-                                           b5, loc, acc[1], fconst(b5, loc, 1.0)))
-                                     : acc[1];
-                        scf::YieldOp::create(b5, loc, ValueRange{acc[0], n2});
-                      }
-                      return SmallVector<Value>{ifOp.getResult(0),
-                                                ifOp.getResult(1)};
-                    });
-                return SmallVector<Value>(kw.getResults());
-              });
-          Value r = kh.getResult(0);
-          if (!isMax)
-            r = arith::DivFOp::create(b3, loc, r, kh.getResult(1));
-          Value p = arith::AddIOp::create(
-              b3, loc,
-              arith::MulIOp::create(
-                  b3, loc,
-                  arith::AddIOp::create(b3, loc,
-                                        arith::MulIOp::create(b3, loc, c, idx(OH)),
-                                        oh),
-                  idx(OW)),
-              ow);
-          memref::StoreOp::create(b3, loc, r, y, ValueRange{p});
-          return SmallVector<Value>{};
-        });
-        return SmallVector<Value>{};
-      });
+                                    arith::MulIOp::create(
+                                        b5, loc,
+                                        arith::AddIOp::create(
+                                            b5, loc,
+                                            arith::MulIOp::create(b5, loc, c,
+                                                                  idx(H)),
+                                            ih),
+                                        idx(W)),
+                                    iw);
+                                Value v = memref::LoadOp::create(b5, loc, x,
+                                                                 ValueRange{p});
+                                Value r = isMax
+                                              ? Value(arith::MaximumFOp::create(
+                                                    b5, loc, acc[0], v))
+                                              : Value(arith::AddFOp::create(
+                                                    b5, loc, acc[0], v));
+                                Value n = arith::AddFOp::create(
+                                    b5, loc, acc[1], fconst(b5, loc, 1.0));
+                                scf::YieldOp::create(b5, loc, ValueRange{r, n});
+                                b5.setInsertionPointToStart(ifOp.elseBlock());
+                                Value n2 = countPad
+                                               ? Value(arith::AddFOp::create(
+                                                     b5, loc, acc[1],
+                                                     fconst(b5, loc, 1.0)))
+                                               : acc[1];
+                                scf::YieldOp::create(b5, loc,
+                                                     ValueRange{acc[0], n2});
+                              }
+                              return SmallVector<Value>{ifOp.getResult(0),
+                                                        ifOp.getResult(1)};
+                            });
+                        return SmallVector<Value>(kw.getResults());
+                      });
+                  Value r = kh.getResult(0);
+                  if (!isMax)
+                    r = arith::DivFOp::create(b3, loc, r, kh.getResult(1));
+                  Value p = arith::AddIOp::create(
+                      b3, loc,
+                      arith::MulIOp::create(
+                          b3, loc,
+                          arith::AddIOp::create(
+                              b3, loc,
+                              arith::MulIOp::create(b3, loc, c, idx(OH)), oh),
+                          idx(OW)),
+                      ow);
+                  memref::StoreOp::create(b3, loc, r, y, ValueRange{p});
+                  return SmallVector<Value>{};
+                });
+            return SmallVector<Value>{};
+          });
       return SmallVector<Value>{};
     });
     return true;
@@ -1737,7 +1768,8 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
         continue;
       unsigned t = tapLines.size();
       tapLines.push_back(
-          "tap " + percentEncode(tapName(op, cast<OpResult>(r).getResultNumber())) +
+          "tap " +
+          percentEncode(tapName(op, cast<OpResult>(r).getResultNumber())) +
           " " + std::to_string(dtypeOf(r)) + " " + dimsText(r) + " " +
           (s.kind == Storage::Arena ? "arena" : "output") + " " +
           std::to_string(s.index) + " 0");
@@ -1773,7 +1805,8 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     std::string name = n ? n.str() : "input" + std::to_string(a.getArgNumber());
     int dt = dtypeOf(a);
     if (!dt) {
-      error = "input '" + name + "' has an element type the runtime cannot "
+      error = "input '" + name +
+              "' has an element type the runtime cannot "
               "exchange";
       return false;
     }
@@ -1785,7 +1818,8 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     std::string name = n ? n.str() : "output" + std::to_string(k);
     int dt = dtypeOf(v);
     if (!dt) {
-      error = "output '" + name + "' has an element type the runtime cannot "
+      error = "output '" + name +
+              "' has an element type the runtime cannot "
               "exchange";
       return false;
     }

@@ -5,6 +5,7 @@
 #include "lopper/Dialect/Lop/LopOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -32,7 +33,9 @@ bool Poly::isConstant() const {
   return terms.empty() || (terms.size() == 1 && terms.begin()->first.empty());
 }
 
-int64_t Poly::constant() const { return terms.empty() ? 0 : terms.begin()->second; }
+int64_t Poly::constant() const {
+  return terms.empty() ? 0 : terms.begin()->second;
+}
 
 std::optional<unsigned> Poly::singleSymbol() const {
   if (terms.size() == 1 && terms.begin()->first.size() == 1 &&
@@ -185,9 +188,9 @@ const PolyVec *SymbolicShapes::values(Value v) const {
 static constexpr int64_t kMaxShapeValues = 64;
 
 /// Broadcast dims of several operands (numpy rules, right aligned).
-static PolyVec broadcastDims(ArrayRef<PolyVec> ops,
-                             llvm::function_ref<void(const Poly &,
-                                                     const Poly &)> equate) {
+static PolyVec
+broadcastDims(ArrayRef<PolyVec> ops,
+              llvm::function_ref<void(const Poly &, const Poly &)> equate) {
   size_t rank = 0;
   for (auto &o : ops)
     rank = std::max(rank, o.size());
@@ -206,12 +209,6 @@ static PolyVec broadcastDims(ArrayRef<PolyVec> ops,
   return out;
 }
 
-static int64_t numElements(Type t) {
-  auto rt = dyn_cast<RankedTensorType>(t);
-  if (!rt || !rt.hasStaticShape())
-    return -1;
-  return rt.getNumElements();
-}
 
 bool SymbolicShapes::analyse(Operation *op, std::string &error) {
   std::string node = nodeOf(op);
@@ -254,8 +251,8 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       .Case<SqrtOp, ReciprocalOp, ExpOp, LogOp, NegOp, AbsOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, NotOp, HardSwishOp, LeakyReluOp, EluOp,
             HardSigmoidOp, GeluOp, ClipOp, SoftmaxOp, LogSoftmaxOp, CastOp,
-            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp,
-            DequantizeOp>([&](Operation *) { sameAs(0); })
+            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp>(
+          [&](Operation *) { sameAs(0); })
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, GreaterOp,
             AndOp, WhereOp>([&](Operation *) {
         SmallVector<PolyVec> ops;
@@ -352,8 +349,9 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       .Case<FlattenOp>([&](FlattenOp f) {
         PolyVec x = in(0);
         Poly a = Poly::constant(1), b = Poly::constant(1);
+        int64_t axis = f.getAxis();
         for (int64_t i = 0; i < (int64_t)x.size(); ++i)
-          (i < f.getAxis() ? a : b) = (i < f.getAxis() ? a : b) * x[i];
+          (i < axis ? a : b) = (i < axis ? a : b) * x[i];
         rule = PolyVec{a, b};
       })
       .Case<TransposeOp>([&](TransposeOp t) {
@@ -374,7 +372,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
         size_t rank = x.size() + u.getAxes().size(), j = 0;
         for (int64_t i = 0; i < (int64_t)rank; ++i)
           d.push_back(llvm::is_contained(u.getAxes(), i) ? Poly::constant(1)
-                                                          : x[j++]);
+                                                         : x[j++]);
         rule = d;
       })
       .Case<ConcatOp>([&](ConcatOp c) {
@@ -405,8 +403,10 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           int64_t ax = (*axes)[i] < 0 ? (*axes)[i] + x.size() : (*axes)[i];
           int64_t step = (*steps)[i];
           Poly st = (*starts)[i], en = (*ends)[i], dim = x[ax];
-          if (dim.isConstant() && st.isConstant() && en.isConstant())
-            continue; // static: the type has it
+          if (dim.isConstant() && st.isConstant() && en.isConstant()) {
+            d[ax] = res[0][ax]; // static: the type has it
+            continue;
+          }
           if (step != 1 || !st.isConstant() || st.constant() < 0) {
             ok = fail("slicing a dynamic dimension needs step 1 and a "
                       "constant non-negative start");
@@ -426,7 +426,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       })
       .Case<GatherOp>([&](GatherOp g) {
         PolyVec x = in(0), idx = in(1), d;
-        for (int64_t i = 0; i < g.getAxis(); ++i)
+        for (int64_t i = 0; i < (int64_t)g.getAxis(); ++i)
           d.push_back(x[i]);
         d.append(idx.begin(), idx.end());
         for (size_t i = g.getAxis() + 1; i < x.size(); ++i)
@@ -517,8 +517,9 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       .Case<ShapeOp>([&](ShapeOp s) {
         PolyVec x = in(0);
         int64_t r = x.size();
-        int64_t st = s.getStart() < 0 ? s.getStart() + r : s.getStart();
-        int64_t en = s.getEnd() < 0 ? s.getEnd() + r : s.getEnd();
+        int64_t st = (int64_t)s.getStart(), en = (int64_t)s.getEnd();
+        st = st < 0 ? st + r : st;
+        en = en < 0 ? en + r : en;
         st = std::clamp<int64_t>(st, 0, r);
         en = std::clamp<int64_t>(en, 0, r);
         vals = PolyVec(x.begin() + st, x.begin() + std::max(st, en));
@@ -605,10 +606,15 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
         vals = v;
       })
       .Case<ConstantOfShapeOp>([&](ConstantOfShapeOp c) {
-        auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
-        if (!attr || !attr.getElementType().isInteger())
-          return;
-        int64_t fill = attr.getSplatValue<APInt>().getSExtValue();
+        int64_t fill;
+        if (auto ia = dyn_cast<IntegerAttr>(c.getValue())) {
+          fill = ia.getValue().getSExtValue();
+        } else {
+          auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
+          if (!attr || !attr.getElementType().isInteger())
+            return;
+          fill = attr.getSplatValue<APInt>().getSExtValue();
+        }
         vals = PolyVec(rt.getNumElements(), Poly::constant(fill));
       })
       .Case<WhereOp>([&](WhereOp w) {
@@ -635,6 +641,9 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
 }
 
 bool SymbolicShapes::run(func::FuncOp fn, std::string &error) {
+  // ONNX dim_params name dynamic dims; equal names are one symbol.
+  auto params = fn->getAttrOfType<ArrayAttr>("lop.input_dim_params");
+  llvm::StringMap<unsigned> byParam;
   for (BlockArgument arg : fn.getArguments()) {
     auto t = dyn_cast<RankedTensorType>(arg.getType());
     if (!t) {
@@ -643,14 +652,31 @@ bool SymbolicShapes::run(func::FuncOp fn, std::string &error) {
       return false;
     }
     std::string name = "input" + std::to_string(arg.getArgNumber());
-    if (auto n = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                 "lop.name"))
+    if (auto n =
+            fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "lop.name"))
       name = n.str();
+    ArrayAttr argParams;
+    if (params && arg.getArgNumber() < params.size())
+      argParams = dyn_cast<ArrayAttr>(params[arg.getArgNumber()]);
     PolyVec d;
-    for (int64_t i = 0; i < t.getRank(); ++i)
-      d.push_back(t.isDynamicDim(i)
-                      ? Poly::symbol(newSymbol(name + "." + std::to_string(i)))
-                      : Poly::constant(t.getDimSize(i)));
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      if (!t.isDynamicDim(i)) {
+        d.push_back(Poly::constant(t.getDimSize(i)));
+        continue;
+      }
+      StringRef param;
+      if (argParams && i < (int64_t)argParams.size())
+        if (auto s = dyn_cast<StringAttr>(argParams[i]))
+          param = s.getValue();
+      if (param.empty()) {
+        d.push_back(Poly::symbol(newSymbol(name + "." + std::to_string(i))));
+        continue;
+      }
+      auto it = byParam.find(param);
+      if (it == byParam.end())
+        it = byParam.insert({param, newSymbol(param.str())}).first;
+      d.push_back(Poly::symbol(it->second));
+    }
     dimMap[arg] = d;
   }
   // Boolean results of comparisons between shape values (ViT's

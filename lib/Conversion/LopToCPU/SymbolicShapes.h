@@ -1,4 +1,5 @@
-//===- SymbolicShapes.h - dims as polynomials over input symbols -*- C++ -*-===//
+//===- SymbolicShapes.h - dims as polynomials over input symbols -*- C++
+//-*-===//
 //
 // Every dynamic dimension of an imported model is expressed as a polynomial
 // with integer coefficients over symbols s0, s1, ..., one per distinct

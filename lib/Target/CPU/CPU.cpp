@@ -89,9 +89,9 @@ bool writeFile(const std::string &path, llvm::ArrayRef<char> data,
 
 bool writeFile(const std::string &path, const std::vector<uint8_t> &data,
                std::string &error) {
-  return writeFile(
-      path, llvm::ArrayRef<char>((const char *)data.data(), data.size()),
-      error);
+  return writeFile(path,
+                   llvm::ArrayRef<char>((const char *)data.data(), data.size()),
+                   error);
 }
 
 //===----------------------------------------------------------------------===//
@@ -150,18 +150,18 @@ bool writeWeightsObject(const std::string &path, const llvm::Triple &triple,
   tail.resize(symOff - (dataOff + blob.size()), 0);
   // Symbols: null, then the global.
   tail.resize(tail.size() + 24, 0);
-  put<uint32_t>(tail, 1);    // st_name
-  put<uint8_t>(tail, 0x11);  // STB_GLOBAL, STT_OBJECT
-  put<uint8_t>(tail, 2);     // STV_HIDDEN
-  put<uint16_t>(tail, 1);    // st_shndx
-  put<uint64_t>(tail, 0);    // st_value
+  put<uint32_t>(tail, 1);   // st_name
+  put<uint8_t>(tail, 0x11); // STB_GLOBAL, STT_OBJECT
+  put<uint8_t>(tail, 2);    // STV_HIDDEN
+  put<uint16_t>(tail, 1);   // st_shndx
+  put<uint64_t>(tail, 0);   // st_value
   put<uint64_t>(tail, blob.size());
   tail.insert(tail.end(), str.begin(), str.end());
   tail.insert(tail.end(), shstr.begin(), shstr.end());
   tail.resize(shOff - (dataOff + blob.size()), 0);
-  auto section = [&](uint32_t name, uint32_t type, uint64_t flags,
-                     uint64_t off, uint64_t size, uint32_t link,
-                     uint32_t info, uint64_t align, uint64_t entsize) {
+  auto section = [&](uint32_t name, uint32_t type, uint64_t flags, uint64_t off,
+                     uint64_t size, uint32_t link, uint32_t info,
+                     uint64_t align, uint64_t entsize) {
     put<uint32_t>(tail, name);
     put<uint32_t>(tail, type);
     put<uint64_t>(tail, flags);
@@ -219,6 +219,8 @@ const FeatureBit kX86Features[] = {
     {"avx512vl", "avx512vl", LOPPER_CPU_AVX512VL},
     {"avx512vnni", "avx512vnni", LOPPER_CPU_AVX512VNNI},
     {"avx512bf16", "avx512bf16", LOPPER_CPU_AVX512BF16},
+    {"avx512fp16", "avx512fp16", LOPPER_CPU_AVX512FP16},
+    {"amx-tile", "amx-tile", LOPPER_CPU_AMX_TILE},
 };
 
 //===----------------------------------------------------------------------===//
@@ -228,8 +230,7 @@ const FeatureBit kX86Features[] = {
 /// Replaces each declared kernel `lopper_k_*` with an internal stub that
 /// calls through a slot of the kernel table the runtime fills at load.
 void routeKernelsThroughSlots(llvm::Module &m, llvm::GlobalVariable *&slots,
-                              llvm::GlobalVariable *&names,
-                              unsigned &count) {
+                              llvm::GlobalVariable *&names, unsigned &count) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::PointerType *ptrT = llvm::PointerType::getUnqual(ctx);
   std::vector<llvm::Function *> kernels;
@@ -242,15 +243,14 @@ void routeKernelsThroughSlots(llvm::Module &m, llvm::GlobalVariable *&slots,
             });
   count = kernels.size();
   auto *arrT = llvm::ArrayType::get(ptrT, std::max<unsigned>(count, 1));
-  slots = new llvm::GlobalVariable(m, arrT, /*isConstant=*/false,
-                                   llvm::GlobalValue::InternalLinkage,
-                                   llvm::ConstantAggregateZero::get(arrT),
-                                   "lopper_kernel_slots");
+  slots = new llvm::GlobalVariable(
+      m, arrT, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
+      llvm::ConstantAggregateZero::get(arrT), "lopper_kernel_slots");
   std::vector<llvm::Constant *> nameConsts;
   for (auto [i, f] : llvm::enumerate(kernels)) {
     std::string name = f->getName().str();
-    nameConsts.push_back(llvm::IRBuilder<>(ctx).CreateGlobalString(
-        name, "lopper_kname", 0, &m));
+    nameConsts.push_back(
+        llvm::IRBuilder<>(ctx).CreateGlobalString(name, "lopper_kname", 0, &m));
     f->setLinkage(llvm::GlobalValue::InternalLinkage);
     auto *bb = llvm::BasicBlock::Create(ctx, "entry", f);
     llvm::IRBuilder<> b(bb);
@@ -267,8 +267,8 @@ void routeKernelsThroughSlots(llvm::Module &m, llvm::GlobalVariable *&slots,
     nameConsts.push_back(llvm::ConstantPointerNull::get(ptrT));
   auto *namesArr = llvm::ConstantArray::get(arrT, nameConsts);
   names = new llvm::GlobalVariable(m, arrT, true,
-                                   llvm::GlobalValue::InternalLinkage,
-                                   namesArr, "lopper_kernel_names");
+                                   llvm::GlobalValue::InternalLinkage, namesArr,
+                                   "lopper_kernel_names");
 }
 
 /// Adds the run wrapper, metadata and info block; returns false on error.
@@ -290,8 +290,8 @@ bool addArtifactGlobals(llvm::Module &m, const LoweredModel &lm,
 
   // void lopper_artifact_run(rt, syms, offsets, arena, weights, ins, outs)
   auto *runT = llvm::FunctionType::get(
-      llvm::Type::getVoidTy(ctx),
-      {ptrT, ptrT, ptrT, ptrT, ptrT, ptrT, ptrT}, false);
+      llvm::Type::getVoidTy(ctx), {ptrT, ptrT, ptrT, ptrT, ptrT, ptrT, ptrT},
+      false);
   auto *run = llvm::Function::Create(runT, llvm::GlobalValue::InternalLinkage,
                                      "lopper_artifact_run", m);
   {
@@ -347,8 +347,8 @@ bool addArtifactGlobals(llvm::Module &m, const LoweredModel &lm,
       "lopper_artifact_info");
   uint64_t infoSize = m.getDataLayout().getTypeAllocSize(infoT);
   llvm::Constant *fields[] = {
-      llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(
-                                            (const uint8_t *)magic, 8)),
+      llvm::ConstantDataArray::get(
+          ctx, llvm::ArrayRef<uint8_t>((const uint8_t *)magic, 8)),
       b.getInt32(LOPPER_ABI_VERSION),
       b.getInt32(infoSize),
       b.getInt64(features),
@@ -394,9 +394,8 @@ bool runLinker(const std::string &linker, llvm::ArrayRef<std::string> args,
     argv.push_back(a);
   std::string errMsg;
   TempFile log("/tmp/lopper-link", ".log");
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt,
-                                                llvm::StringRef(log.path),
-                                                llvm::StringRef(log.path)};
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(log.path), llvm::StringRef(log.path)};
   int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0,
                                      0, &errMsg);
   if (rc != 0) {
@@ -406,6 +405,27 @@ bool runLinker(const std::string &linker, llvm::ArrayRef<std::string> args,
             (buf ? ":\n" + (*buf)->getBuffer().str() : "");
     return false;
   }
+  return true;
+}
+
+/// Writes a text output: "-" is stdout, anything else goes through a
+/// temporary file that is renamed.
+bool writeOutput(const std::string &outputPath, const std::string &text,
+                 std::string &error) {
+  if (outputPath == "-") {
+    llvm::outs() << text;
+    llvm::outs().flush();
+    return true;
+  }
+  TempFile tmp(outputPath, "");
+  if (!writeFile(tmp.path, llvm::ArrayRef<char>(text.data(), text.size()),
+                 error))
+    return false;
+  if (auto ec = llvm::sys::fs::rename(tmp.path, outputPath)) {
+    error = outputPath + ": " + ec.message();
+    return false;
+  }
+  tmp.keep = true;
   return true;
 }
 
@@ -426,6 +446,14 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
                            CPUCompileReport &report, std::string &error) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
+  if (outputPath != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(outputPath);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
+      error = "cannot write " + outputPath + ": directory " + dir.str() +
+              " does not exist";
+      return false;
+    }
+  }
   std::string modelName = options.name;
   LoweredModel lm;
   if (!lowerLopToCPU(lopModule, modelName, lm, error))
@@ -439,19 +467,18 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   report.lowerSeconds = seconds(t0);
 
   if (options.emit == EmitKind::MLIR) {
+    // The metadata first, as comments, so tests can check the symbolic
+    // dims, buffers and checks next to the code.
     std::string text;
     llvm::raw_string_ostream os(text);
-    lm.module->print(os);
-    TempFile tmp(outputPath, "");
-    if (!writeFile(tmp.path, llvm::ArrayRef<char>(text.data(), text.size()),
-                   error))
-      return false;
-    if (auto ec = llvm::sys::fs::rename(tmp.path, outputPath)) {
-      error = outputPath + ": " + ec.message();
-      return false;
+    llvm::StringRef md(lm.metadata);
+    while (!md.empty()) {
+      auto [line, rest] = md.split('\n');
+      os << "// " << line << "\n";
+      md = rest;
     }
-    tmp.keep = true;
-    return true;
+    lm.module->print(os);
+    return writeOutput(outputPath, text, error);
   }
 
   // MLIR -> LLVM dialect.
@@ -476,6 +503,8 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
       "canonicalize,cse,convert-linalg-to-loops,"
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-math-to-llvm,convert-math-to-libm,"
+      // bf16 conversions as integer code: no compiler-rt builtins needed.
+      "arith-expand{include-bf16=true},"
       "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
       "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts";
   std::string perr;
@@ -510,6 +539,12 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   llvm::Triple triple(options.triple.empty()
                           ? llvm::sys::getDefaultTargetTriple()
                           : options.triple);
+  if (triple.getArch() != llvm::Triple::x86_64 &&
+      triple.getArch() != llvm::Triple::aarch64) {
+    error = "--mtriple=" + triple.str() +
+            ": only x86_64 and aarch64 targets are supported";
+    return false;
+  }
   std::string terr;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, terr);
   if (!target) {
@@ -528,6 +563,15 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   } else if (cpu.empty()) {
     cpu = triple.getArch() == llvm::Triple::x86_64 ? "x86-64-v3" : "generic";
   }
+  {
+    // Check the name first: LLVM itself only warns about unknown CPUs.
+    std::unique_ptr<llvm::MCSubtargetInfo> probe(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!probe || !probe->isCPUStringValid(cpu)) {
+      error = "--mcpu=" + options.cpu + ": unknown CPU for " + triple.str();
+      return false;
+    }
+  }
   llvm::TargetOptions topts;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, featureStr, topts, llvm::Reloc::PIC_, std::nullopt,
@@ -537,10 +581,6 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     return false;
   }
   const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
-  if (!sti->isCPUStringValid(cpu)) {
-    error = "--mcpu=" + options.cpu + ": unknown CPU for " + triple.str();
-    return false;
-  }
   report.triple = triple.str();
   report.cpu = cpu;
   uint64_t features = 0;
@@ -559,8 +599,8 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   llm->setTargetTriple(triple);
   llm->setDataLayout(tm->createDataLayout());
 
-  bool external = options.externalWeights ||
-                  lm.weights.size() > options.externalThreshold;
+  bool external =
+      options.externalWeights || lm.weights.size() > options.externalThreshold;
   bool isObject = options.emit == EmitKind::Object;
   std::string sym = sanitizeSymbol(options.name);
   std::string getInfo =
@@ -600,16 +640,7 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     std::string text;
     llvm::raw_string_ostream os(text);
     llm->print(os, nullptr);
-    TempFile tmp(outputPath, "");
-    if (!writeFile(tmp.path, llvm::ArrayRef<char>(text.data(), text.size()),
-                   error))
-      return false;
-    if (auto ec = llvm::sys::fs::rename(tmp.path, outputPath)) {
-      error = outputPath + ": " + ec.message();
-      return false;
-    }
-    tmp.keep = true;
-    return true;
+    return writeOutput(outputPath, text, error);
   }
 
   // Object code.
@@ -650,10 +681,20 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   if (isObject) {
     args = {"-r", "-o", out.path};
   } else {
-    args = {"-shared",     "-o",           out.path,   "--build-id=none",
-            "-z",          "noexecstack",  "-z",       "relro",
-            "-z",          "now",          "--hash-style=gnu",
-            "--no-undefined-version", "-soname", llvm::sys::path::filename(outputPath).str()};
+    args = {"-shared",
+            "-o",
+            out.path,
+            "--build-id=none",
+            "-z",
+            "noexecstack",
+            "-z",
+            "relro",
+            "-z",
+            "now",
+            "--hash-style=gnu",
+            "--no-undefined-version",
+            "-soname",
+            llvm::sys::path::filename(outputPath).str()};
   }
   args.insert(args.end(), inputs.begin(), inputs.end());
   if (!runLinker(linker, args, error))
@@ -673,16 +714,15 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     std::string guard = "LOPPER_MODEL_" + sym + "_H";
     for (char &c : guard)
       c = toupper((unsigned char)c);
-    std::string h = "/* Generated by lopper compile --emit=obj. Link the object "
-                    "and liblopper_runtime, then:\n"
-                    " *   lopper_model_load_linked(" +
-                    getInfo +
-                    ", sidecar_dir, NULL, &model); */\n#ifndef " + guard +
-                    "\n#define " + guard +
-                    "\n#include <lopper/runtime.h>\n#ifdef __cplusplus\nextern "
-                    "\"C\" {\n#endif\nconst struct lopper_artifact_info *" +
-                    getInfo +
-                    "(void);\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
+    std::string h =
+        "/* Generated by lopper compile --emit=obj. Link the object "
+        "and liblopper_runtime, then:\n"
+        " *   lopper_model_load_linked(" +
+        getInfo + ", sidecar_dir, NULL, &model); */\n#ifndef " + guard +
+        "\n#define " + guard +
+        "\n#include <lopper/runtime.h>\n#ifdef __cplusplus\nextern "
+        "\"C\" {\n#endif\nconst struct lopper_artifact_info *" +
+        getInfo + "(void);\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
     TempFile hdrTmp(hdrPath, "");
     if (!writeFile(hdrTmp.path, llvm::ArrayRef<char>(h.data(), h.size()),
                    error))
