@@ -653,6 +653,7 @@ int runBench() {
   TensorList outputs;
   outputs.tensors.assign(numOutputs, nullptr);
   bool preallocated = false;
+  size_t workspaceBytes = 0;
   {
     std::vector<lopper_tensor_desc> inDescs, outDescs(numOutputs);
     for (lopper_tensor *t : inputs.tensors.tensors) {
@@ -665,6 +666,11 @@ int runBench() {
       d = LOPPER_TENSOR_DESC_INIT;
     // If the runtime cannot say (a real problem shows up in the first run),
     // the outputs are left to lopper_run.
+    // The planned arena (peak intermediate memory) for these shapes.
+    if (lopper_model_workspace_size(model.handle, inDescs.data(),
+                                    inDescs.size(),
+                                    &workspaceBytes) != LOPPER_OK)
+      workspaceBytes = 0;
     preallocated =
         lopper_model_output_descs(model.handle, inDescs.data(), inDescs.size(),
                                   outDescs.data(), numOutputs) == LOPPER_OK;
@@ -848,6 +854,7 @@ int runBench() {
                                      : json::Value(nullptr)},
         {"random_ranges", std::move(ranges)},
         {"outputs_preallocated", preallocated},
+        {"workspace_bytes", int64_t(workspaceBytes)},
         {"interleaved", compare},
     };
     json::Array outputList;
@@ -929,6 +936,9 @@ int runBench() {
   os << "machine:  " << cpu << ", " << cores << " cores\n";
   os << "threads:  " << threads
      << (compare ? " (lopper; onnxruntime intra-op, inter-op 1)" : "") << "\n";
+  if (workspaceBytes)
+    os << "arena:    " << workspaceBytes
+       << " bytes (planned intermediate memory for these shapes)\n";
   os << "runs:     " << benchRuns << " measured after " << benchWarmup
      << " warm-up" << (compare ? " each, interleaved" : "") << "\n";
   for (size_t i = 0; i < model.inputs.size(); ++i)

@@ -12,7 +12,7 @@ export LOPPER_ROOT LOPPER_BUILD LOPPER_VENV
 # LLVM/MLIR 22 come from Debian 12's security/updates suites; the rest from
 # bookworm main. python3-torch/torchvision serve the model exporters only.
 LOPPER_APT_PACKAGES=(
-  cmake ninja-build g++ time
+  cmake ninja-build g++ time pkg-config
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22
   clang-22 libclang-rt-22-dev clang-format
   libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev

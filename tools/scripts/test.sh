@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Lopper's test command. Default tier (also under CI=true): build, lit,
-# unit tests, clang-format, a bounded importer fuzz run, the README's main
-# job, and the small end-to-end models. --full adds the large models and a
-# long fuzz run.
+# unit tests, runtime and kernel tests, the installed-runtime C example,
+# clang-format, a bounded importer fuzz run, the README's main job, the
+# small end-to-end models (imported, and compiled and compared with
+# onnxruntime), and the ONNX backend tests. --full adds the large models and
+# a long fuzz run.
 # Prints each suite's time and ends with "N passed, M failed" (suites).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -47,6 +49,39 @@ suite_lit() {
 }
 
 suite_unit() { "$BIN/lopper-unittests" --gtest_brief=1; }
+
+# The runtime library and the CPU micro-kernels (every ISA level the CPU has).
+suite_runtime() {
+  "$BIN/lopper-runtime-tests" --gtest_brief=1 || return 1
+  "$BIN/lopper-kernel-tests" --gtest_brief=1
+}
+
+# The C example of docs/runtime.md, built against an installed runtime
+# (pkg-config and find_package) and run on a freshly compiled model.
+suite_install() {
+  local work
+  work=$(mktemp -d "${TMPDIR:-/tmp}/lopper-install.XXXXXX")
+  "$BIN/lopper" compile "$LOPPER_ROOT/test/e2e/models/example-cnn.onnx" \
+    -o "$work/example-cnn.so" --quiet || { rm -rf "$work"; return 1; }
+  LOPPER_BUILD_DIR="$LOPPER_BUILD" sh "$LOPPER_ROOT/test/runtime/install-test.sh" \
+    "$work/prefix" "$work/example-cnn.so"
+  local rc=$?
+  rm -rf "$work"
+  return $rc
+}
+
+# Compiled models against onnxruntime (numerics, determinism, dynamic dims).
+suite_compiled() {
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/compile_models.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER"
+}
+
+# The ONNX backend tests through lopper compile + lopper run, checked
+# against test/onnx-backend/expected/.
+suite_onnx_backend() {
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/onnx-backend/run_node_tests.py" \
+    --bin "$BIN" --jobs 2 --timeout 20
+}
 
 suite_format() {
   local files
@@ -93,10 +128,14 @@ if [ "$failed" -ne 0 ]; then
 fi
 run_suite lit suite_lit
 run_suite unit suite_unit
+run_suite runtime suite_runtime
+run_suite install suite_install
 run_suite clang-format suite_format
 run_suite fuzz-importer suite_fuzz
 run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
+run_suite compiled-$TIER suite_compiled
+run_suite onnx-backend suite_onnx_backend
 
 echo
 echo "===== summary ($TIER tier)"

@@ -1144,6 +1144,42 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
 
   if (auto bn = dyn_cast<BatchNormOp>(op)) {
     float eps = bn.getEpsilon().convertToFloat();
+    std::vector<float> sc, bi, mean, var;
+    if (readF32(bn.getScale(), sc) && readF32(bn.getBias(), bi) &&
+        readF32(bn.getMean(), mean) && readF32(bn.getVariance(), var) &&
+        sc.size() == bi.size() && sc.size() == mean.size() &&
+        sc.size() == var.size()) {
+      // y = x * a + b with a = scale / sqrt(var + eps), b = bias - mean * a,
+      // computed once here in double.
+      std::vector<float> a(sc.size()), c(sc.size());
+      for (size_t i = 0; i < sc.size(); ++i) {
+        double ai = sc[i] / std::sqrt((double)var[i] + (double)eps);
+        a[i] = (float)ai;
+        c[i] = (float)(bi[i] - mean[i] * ai);
+      }
+      int64_t aOff = addWeight(a.data(), a.size() * 4);
+      int64_t cOff = addWeight(c.data(), c.size() * 4);
+      Value aV = memref::ViewOp::create(
+          b, loc, MemRefType::get({(int64_t)a.size()}, b.getF32Type()),
+          weightsArg, idx(aOff), ValueRange{});
+      Value cV = memref::ViewOp::create(
+          b, loc, MemRefType::get({(int64_t)c.size()}, b.getF32Type()),
+          weightsArg, idx(cOff), ValueRange{});
+      unsigned rank = shapes.dims(result).size();
+      MLIRContext *ctx = b.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      AffineMap ch = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+      SmallVector<utils::IteratorType> iters(rank,
+                                             utils::IteratorType::parallel);
+      linalg::GenericOp::create(
+          b, loc, ValueRange{view(bn.getInput()), aV, cV},
+          ValueRange{view(result)}, ArrayRef<AffineMap>{id, ch, ch, id}, iters,
+          [&](OpBuilder &bb, Location l, ValueRange args) {
+            Value y = math::FmaOp::create(bb, l, args[0], args[1], args[2]);
+            linalg::YieldOp::create(bb, l, y);
+          });
+      return true;
+    }
     emitElementwise(
         result, llvm::to_vector(op->getOperands()),
         [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
@@ -1616,44 +1652,42 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                               };
                               Value ok = arith::AndIOp::create(
                                   b5, loc, inRange(ih, H), inRange(iw, W));
-                              auto ifOp = scf::IfOp::create(
-                                  b5, loc, TypeRange{elem, elem}, ok, true,
-                                  true);
-                              {
-                                OpBuilder::InsertionGuard g(b5);
-                                b5.setInsertionPointToStart(ifOp.thenBlock());
-                                Value p = arith::AddIOp::create(
+                              // Branch-free: load from the clamped
+                              // position and select, so the loop stays
+                              // straight-line code.
+                              auto clampIdx = [&](Value v, int64_t n) -> Value {
+                                return arith::MaxSIOp::create(
                                     b5, loc,
-                                    arith::MulIOp::create(
-                                        b5, loc,
-                                        arith::AddIOp::create(
-                                            b5, loc,
-                                            arith::MulIOp::create(b5, loc, c,
-                                                                  idx(H)),
-                                            ih),
-                                        idx(W)),
-                                    iw);
-                                Value v = memref::LoadOp::create(b5, loc, x,
-                                                                 ValueRange{p});
-                                Value r = isMax
-                                              ? Value(arith::MaximumFOp::create(
+                                    arith::MinSIOp::create(b5, loc, v,
+                                                           idx(n - 1)),
+                                    z);
+                              };
+                              Value p = arith::AddIOp::create(
+                                  b5, loc,
+                                  arith::MulIOp::create(
+                                      b5, loc,
+                                      arith::AddIOp::create(
+                                          b5, loc,
+                                          arith::MulIOp::create(b5, loc, c,
+                                                                idx(H)),
+                                          clampIdx(ih, H)),
+                                      idx(W)),
+                                  clampIdx(iw, W));
+                              Value v = memref::LoadOp::create(b5, loc, x,
+                                                               ValueRange{p});
+                              Value r = isMax ? Value(arith::MaximumFOp::create(
                                                     b5, loc, acc[0], v))
                                               : Value(arith::AddFOp::create(
                                                     b5, loc, acc[0], v));
-                                Value n = arith::AddFOp::create(
-                                    b5, loc, acc[1], fconst(b5, loc, 1.0));
-                                scf::YieldOp::create(b5, loc, ValueRange{r, n});
-                                b5.setInsertionPointToStart(ifOp.elseBlock());
-                                Value n2 = countPad
-                                               ? Value(arith::AddFOp::create(
-                                                     b5, loc, acc[1],
-                                                     fconst(b5, loc, 1.0)))
-                                               : acc[1];
-                                scf::YieldOp::create(b5, loc,
-                                                     ValueRange{acc[0], n2});
-                              }
-                              return SmallVector<Value>{ifOp.getResult(0),
-                                                        ifOp.getResult(1)};
+                              r = arith::SelectOp::create(b5, loc, ok, r,
+                                                          acc[0]);
+                              Value one = fconst(b5, loc, 1.0);
+                              Value n =
+                                  arith::AddFOp::create(b5, loc, acc[1], one);
+                              if (!countPad)
+                                n = arith::SelectOp::create(b5, loc, ok, n,
+                                                            acc[1]);
+                              return SmallVector<Value>{r, n};
                             });
                         return SmallVector<Value>(kw.getResults());
                       });

@@ -209,7 +209,6 @@ broadcastDims(ArrayRef<PolyVec> ops,
   return out;
 }
 
-
 bool SymbolicShapes::analyse(Operation *op, std::string &error) {
   std::string node = nodeOf(op);
   auto fail = [&](const Twine &msg) {

@@ -12,6 +12,7 @@
 #include "lopper/Conversion/LopToCPU.h"
 #include "lopper/artifact_abi.h"
 
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
@@ -19,6 +20,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
@@ -513,6 +515,20 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     error = "internal error: bad pass pipeline: " + perr;
     return false;
   }
+  {
+    // exp, tanh and erf as polynomials (accurate to a few ulp) instead of
+    // libm calls, so LLVM can vectorize the loops around them.
+    mlir::RewritePatternSet patterns(ctx);
+    mlir::populateMathPolynomialApproximationPatterns(
+        patterns, [](llvm::StringRef name) {
+          return name == "exp" || name == "tanh" || name == "erf";
+        });
+    if (mlir::failed(
+            mlir::applyPatternsGreedily(*lm.module, std::move(patterns)))) {
+      error = "internal error: math approximation did not converge";
+      return false;
+    }
+  }
   std::string diag;
   {
     mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &d) {
@@ -525,8 +541,6 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
       return false;
     }
   }
-  if (getenv("LOPPER_DEBUG_DUMP_LLVM_DIALECT"))
-    lm.module->print(llvm::errs());
   llvm::LLVMContext llctx;
   auto llm = mlir::translateModuleToLLVMIR(*lm.module, llctx, "lopper_model");
   if (!llm) {
