@@ -70,14 +70,17 @@ def main():
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write("| model | lopper median ms | onnxruntime median ms | "
-                    "ratio (lopper / onnxruntime) |\n|---|---:|---:|---:|\n")
+                    "ratio (lopper / onnxruntime) | load ms | arena MiB |\n"
+                    "|---|---:|---:|---:|---:|---:|\n")
             for r in rows:
                 if "error" in r:
                     f.write(f"| {r['model']} | failed | | |\n")
                     continue
                 f.write(f"| {r['model']} | {r['lopper']['median_ms']:.2f} | "
                         f"{r['onnxruntime']['timing']['median_ms']:.2f} | "
-                        f"{r['comparison']['ratio']:.2f} |\n")
+                        f"{r['comparison']['ratio']:.2f} | "
+                        f"{r['settings']['load_ms']:.1f} | "
+                        f"{r['settings']['workspace_bytes'] / 2**20:.1f} |\n")
     return 0 if all("error" not in r for r in rows) else 1
 
 

@@ -641,7 +641,12 @@ int runBench() {
   if (!readInputFiles(options, files, msg))
     return error(msg);
   Model model;
-  if (!loadModel(benchModel, threads, model, msg))
+  auto loadStart = std::chrono::steady_clock::now();
+  bool loaded = loadModel(benchModel, threads, model, msg);
+  double loadMs = std::chrono::duration<double, std::milli>(
+                      std::chrono::steady_clock::now() - loadStart)
+                      .count();
+  if (!loaded)
     return error(msg);
   ModelInputs inputs;
   if (!bindInputs(model, options, std::move(files), inputs, msg))
@@ -855,6 +860,7 @@ int runBench() {
         {"random_ranges", std::move(ranges)},
         {"outputs_preallocated", preallocated},
         {"workspace_bytes", int64_t(workspaceBytes)},
+        {"load_ms", loadMs},
         {"interleaved", compare},
     };
     json::Array outputList;
@@ -936,6 +942,8 @@ int runBench() {
   os << "machine:  " << cpu << ", " << cores << " cores\n";
   os << "threads:  " << threads
      << (compare ? " (lopper; onnxruntime intra-op, inter-op 1)" : "") << "\n";
+  os << "load:     " << format("%.1f", loadMs)
+     << " ms (open, checks, weight checksum)\n";
   if (workspaceBytes)
     os << "arena:    " << workspaceBytes
        << " bytes (planned intermediate memory for these shapes)\n";

@@ -69,6 +69,15 @@ struct TempFile {
     if (!keep)
       llvm::sys::fs::remove(path);
   }
+  /// Renames the file to `target` (atomic on one file system) and keeps it.
+  bool commit(const std::string &target, std::string &error) {
+    if (auto ec = llvm::sys::fs::rename(path, target)) {
+      error = target + ": " + ec.message();
+      return false;
+    }
+    keep = true;
+    return true;
+  }
 };
 
 bool writeFile(const std::string &path, llvm::ArrayRef<char> data,
@@ -420,15 +429,9 @@ bool writeOutput(const std::string &outputPath, const std::string &text,
     return true;
   }
   TempFile tmp(outputPath, "");
-  if (!writeFile(tmp.path, llvm::ArrayRef<char>(text.data(), text.size()),
-                 error))
-    return false;
-  if (auto ec = llvm::sys::fs::rename(tmp.path, outputPath)) {
-    error = outputPath + ": " + ec.message();
-    return false;
-  }
-  tmp.keep = true;
-  return true;
+  return writeFile(tmp.path, llvm::ArrayRef<char>(text.data(), text.size()),
+                   error) &&
+         tmp.commit(outputPath, error);
 }
 
 std::string sanitizeSymbol(const std::string &s) {
@@ -521,7 +524,9 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     mlir::RewritePatternSet patterns(ctx);
     mlir::populateMathPolynomialApproximationPatterns(
         patterns, [](llvm::StringRef name) {
-          return name == "exp" || name == "tanh" || name == "erf";
+          return name == "exp" || name == "tanh" || name == "erf" ||
+                 name == "math.exp" || name == "math.tanh" ||
+                 name == "math.erf";
         });
     if (mlir::failed(
             mlir::applyPatternsGreedily(*lm.module, std::move(patterns)))) {
@@ -737,30 +742,17 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
         "\n#include <lopper/runtime.h>\n#ifdef __cplusplus\nextern "
         "\"C\" {\n#endif\nconst struct lopper_artifact_info *" +
         getInfo + "(void);\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
-    TempFile hdrTmp(hdrPath, "");
-    if (!writeFile(hdrTmp.path, llvm::ArrayRef<char>(h.data(), h.size()),
-                   error))
+    if (!writeOutput(hdrPath, h, error))
       return false;
-    if (auto ec = llvm::sys::fs::rename(hdrTmp.path, hdrPath)) {
-      error = hdrPath + ": " + ec.message();
-      return false;
-    }
-    hdrTmp.keep = true;
   }
   if (external) {
-    if (auto ec = llvm::sys::fs::rename(sideTmp.path, sidecarPath)) {
-      error = sidecarPath + ": " + ec.message();
+    if (!sideTmp.commit(sidecarPath, error))
       return false;
-    }
-    sideTmp.keep = true;
     report.sidecar = true;
     report.sidecarPath = sidecarPath;
   }
-  if (auto ec = llvm::sys::fs::rename(out.path, outputPath)) {
-    error = outputPath + ": " + ec.message();
+  if (!out.commit(outputPath, error))
     return false;
-  }
-  out.keep = true;
   uint64_t size = 0;
   llvm::sys::fs::file_size(outputPath, size);
   report.artifactBytes = size;
