@@ -1630,103 +1630,135 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     Value x = flatView(in), y = flatView(result);
     Value z = idx(0);
     Value nc = polyVal(xd[0] * xd[1]);
+    // Per output row: accumulate window tap (kh, kw) over the whole row at
+    // once, so the innermost loop runs over output columns and vectorizes;
+    // out-of-range taps load a clamped position and are selected away.
+    auto inRange = [&](OpBuilder &bb, Value v, int64_t n) -> Value {
+      Value ge =
+          arith::CmpIOp::create(bb, loc, arith::CmpIPredicate::sge, v, z);
+      Value lt =
+          arith::CmpIOp::create(bb, loc, arith::CmpIPredicate::slt, v, idx(n));
+      return arith::AndIOp::create(bb, loc, ge, lt);
+    };
+    auto clampIdx = [&](OpBuilder &bb, Value v, int64_t n) -> Value {
+      return arith::MaxSIOp::create(
+          bb, loc, arith::MinSIOp::create(bb, loc, v, idx(n - 1)), z);
+    };
+    // position = base * step - pad + k * dil
+    auto tap = [&](OpBuilder &bb, Value o, int64_t step, int64_t pad, Value k,
+                   int64_t dil) -> Value {
+      return arith::AddIOp::create(
+          bb, loc,
+          arith::SubIOp::create(
+              bb, loc, arith::MulIOp::create(bb, loc, o, idx(step)), idx(pad)),
+          arith::MulIOp::create(bb, loc, k, idx(dil)));
+    };
+    auto noResults = SmallVector<Value>{};
     forLoop(b, loc, z, nc, {}, [&](OpBuilder &bb, Value c, ValueRange) {
       forLoop(
           bb, loc, z, idx(OH), {}, [&](OpBuilder &b2, Value oh, ValueRange) {
+            Value rowBase = arith::MulIOp::create(
+                b2, loc,
+                arith::AddIOp::create(
+                    b2, loc, arith::MulIOp::create(b2, loc, c, idx(OH)), oh),
+                idx(OW));
             forLoop(
                 b2, loc, z, idx(OW), {},
                 [&](OpBuilder &b3, Value ow, ValueRange) {
-                  Value init = fconst(b3, loc, isMax ? -INFINITY : 0.0);
-                  Value cnt0 = fconst(b3, loc, 0.0);
-                  auto kh = forLoop(
-                      b3, loc, z, idx(ks[0]), {init, cnt0},
-                      [&](OpBuilder &b4, Value khv, ValueRange acc1) {
-                        Value ih = arith::AddIOp::create(
-                            b4, loc,
-                            arith::SubIOp::create(
-                                b4, loc,
-                                arith::MulIOp::create(b4, loc, oh, idx(st[0])),
-                                idx(pd[0])),
-                            arith::MulIOp::create(b4, loc, khv, idx(dl[0])));
-                        auto kw = forLoop(
-                            b4, loc, z, idx(ks[1]), acc1,
-                            [&](OpBuilder &b5, Value kwv, ValueRange acc) {
-                              Value iw = arith::AddIOp::create(
-                                  b5, loc,
-                                  arith::SubIOp::create(
-                                      b5, loc,
-                                      arith::MulIOp::create(b5, loc, ow,
-                                                            idx(st[1])),
-                                      idx(pd[1])),
-                                  arith::MulIOp::create(b5, loc, kwv,
-                                                        idx(dl[1])));
-                              auto inRange = [&](Value v, int64_t n) -> Value {
-                                Value ge = arith::CmpIOp::create(
-                                    b5, loc, arith::CmpIPredicate::sge, v, z);
-                                Value lt = arith::CmpIOp::create(
-                                    b5, loc, arith::CmpIPredicate::slt, v,
-                                    idx(n));
-                                return arith::AndIOp::create(b5, loc, ge, lt);
-                              };
-                              Value ok = arith::AndIOp::create(
-                                  b5, loc, inRange(ih, H), inRange(iw, W));
-                              // Branch-free: load from the clamped
-                              // position and select, so the loop stays
-                              // straight-line code.
-                              auto clampIdx = [&](Value v, int64_t n) -> Value {
-                                return arith::MaxSIOp::create(
-                                    b5, loc,
-                                    arith::MinSIOp::create(b5, loc, v,
-                                                           idx(n - 1)),
-                                    z);
-                              };
-                              Value p = arith::AddIOp::create(
-                                  b5, loc,
-                                  arith::MulIOp::create(
-                                      b5, loc,
-                                      arith::AddIOp::create(
-                                          b5, loc,
-                                          arith::MulIOp::create(b5, loc, c,
-                                                                idx(H)),
-                                          clampIdx(ih, H)),
-                                      idx(W)),
-                                  clampIdx(iw, W));
-                              Value v = memref::LoadOp::create(b5, loc, x,
-                                                               ValueRange{p});
-                              Value r = isMax ? Value(arith::MaximumFOp::create(
-                                                    b5, loc, acc[0], v))
-                                              : Value(arith::AddFOp::create(
-                                                    b5, loc, acc[0], v));
-                              r = arith::SelectOp::create(b5, loc, ok, r,
-                                                          acc[0]);
-                              Value one = fconst(b5, loc, 1.0);
-                              Value n =
-                                  arith::AddFOp::create(b5, loc, acc[1], one);
-                              if (!countPad)
-                                n = arith::SelectOp::create(b5, loc, ok, n,
-                                                            acc[1]);
-                              return SmallVector<Value>{r, n};
-                            });
-                        return SmallVector<Value>(kw.getResults());
-                      });
-                  Value r = kh.getResult(0);
-                  if (!isMax)
-                    r = arith::DivFOp::create(b3, loc, r, kh.getResult(1));
-                  Value p = arith::AddIOp::create(
-                      b3, loc,
-                      arith::MulIOp::create(
-                          b3, loc,
-                          arith::AddIOp::create(
-                              b3, loc,
-                              arith::MulIOp::create(b3, loc, c, idx(OH)), oh),
-                          idx(OW)),
-                      ow);
-                  memref::StoreOp::create(b3, loc, r, y, ValueRange{p});
-                  return SmallVector<Value>{};
+                  memref::StoreOp::create(
+                      b3, loc, fconst(b3, loc, isMax ? -INFINITY : 0.0), y,
+                      ValueRange{arith::AddIOp::create(b3, loc, rowBase, ow)});
+                  return noResults;
                 });
-            return SmallVector<Value>{};
+            forLoop(
+                b2, loc, z, idx(ks[0]), {},
+                [&](OpBuilder &b3, Value kh, ValueRange) {
+                  Value ih = tap(b3, oh, st[0], pd[0], kh, dl[0]);
+                  Value rowOk = inRange(b3, ih, H);
+                  Value inBase = arith::MulIOp::create(
+                      b3, loc,
+                      arith::AddIOp::create(
+                          b3, loc, arith::MulIOp::create(b3, loc, c, idx(H)),
+                          clampIdx(b3, ih, H)),
+                      idx(W));
+                  forLoop(
+                      b3, loc, z, idx(ks[1]), {},
+                      [&](OpBuilder &b4, Value kw, ValueRange) {
+                        forLoop(
+                            b4, loc, z, idx(OW), {},
+                            [&](OpBuilder &b5, Value ow, ValueRange) {
+                              Value iw = tap(b5, ow, st[1], pd[1], kw, dl[1]);
+                              Value ok = arith::AndIOp::create(
+                                  b5, loc, rowOk, inRange(b5, iw, W));
+                              Value v = memref::LoadOp::create(
+                                  b5, loc, x,
+                                  ValueRange{arith::AddIOp::create(
+                                      b5, loc, inBase, clampIdx(b5, iw, W))});
+                              Value p =
+                                  arith::AddIOp::create(b5, loc, rowBase, ow);
+                              Value old = memref::LoadOp::create(b5, loc, y,
+                                                                 ValueRange{p});
+                              Value r = isMax ? Value(arith::MaximumFOp::create(
+                                                    b5, loc, old, v))
+                                              : Value(arith::AddFOp::create(
+                                                    b5, loc, old, v));
+                              memref::StoreOp::create(
+                                  b5, loc,
+                                  arith::SelectOp::create(b5, loc, ok, r, old),
+                                  y, ValueRange{p});
+                              return noResults;
+                            });
+                        return noResults;
+                      });
+                  return noResults;
+                });
+            if (isMax)
+              return noResults;
+            // Average: divide by the window size, or by the number of taps that
+            // fall inside the input when padding does not count.
+            Value rows = idx(ks[0]);
+            if (!countPad)
+              rows = forLoop(b2, loc, z, idx(ks[0]), {z},
+                             [&](OpBuilder &b3, Value kh, ValueRange acc) {
+                               Value ok = inRange(
+                                   b3, tap(b3, oh, st[0], pd[0], kh, dl[0]), H);
+                               Value one = arith::SelectOp::create(b3, loc, ok,
+                                                                   idx(1), z);
+                               return SmallVector<Value>{
+                                   arith::AddIOp::create(b3, loc, acc[0], one)};
+                             })
+                         .getResult(0);
+            forLoop(
+                b2, loc, z, idx(OW), {},
+                [&](OpBuilder &b3, Value ow, ValueRange) {
+                  Value cols = idx(ks[1]);
+                  if (!countPad)
+                    cols =
+                        forLoop(
+                            b3, loc, z, idx(ks[1]), {z},
+                            [&](OpBuilder &b4, Value kw, ValueRange acc) {
+                              Value ok = inRange(
+                                  b4, tap(b4, ow, st[1], pd[1], kw, dl[1]), W);
+                              Value one = arith::SelectOp::create(b4, loc, ok,
+                                                                  idx(1), z);
+                              return SmallVector<Value>{
+                                  arith::AddIOp::create(b4, loc, acc[0], one)};
+                            })
+                            .getResult(0);
+                  Value n = arith::MulIOp::create(b3, loc, rows, cols);
+                  Value nF = arith::SIToFPOp::create(
+                      b3, loc, elem,
+                      arith::IndexCastOp::create(b3, loc, b3.getI64Type(), n));
+                  Value p = arith::AddIOp::create(b3, loc, rowBase, ow);
+                  Value v = memref::LoadOp::create(b3, loc, y, ValueRange{p});
+                  memref::StoreOp::create(b3, loc,
+                                          arith::DivFOp::create(b3, loc, v, nF),
+                                          y, ValueRange{p});
+                  return noResults;
+                });
+            return noResults;
           });
-      return SmallVector<Value>{};
+      return noResults;
     });
     return true;
   }
