@@ -1796,21 +1796,41 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
   unsigned nIn = srcFn.getNumArguments(), nOut = srcFn.getNumResults();
   SmallVector<Type> argTypes{bytesT, i64T, i64T, bytesT, bytesT};
   argTypes.append(nIn + nOut, bytesT);
-  fn = func::FuncOp::create(b, loc, "lopper_model",
-                            b.getFunctionType(argTypes, {}));
-  entry = fn.addEntryBlock();
-  rtArg = fn.getArgument(0);
-  symsArg = fn.getArgument(1);
-  offsetsArg = fn.getArgument(2);
-  arenaArg = fn.getArgument(3);
-  weightsArg = fn.getArgument(4);
-  for (unsigned i = 0; i < nIn; ++i)
-    inArgs.push_back(fn.getArgument(5 + i));
-  for (unsigned i = 0; i < nOut; ++i)
-    outArgs.push_back(fn.getArgument(5 + nIn + i));
-  b.setInsertionPointToEnd(entry);
-  rtPtr = pointerOf(rtArg);
-  prologueEnd = rtPtr.getDefiningOp();
+  auto fnType = b.getFunctionType(argTypes, {});
+  // @lopper_model calls one function per op (all with its signature), so
+  // LLVM optimizes many small functions instead of one huge one: compile
+  // time stays linear in the model size.
+  auto mainFn = func::FuncOp::create(b, loc, "lopper_model", fnType);
+  Block *mainEntry = mainFn.addEntryBlock();
+  unsigned numFns = 0;
+  auto beginFunction = [&] {
+    b.setInsertionPointToEnd(out.module->getBody());
+    fn = func::FuncOp::create(b, loc, "lopper_op_" + std::to_string(numFns++),
+                              fnType);
+    fn.setPrivate();
+    fn->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    entry = fn.addEntryBlock();
+    rtArg = fn.getArgument(0);
+    symsArg = fn.getArgument(1);
+    offsetsArg = fn.getArgument(2);
+    arenaArg = fn.getArgument(3);
+    weightsArg = fn.getArgument(4);
+    inArgs.clear();
+    outArgs.clear();
+    for (unsigned i = 0; i < nIn; ++i)
+      inArgs.push_back(fn.getArgument(5 + i));
+    for (unsigned i = 0; i < nOut; ++i)
+      outArgs.push_back(fn.getArgument(5 + nIn + i));
+    polyCache.clear();
+    b.setInsertionPointToEnd(entry);
+    rtPtr = pointerOf(rtArg);
+    prologueEnd = rtPtr.getDefiningOp();
+  };
+  auto endFunction = [&] {
+    func::ReturnOp::create(b, loc);
+    OpBuilder mb = OpBuilder::atBlockEnd(mainEntry);
+    func::CallOp::create(mb, loc, fn, mainEntry->getArguments());
+  };
 
   auto tapName = [&](Operation *op, unsigned r) {
     std::string n = nodeName(op);
@@ -1833,9 +1853,16 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
   for (auto [i, op] : llvm::enumerate(order)) {
     loc = op->getLoc();
     currentOp = i;
+    bool timed = !isView(op);
+    if (!timed && materializeAt.lookup(op).empty()) {
+      // A view: no code.
+      opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
+                        percentEncode(nodeName(op)));
+      continue;
+    }
+    beginFunction();
     for (Value v : materializeAt.lookup(op))
       emitMaterialize(v);
-    bool timed = !isView(op);
     if (timed)
       callKernel("lopper_k_op_begin_v1", {rtPtr, idx(i)});
     if (!emitOp(op, error))
@@ -1844,8 +1871,10 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
       callKernel("lopper_k_op_end_v1", {rtPtr, idx(i)});
     opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
                       percentEncode(nodeName(op)));
-    if (!timed)
+    if (!timed) {
+      endFunction();
       continue;
+    }
     for (Value r : op->getResults()) {
       Storage s = storage.lookup(r);
       if (s.kind != Storage::Arena && s.kind != Storage::Output)
@@ -1859,8 +1888,10 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
           std::to_string(s.index) + " 0");
       callKernel("lopper_k_tap_v1", {rtPtr, idx(t)});
     }
+    endFunction();
   }
-  loc = fn.getLoc();
+  loc = mainFn.getLoc();
+  beginFunction();
   auto ret = cast<func::ReturnOp>(srcFn.getBody().front().getTerminator());
   for (Value v : materializeAt.lookup(ret))
     emitMaterialize(v);
@@ -1874,7 +1905,11 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     Value to = memref::ViewOp::create(b, loc, mt, outArgs[k], idx(0), dyn);
     emitCopy(from, to, shapes.dims(v));
   }
-  func::ReturnOp::create(b, loc);
+  endFunction();
+  {
+    OpBuilder mb = OpBuilder::atBlockEnd(mainEntry);
+    func::ReturnOp::create(mb, loc);
+  }
 
   // Metadata.
   std::string md;

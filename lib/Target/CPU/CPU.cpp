@@ -378,6 +378,10 @@ bool addArtifactGlobals(llvm::Module &m, const LoweredModel &lm,
   auto *info = new llvm::GlobalVariable(
       m, infoT, true, llvm::GlobalValue::InternalLinkage,
       llvm::ConstantStruct::get(infoT, fields), "lopper_artifact_info_block");
+  // Nothing but the get-info function is visible outside the artifact.
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration())
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
   auto *getT = llvm::FunctionType::get(ptrT, {}, false);
   auto *get = llvm::Function::Create(getT, llvm::GlobalValue::ExternalLinkage,
                                      getInfoName, m);
