@@ -97,7 +97,7 @@ suite_fuzz() {
       -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
       -DLOPPER_BUILD_FUZZERS=ON >/dev/null || return 1
   fi
-  cmake --build "$fb" --target lopper-import-fuzzer -- -j"$(nproc)" || return 1
+  cmake --build "$fb" --target lopper-import-fuzzer lopper-tensor-files-fuzzer -- -j"$(nproc)" || return 1
   local corpus="$fb/fuzz-corpus"
   mkdir -p "$corpus"
   # The default tier uses a fixed seed so CI runs repeat; --full explores.
@@ -107,6 +107,14 @@ suite_fuzz() {
   "$fb/bin/lopper-import-fuzzer" "$corpus" "$LOPPER_ROOT/test/fuzz/corpus" \
     -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 \
     -seed="$seed" -artifact_prefix="$fb/" -print_final_stats=1 2>&1 | tail -n 12
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  # The .npy/.pb readers of lopper run, for a third of the time.
+  local tcorpus="$fb/fuzz-corpus-tensors"
+  mkdir -p "$tcorpus"
+  echo "fuzzing the tensor-file readers for $((FUZZ_SECONDS / 3))s"
+  "$fb/bin/lopper-tensor-files-fuzzer" "$tcorpus" "$LOPPER_ROOT/test/fuzz/corpus-tensors" \
+    -max_total_time="$((FUZZ_SECONDS / 3))" -timeout=10 -rss_limit_mb=2048 \
+    -seed="$seed" -artifact_prefix="$fb/" -print_final_stats=1 2>&1 | tail -n 6
   return "${PIPESTATUS[0]}"
 }
 
