@@ -638,6 +638,16 @@ bool parseTensorProto(StringRef bytes, StringRef fileName, HostTensor &out,
     if (d < 0)
       return fail(fileName, "negative dimension in dims " + shapeString(shape),
                   error);
+  // Every element takes at least one byte of the file (raw or typed
+  // fields), so dims that claim more elements than the file has bytes are
+  // wrong: say so before allocating anything for them.
+  std::optional<int64_t> claimed = numElements(shape);
+  if (claimed && *claimed > int64_t(bytes.size()))
+    return fail(fileName,
+                "dims " + shapeString(shape) + " claim " + Twine(*claimed) +
+                    " elements but the file has only " + Twine(bytes.size()) +
+                    " bytes",
+                error);
   std::string msg;
   if (!makeHostTensor(*dtype, shape, out, msg))
     return fail(fileName, msg, error);
@@ -653,7 +663,8 @@ bool parseTensorProto(StringRef bytes, StringRef fileName, HostTensor &out,
                       bytesNeeded(shape, *dtype) + " but raw_data has " +
                       Twine(raw.size()),
                   error);
-    std::memcpy(out.data.data(), raw.data(), raw.size());
+    if (!raw.empty()) // an empty tensor has no buffer to copy into
+      std::memcpy(out.data.data(), raw.data(), raw.size());
   } else {
     // The typed field each element type keeps its values in.
     StringRef field;
