@@ -88,14 +88,15 @@ struct DwRowArgs {
   float alpha, beta;
 };
 
-// Depthwise with unit width stride, reading x in place (padding handled
-// with masked loads): one output plane
+// Depthwise reading x in place (padding handled with masked loads): one
+// output plane
 //   y[oh][ow] = act(sum_{kh,kw} w[kh*KW + kw] *
-//                   x[oh*sh - pt + kh*dh][ow - pl + kw*dw] + bias + res[..])
-// with x taken as 0 outside [0, H) x [0, W). bias/res may be null.
+//                   x[oh*sh - pt + kh*dh][ow*sw - pl + kw*dw] + bias + res[..])
+// with x taken as 0 outside [0, H) x [0, W). bias/res may be null. Width
+// stride sw <= Kernels::dwPlaneMaxSw; dh == 1 when sw > 1.
 struct DwPlaneArgs {
   const float *x;
-  int64_t H, W, KH, KW, sh, dh, dw, pt, pl;
+  int64_t H, W, KH, KW, sh, sw, dh, dw, pt, pl;
   float *y;
   const float *res;
   int64_t OH, OW;
@@ -103,6 +104,41 @@ struct DwPlaneArgs {
   const float *bias;
   int act;
   float alpha, beta;
+};
+
+// One packed B panel (kc rows of NR floats) gathered from rows of a
+// plane: for each row k and each segment s (disjoint lane ranges)
+//   out[k*NR + j] = base[kOff[k] - kAdj + delta[s] + j],  lo[s] <= j < hi[s]
+// and 0 in the lanes of no segment. Only the addressed elements are read.
+// (The im2col of a convolution: conv.cpp.)
+struct GatherArgs {
+  const float *base;
+  const int64_t *kOff;
+  int64_t kAdj, kc;
+  const int64_t *delta;
+  const int *lo, *hi;
+  int nseg;
+  float *out;
+};
+
+// A transposed tile, for blocks whose columns fill vectors poorly: vector
+// lanes run along the rows of C (output channels), the tile covers up to
+// 4 MR-row panels of A and up to kTileTCols columns:
+//   ct[j*ldct + i] (+)= sum_{k < kc} A(i, k) * B(k, j),  i < 8*npan, j < nc
+// A(i, k) = a[(i/MR)*aPanel + k*MR + i%MR] (packed panels), B(k, j) =
+// b[k*ldb + j]. Accumulates onto ct when `accumulate`.
+constexpr int kTileTCols = 6;
+struct TileTArgs {
+  int64_t kc;
+  const float *a;
+  int64_t aPanel;
+  int npan;
+  const float *b;
+  int64_t ldb;
+  int nc;
+  float *ct;
+  int64_t ldct;
+  bool accumulate;
 };
 
 struct Kernels {
@@ -117,6 +153,12 @@ struct Kernels {
   // as 0 unless lo <= i < hi (only those elements are accessed).
   void (*deinterleave2)(const float *src, int64_t lo, int64_t hi, int64_t n,
                         float *even, float *odd);
+  void (*gatherPanel)(const GatherArgs &g);
+  void (*tileT)(const TileTArgs &t);
+  // y[i] = erf(x[i]) for i < n, as in the GELU epilogue (the scalar level:
+  // erfPoly).
+  void (*erf)(const float *x, float *y, int64_t n);
+  int64_t dwPlaneMaxSw; // widest width stride dwPlane takes
 };
 
 const Kernels &kernelsFor(Isa isa);
@@ -128,6 +170,38 @@ extern const Kernels avx512Kernels; // x86-64 only
 
 // Scalar activation (reference semantics for all levels).
 float activateScalar(float x, int act, float alpha, float beta);
+
+// erf for the vector GELU: |x| clamped to 4 (erf is 1.0f beyond 3.92),
+// interval i = min(floor(2|x|), 7) of width 1/2, then
+//   erf(|x|) ~ sum_j kErfPoly[j][i] * t^j,  t = |x| - kErfCenter[i]
+// (degree-7 near-minimax fits; interval 0 is centred at 0 with no constant
+// term, so tiny |x| keep full relative accuracy), capped at 1, with the sign
+// of x. Max |error| vs erff over all floats 1.19e-7 (KernelTest ErfTest.*).
+constexpr int kErfDegree = 7;
+alignas(64) inline constexpr float kErfCenter[8] = {0.0f,  0.75f, 1.25f, 1.75f,
+                                                    2.25f, 2.75f, 3.25f, 3.75f};
+alignas(64) inline constexpr float kErfPoly[kErfDegree + 1][8] = {
+    {0.000000000e+00f, 7.111556334e-01f, 9.229001289e-01f, 9.866716711e-01f,
+     9.985372833e-01f, 9.998993781e-01f, 9.999956972e-01f, 9.999998863e-01f},
+    {1.128379175e+00f, 6.429310697e-01f, 2.365211223e-01f, 5.277499582e-02f,
+     7.142319065e-03f, 5.862772558e-04f, 2.918902234e-05f, 8.814314515e-07f},
+    {-1.472475916e-06f, -4.821981601e-01f, -2.956517449e-01f, -9.235620160e-02f,
+     -1.607015690e-02f, -1.612267450e-03f, -9.486933214e-05f,
+     -3.306069537e-06f},
+    {-3.760798599e-01f, 2.678855698e-02f, 1.675358462e-01f, 9.015733924e-02f,
+     2.172453164e-02f, 2.760384241e-03f, 1.958112717e-04f, 7.969994704e-06f},
+    {-5.440449950e-04f, 1.506756327e-01f, -6.132017046e-03f, -4.810553440e-02f,
+     -1.908825667e-02f, -3.257709192e-03f, -2.861694740e-04f,
+     -1.378546888e-05f},
+    {1.157988376e-01f, -5.322369228e-02f, -4.718514627e-02f, 6.619999124e-03f,
+     1.065944706e-02f, 2.756164766e-03f, 3.136722909e-04f, 1.834072319e-05f},
+    {-7.865915019e-03f, -2.658287067e-02f, 2.059754525e-02f, 9.049599632e-03f,
+     -2.779561350e-03f, -1.667863961e-03f, -2.737579640e-04f,
+     -2.069178432e-05f},
+    {-1.806967174e-02f, 1.794584586e-02f, 3.732251079e-03f, -5.947051133e-03f,
+     -7.159299336e-04f, 6.369700027e-04f, 1.731994452e-04f, 1.704719550e-05f}};
+// Scalar model of the vector erf (tests).
+float erfPoly(float x);
 
 // Where the A operand of a GEMM block comes from. The block's rows start at
 // p (row m0 of the full operand).
@@ -165,6 +239,25 @@ void gemmBlock(const Kernels &kr, int64_t M, int64_t N, int64_t K,
                const ASource &A, const BSource &B, float *C, int64_t ldc,
                const Epilogue &e, bool addToC);
 
+// gemmBlock for A and B both in packed panels (A: MR-row panels aPanel
+// floats apart, B: NR-column panels bPanel floats apart, both starting at
+// row k = 0), computed with transposed tiles (Kernels::tileT): no vector
+// lanes are wasted on the columns of a narrow N. Uses scratch slot 1.
+void gemmBlockT(const Kernels &kr, int64_t M, int64_t N, int64_t K,
+                const float *a, int64_t aPanel, const float *b, int64_t bPanel,
+                float *C, int64_t ldc, const Epilogue &e, bool addToC);
+
+// Tests: overrides of the conv GEMM path's choices. schedule: 0 automatic,
+// 1 PerTask, 2 Shared, 3 SharedT (conv.cpp; the non-automatic ones also
+// take 1x1 convs off the pointwise path); taskFlops: FLOPs per task
+// (0: default); passFloats: shared scratch per pass (0: default).
+struct ConvTuning {
+  int schedule;
+  double taskFlops;
+  int64_t passFloats;
+};
+void setConvTuningForTesting(const ConvTuning &t);
+
 // Splits `outer` independent M x N x K GEMMs into blocks of at most maxMb
 // rows (a multiple of MR) and maxNb columns (a multiple of NR), then into
 // smaller blocks until there are enough tasks for a thread pool (one task
@@ -177,7 +270,13 @@ Grid chooseGrid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K,
                 int64_t maxMb, int64_t maxNb);
 
 // Per-thread scratch, 64-byte aligned, grown on demand, never shrunk.
-// slot 0..3 are independent buffers.
+// Slots 0..kScratchSlots-1 are independent buffers:
+//   0: gemmBlock's packed A; depthwise and conv plane rows (stride > 2)
+//   1: gemmBlock's packed B
+//   2: depthwise plane; conv (caller): the shared im2col or plane buffer
+//   3: depthwise tap table; conv: a task's own input planes
+//   4: conv (caller): the im2col row offsets
+constexpr int kScratchSlots = 5;
 float *scratch(int slot, size_t floats);
 
 } // namespace cpu

@@ -116,10 +116,24 @@ float activateScalar(float x, int act, float alpha, float beta) {
   }
 }
 
+float erfPoly(float x) {
+  float ax = std::fmin(std::fabs(x), 4.0f);
+  if (std::isnan(x))
+    return x;
+  int i = static_cast<int>(ax * 2.0f);
+  if (i > 7)
+    i = 7;
+  const float t = ax - kErfCenter[i];
+  float p = kErfPoly[kErfDegree][i];
+  for (int j = kErfDegree - 1; j >= 0; --j)
+    p = std::fma(p, t, kErfPoly[j][i]);
+  return std::copysign(std::fmin(p, 1.0f), x);
+}
+
 namespace {
 struct ScratchSlots {
-  float *ptr[4] = {nullptr, nullptr, nullptr, nullptr};
-  size_t cap[4] = {0, 0, 0, 0};
+  float *ptr[kScratchSlots] = {};
+  size_t cap[kScratchSlots] = {};
   ~ScratchSlots() {
     for (float *p : ptr)
       std::free(p);

@@ -135,6 +135,76 @@ void gemmBlock(const Kernels &kr, int64_t M, int64_t N, int64_t K,
   }
 }
 
+void gemmBlockT(const Kernels &kr, int64_t M, int64_t N, int64_t K,
+                const float *a, int64_t aPanel, const float *b, int64_t bPanel,
+                float *C, int64_t ldc, const Epilogue &e, bool addToC) {
+  if (M <= 0 || N <= 0)
+    return;
+  const int64_t mPanels = lopper_cpu_ceil_div(M, MR);
+  const int64_t nPanels = lopper_cpu_ceil_div(N, NR);
+  // The block transposed: ct[j*ldct + i] = C(i, j).
+  const int64_t ldct = mPanels * MR;
+  float *ct = scratch(1, static_cast<size_t>(N * ldct));
+  if (K <= 0)
+    std::memset(ct, 0, sizeof(float) * static_cast<size_t>(N * ldct));
+  const int64_t kBlocks = K > 0 ? lopper_cpu_ceil_div(K, kr.kc) : 0;
+  const int64_t kStep = K > 0 ? lopper_cpu_ceil_div(K, kBlocks) : 0;
+  for (int64_t kb = 0; kb < kBlocks; ++kb) {
+    const int64_t pc = kb * kStep;
+    TileTArgs t;
+    t.kc = minI(kStep, K - pc);
+    t.aPanel = aPanel;
+    t.ldb = NR;
+    t.ldct = ldct;
+    t.accumulate = kb > 0;
+    // Groups of 4 row panels: their K block stays in L1 across the
+    // column tiles.
+    for (int64_t ir = 0; ir < mPanels; ir += 4) {
+      t.a = a + ir * aPanel + pc * MR;
+      t.npan = static_cast<int>(minI(4, mPanels - ir));
+      for (int64_t jr = 0; jr < nPanels; ++jr) {
+        const int64_t nc = minI(NR, N - jr * NR);
+        // Balanced column tiles of at most kTileTCols.
+        const int64_t tiles = lopper_cpu_ceil_div(nc, kTileTCols);
+        for (int64_t q = 0; q < tiles; ++q) {
+          const int64_t j0 = nc * q / tiles, j1 = nc * (q + 1) / tiles;
+          t.b = b + jr * bPanel + pc * NR + j0;
+          t.nc = static_cast<int>(j1 - j0);
+          t.ct = ct + (jr * NR + j0) * ldct + ir * MR;
+          kr.tileT(t);
+        }
+      }
+    }
+  }
+  // Back to rows, through the epilogue one MR x NR tile at a time.
+  alignas(64) float tile[MR * NR];
+  for (int64_t ir = 0; ir < mPanels; ++ir) {
+    const int64_t mr = minI(MR, M - ir * MR);
+    for (int64_t jr = 0; jr < nPanels; ++jr) {
+      const int64_t nc = minI(NR, N - jr * NR);
+      float *c = C + ir * MR * ldc + jr * NR;
+      for (int64_t i = 0; i < mr; ++i) {
+        const float *src = ct + jr * NR * ldct + ir * MR + i;
+        float *dst = tile + i * NR;
+        for (int64_t j = 0; j < nc; ++j)
+          dst[j] = src[j * ldct] + (addToC ? c[i * ldc + j] : 0.0f);
+        for (int64_t j = nc; j < NR; ++j)
+          dst[j] = 0.0f;
+      }
+      Epilogue te = e;
+      if (te.rowBias)
+        te.rowBias += ir * MR * te.rowBiasStride;
+      if (te.colBias)
+        te.colBias += jr * NR;
+      if (te.add0)
+        te.add0 += ir * MR * te.ld0 + jr * NR;
+      if (te.add1)
+        te.add1 += ir * MR * te.ld1 + jr * NR;
+      kr.epilogue(tile, c, ldc, mr, nc, te);
+    }
+  }
+}
+
 Grid chooseGrid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K,
                 int64_t maxMb, int64_t maxNb) {
   Grid g;

@@ -87,6 +87,28 @@ LOPPER_AVX2 inline __m256 tanh256(__m256 v) {
   return _mm256_or_ps(r, _mm256_and_ps(v, signBit));
 }
 
+// erf(x) from the piecewise polynomial of cpu_internal.h (kErfPoly);
+// NaN propagates.
+LOPPER_AVX2 inline __m256 erf256(__m256 x) {
+  const __m256 signBit = _mm256_set1_ps(-0.0f);
+  // min returns its second operand when either is NaN.
+  const __m256 ax =
+      _mm256_min_ps(_mm256_set1_ps(4.0f), _mm256_andnot_ps(signBit, x));
+  // NaN converts to INT_MIN: any index (only the low 3 bits are used).
+  const __m256i idx = _mm256_min_epi32(
+      _mm256_cvttps_epi32(_mm256_add_ps(ax, ax)), _mm256_set1_epi32(7));
+  const __m256 t = _mm256_sub_ps(
+      ax, _mm256_permutevar8x32_ps(_mm256_load_ps(kErfCenter), idx));
+  __m256 p =
+      _mm256_permutevar8x32_ps(_mm256_load_ps(kErfPoly[kErfDegree]), idx);
+#pragma GCC unroll 8
+  for (int j = kErfDegree - 1; j >= 0; --j)
+    p = _mm256_fmadd_ps(
+        p, t, _mm256_permutevar8x32_ps(_mm256_load_ps(kErfPoly[j]), idx));
+  p = _mm256_andnot_ps(signBit, _mm256_min_ps(_mm256_set1_ps(1.0f), p));
+  return _mm256_or_ps(p, _mm256_and_ps(x, signBit));
+}
+
 LOPPER_AVX2 inline __m256 act256(__m256 v, int act, float alpha, float beta) {
   const __m256 one = _mm256_set1_ps(1.0f);
   switch (act) {
@@ -101,13 +123,12 @@ LOPPER_AVX2 inline __m256 act256(__m256 v, int act, float alpha, float beta) {
   case LOPPER_ACT_SILU:
     return _mm256_div_ps(
         v, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
-  case LOPPER_ACT_GELU: {
-    alignas(32) float tmp[8];
-    _mm256_store_ps(tmp, v);
-    for (float &x : tmp)
-      x = activateScalar(x, LOPPER_ACT_GELU, alpha, beta);
-    return _mm256_load_ps(tmp);
-  }
+  case LOPPER_ACT_GELU:
+    // 0.5 x (1 + erf(x / sqrt 2)), in the order of activateScalar.
+    return _mm256_mul_ps(
+        _mm256_mul_ps(v, _mm256_set1_ps(0.5f)),
+        _mm256_add_ps(one, erf256(_mm256_mul_ps(
+                               v, _mm256_set1_ps(0.70710678118654752f)))));
   case LOPPER_ACT_GELU_TANH: {
     // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u))
     __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
@@ -453,11 +474,121 @@ LOPPER_AVX2 void deinterleave2Avx2(const float *src, int64_t lo, int64_t hi,
   }
 }
 
+// vmaskmovps loads never touch (nor fault on) the lanes they leave out:
+// each segment is one masked load (a plain one when it covers the vector)
+// per vector it overlaps, OR-ed into the zeroed row.
+LOPPER_AVX2 void gatherPanelAvx2(const GatherArgs &g) {
+  constexpr int V = NR / 8;
+  float *out = g.out;
+  // The segments overlapping vector v: masks and source offsets; full[v]
+  // when one segment covers all of it.
+  __m256i m[V][NR];
+  int64_t d[V][NR];
+  int n[V] = {};
+  bool full[V];
+  for (int v = 0; v < V; ++v) {
+    for (int s = 0; s < g.nseg; ++s) {
+      const int64_t lo = g.lo[s] - 8 * v, hi = g.hi[s] - 8 * v;
+      if (hi <= 0 || lo >= 8)
+        continue;
+      m[v][n[v]] = rangeMask(lo, hi);
+      d[v][n[v]] = g.delta[s] + 8 * v;
+      full[v] = lo <= 0 && hi >= 8;
+      ++n[v];
+    }
+    full[v] = n[v] == 1 && full[v];
+  }
+  for (int64_t k = 0; k < g.kc; ++k, out += NR) {
+    const float *row = g.base + (g.kOff[k] - g.kAdj);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      __m256 acc;
+      if (full[v]) {
+        acc = _mm256_loadu_ps(row + d[v][0]);
+      } else {
+        acc = _mm256_setzero_ps();
+        for (int i = 0; i < n[v]; ++i)
+          acc = _mm256_or_ps(acc, _mm256_maskload_ps(row + d[v][i], m[v][i]));
+      }
+      _mm256_storeu_ps(out + 8 * v, acc);
+    }
+  }
+}
+
+// NP (<= 2) panels x C columns: 12 accumulators at most (16 registers).
+template <int NP, int C>
+LOPPER_AVX2 void tileT256(const TileTArgs &t, const float *a0, float *ct) {
+  __m256 acc[NP][C];
+#pragma GCC unroll 2
+  for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 6
+    for (int j = 0; j < C; ++j)
+      acc[p][j] = _mm256_setzero_ps();
+  const float *a = a0, *b = t.b;
+  const int64_t ap = t.aPanel, ldb = t.ldb;
+  for (int64_t k = 0; k < t.kc; ++k) {
+    __m256 w[NP];
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p)
+      w[p] = _mm256_loadu_ps(a + p * ap);
+#pragma GCC unroll 6
+    for (int j = 0; j < C; ++j) {
+      const __m256 bv = _mm256_broadcast_ss(b + j);
+#pragma GCC unroll 2
+      for (int p = 0; p < NP; ++p)
+        acc[p][j] = _mm256_fmadd_ps(w[p], bv, acc[p][j]);
+    }
+    a += MR;
+    b += ldb;
+  }
+#pragma GCC unroll 6
+  for (int j = 0; j < C; ++j)
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) {
+      float *c = ct + j * t.ldct + p * MR;
+      __m256 v = acc[p][j];
+      if (t.accumulate)
+        v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+      _mm256_storeu_ps(c, v);
+    }
+}
+
+using TileTFn = void (*)(const TileTArgs &, const float *, float *);
+
+#define LOPPER_TILET_COLS(NP)                                                  \
+  {                                                                            \
+    tileT256<NP, 1>, tileT256<NP, 2>, tileT256<NP, 3>, tileT256<NP, 4>,        \
+        tileT256<NP, 5>, tileT256<NP, 6>                                       \
+  }
+static_assert(kTileTCols == 6, "tileTTable covers 1..6 columns");
+const TileTFn tileTTable[2][kTileTCols] = {LOPPER_TILET_COLS(1),
+                                           LOPPER_TILET_COLS(2)};
+#undef LOPPER_TILET_COLS
+
+// Two panels per pass.
+void tileTAvx2(const TileTArgs &t) {
+  for (int p = 0; p < t.npan; p += 2)
+    tileTTable[t.npan - p >= 2][t.nc - 1](t, t.a + p * t.aPanel, t.ct + p * MR);
+}
+
+LOPPER_AVX2 void erfAvx2(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8)
+    storeN(y + i, erf256(loadN(x + i, n - i)), n - i);
+}
+
 } // namespace
 
-const Kernels avx2Kernels = {IsaAvx2,          192,        tileAvx2,
-                             epilogueAvx2,     dwRowsAvx2, dwPlaneAvx2,
-                             deinterleave2Avx2};
+const Kernels avx2Kernels = {IsaAvx2,
+                             192,
+                             tileAvx2,
+                             epilogueAvx2,
+                             dwRowsAvx2,
+                             dwPlaneAvx2,
+                             deinterleave2Avx2,
+                             gatherPanelAvx2,
+                             tileTAvx2,
+                             erfAvx2,
+                             1};
 
 } // namespace cpu
 } // namespace lopper

@@ -28,6 +28,11 @@ LOPPER_AVX512 inline __mmask16 tailMask(int64_t n) {
                  : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// Lanes j < 16 with lo <= j < hi.
+LOPPER_AVX512 inline __mmask16 rangeMask(int64_t lo, int64_t hi) {
+  return static_cast<__mmask16>(tailMask(hi) & ~tailMask(lo));
+}
+
 // exp(x) for x clamped to [-87, 88], ~1 ulp (Cephes polynomial).
 LOPPER_AVX512 inline __m512 exp512(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)),
@@ -69,6 +74,31 @@ LOPPER_AVX512 inline __m512 tanh512(__m512 v) {
                       _mm512_and_si512(_mm512_castps_si512(v), signBit)));
 }
 
+// table[idx[i] & 7] per lane (table: 8 floats, 32-byte aligned).
+LOPPER_AVX512 inline __m512 lookup8(__m512i idx, const float *table) {
+  return _mm512_permutexvar_ps(idx,
+                               _mm512_broadcast_f32x8(_mm256_load_ps(table)));
+}
+
+// erf(x) from the piecewise polynomial of cpu_internal.h (kErfPoly);
+// NaN propagates.
+LOPPER_AVX512 inline __m512 erf512(__m512 x) {
+  // min returns its second operand when either is NaN.
+  const __m512 ax = _mm512_min_ps(_mm512_set1_ps(4.0f), _mm512_abs_ps(x));
+  const __m512i idx = _mm512_min_epi32(
+      _mm512_cvttps_epi32(_mm512_add_ps(ax, ax)), _mm512_set1_epi32(7));
+  const __m512 t = _mm512_sub_ps(ax, lookup8(idx, kErfCenter));
+  __m512 p = lookup8(idx, kErfPoly[kErfDegree]);
+#pragma GCC unroll 8
+  for (int j = kErfDegree - 1; j >= 0; --j)
+    p = _mm512_fmadd_ps(p, t, lookup8(idx, kErfPoly[j]));
+  p = _mm512_abs_ps(_mm512_min_ps(_mm512_set1_ps(1.0f), p));
+  const __m512i signBit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  return _mm512_castsi512_ps(
+      _mm512_or_si512(_mm512_castps_si512(p),
+                      _mm512_and_si512(_mm512_castps_si512(x), signBit)));
+}
+
 LOPPER_AVX512 inline __m512 act512(__m512 v, int act, float alpha, float beta) {
   const __m512 one = _mm512_set1_ps(1.0f);
   switch (act) {
@@ -83,13 +113,12 @@ LOPPER_AVX512 inline __m512 act512(__m512 v, int act, float alpha, float beta) {
   case LOPPER_ACT_SILU:
     return _mm512_div_ps(
         v, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
-  case LOPPER_ACT_GELU: {
-    alignas(64) float tmp[16];
-    _mm512_store_ps(tmp, v);
-    for (float &x : tmp)
-      x = activateScalar(x, LOPPER_ACT_GELU, alpha, beta);
-    return _mm512_load_ps(tmp);
-  }
+  case LOPPER_ACT_GELU:
+    // 0.5 x (1 + erf(x / sqrt 2)), in the order of activateScalar.
+    return _mm512_mul_ps(
+        _mm512_mul_ps(v, _mm512_set1_ps(0.5f)),
+        _mm512_add_ps(one, erf512(_mm512_mul_ps(
+                               v, _mm512_set1_ps(0.70710678118654752f)))));
   case LOPPER_ACT_GELU_TANH: {
     // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u))
     __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
@@ -301,22 +330,10 @@ LOPPER_AVX512 void dwRowsAvx512(const DwRowArgs &d) {
   }
 }
 
-// Lanes j < 16 with lo <= j < hi.
-LOPPER_AVX512 inline __mmask16 rangeMask(int64_t lo, int64_t hi) {
-  return static_cast<__mmask16>(tailMask(hi) & ~tailMask(lo));
-}
-
-// R output rows x NV vectors at (r0, x0) of a unit-width-stride depthwise
-// conv; `lanes` valid outputs in the last vector.
+// Width stride 1: accumulates R output rows x NV vectors at (r0, x0).
 template <int R, int NV>
-LOPPER_AVX512 void dwPlaneBlock512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
-                                   int64_t lanes) {
-  __m512 acc[R][NV];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      acc[r][v] = _mm512_setzero_ps();
+LOPPER_AVX512 void dwStride1Acc512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
+                                   int64_t lanes, __m512 (&acc)[R][NV]) {
   // Unit strides and dilation: input row i of the window feeds output row
   // r with kh = i - r, so each loaded vector serves up to R rows.
   const bool shared = d.sh == 1 && d.dh == 1;
@@ -368,6 +385,102 @@ LOPPER_AVX512 void dwPlaneBlock512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
         }
     }
   }
+}
+
+// Width stride 2, unit height dilation: accumulates R output rows x NV
+// vectors at (r0, x0). The 32 input columns behind a vector of taps kw are
+// loaded (masked to [0, W)) and split in registers: the even ones feed tap
+// kw, the odd ones tap kw + 1 when dw == 1. Input row i of the window
+// feeds output row r with kh = i - r*sh, so each load serves every row.
+// K3 (KW == 3, dw == 1, the common case): both windows in one pass.
+template <int R, int NV, bool K3>
+LOPPER_AVX512 void dwStride2Acc512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
+                                   __m512 (&acc)[R][NV]) {
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                       22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                       23, 25, 27, 29, 31);
+  const int64_t rows = (R - 1) * d.sh + d.KH;
+  // Window w (K3: w = 0 for taps 0 and 1, w = 1 for tap 2) of vector v
+  // starts at column c0 + kw(w)*dw + 32v.
+  constexpr int NW = K3 ? 2 : 1;
+  for (int64_t kw = 0; kw < d.KW;) {
+    const bool pair = K3 || (d.dw == 1 && kw + 1 < d.KW);
+    __mmask16 ma[NW][NV], mb[NW][NV];
+    int64_t off[NW];
+#pragma GCC unroll 2
+    for (int w = 0; w < NW; ++w) {
+      off[w] = 2 * x0 - d.pl + (kw + 2 * w) * d.dw;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const int64_t c = off[w] + 32 * v;
+        ma[w][v] = rangeMask(-c, d.W - c);
+        mb[w][v] = rangeMask(-c - 16, d.W - c - 16);
+      }
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t ih = r0 * d.sh - d.pt + i;
+      if (ih < 0 || ih >= d.H)
+        continue;
+      const float *row = d.x + ih * d.W;
+      __m512 ev[NW][NV], od[NV];
+#pragma GCC unroll 2
+      for (int w = 0; w < NW; ++w)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const float *p = row + off[w] + 32 * v;
+          const __m512 a = _mm512_maskz_loadu_ps(ma[w][v], p);
+          const __m512 b = _mm512_maskz_loadu_ps(mb[w][v], p + 16);
+          ev[w][v] = _mm512_permutex2var_ps(a, ie, b);
+          if (w == 0)
+            od[v] = pair ? _mm512_permutex2var_ps(a, io, b) : ev[0][v];
+        }
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const int64_t kh = i - r * d.sh;
+        if (kh < 0 || kh >= d.KH)
+          continue;
+        const float *wk = d.w + kh * d.KW + kw;
+        const __m512 w0 = _mm512_set1_ps(wk[0]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = _mm512_fmadd_ps(w0, ev[0][v], acc[r][v]);
+        if (pair) {
+          const __m512 w1 = _mm512_set1_ps(wk[1]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v)
+            acc[r][v] = _mm512_fmadd_ps(w1, od[v], acc[r][v]);
+        }
+        if (K3) {
+          const __m512 w2 = _mm512_set1_ps(wk[2]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v)
+            acc[r][v] = _mm512_fmadd_ps(w2, ev[NW - 1][v], acc[r][v]);
+        }
+      }
+    }
+    kw += K3 ? 3 : pair ? 2 : 1;
+  }
+}
+
+// R output rows x NV vectors at (r0, x0) of a depthwise conv with width
+// stride 1 (or 2, S2: dwStride2Acc512); `lanes` valid outputs in the last
+// vector.
+template <int R, int NV, bool S2>
+LOPPER_AVX512 void dwPlaneBlock512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
+                                   int64_t lanes) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = _mm512_setzero_ps();
+  if (S2 && d.KW == 3 && d.dw == 1)
+    dwStride2Acc512<R, NV, true>(d, r0, x0, acc);
+  else if (S2)
+    dwStride2Acc512<R, NV, false>(d, r0, x0, acc);
+  else
+    dwStride1Acc512<R, NV>(d, r0, x0, lanes, acc);
   const __m512 bias = d.bias ? _mm512_set1_ps(*d.bias) : _mm512_setzero_ps();
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
@@ -385,45 +498,52 @@ LOPPER_AVX512 void dwPlaneBlock512(const DwPlaneArgs &d, int64_t r0, int64_t x0,
   }
 }
 
-template <int R>
+template <int R, bool S2>
 LOPPER_AVX512 void dwPlaneRows512(const DwPlaneArgs &d, int64_t r0) {
   for (int64_t x0 = 0; x0 < d.OW; x0 += 64) {
     const int64_t n = d.OW - x0 < 64 ? d.OW - x0 : 64;
     const int64_t lanes = n - (n - 1) / 16 * 16;
     switch ((n + 15) / 16) {
     case 1:
-      dwPlaneBlock512<R, 1>(d, r0, x0, lanes);
+      dwPlaneBlock512<R, 1, S2>(d, r0, x0, lanes);
       break;
     case 2:
-      dwPlaneBlock512<R, 2>(d, r0, x0, lanes);
+      dwPlaneBlock512<R, 2, S2>(d, r0, x0, lanes);
       break;
     case 3:
-      dwPlaneBlock512<R, 3>(d, r0, x0, lanes);
+      dwPlaneBlock512<R, 3, S2>(d, r0, x0, lanes);
       break;
     default:
-      dwPlaneBlock512<R, 4>(d, r0, x0, lanes);
+      dwPlaneBlock512<R, 4, S2>(d, r0, x0, lanes);
       break;
     }
   }
 }
 
-LOPPER_AVX512 void dwPlaneAvx512(const DwPlaneArgs &d) {
+template <bool S2> LOPPER_AVX512 void dwPlaneAll512(const DwPlaneArgs &d) {
   int64_t r0 = 0;
   for (; r0 + 4 <= d.OH; r0 += 4)
-    dwPlaneRows512<4>(d, r0);
+    dwPlaneRows512<4, S2>(d, r0);
   switch (d.OH - r0) {
   case 3:
-    dwPlaneRows512<3>(d, r0);
+    dwPlaneRows512<3, S2>(d, r0);
     break;
   case 2:
-    dwPlaneRows512<2>(d, r0);
+    dwPlaneRows512<2, S2>(d, r0);
     break;
   case 1:
-    dwPlaneRows512<1>(d, r0);
+    dwPlaneRows512<1, S2>(d, r0);
     break;
   default:
     break;
   }
+}
+
+LOPPER_AVX512 void dwPlaneAvx512(const DwPlaneArgs &d) {
+  if (d.sw == 2)
+    dwPlaneAll512<true>(d);
+  else
+    dwPlaneAll512<false>(d);
 }
 
 LOPPER_AVX512 void deinterleave2Avx512(const float *src, int64_t lo, int64_t hi,
@@ -443,11 +563,119 @@ LOPPER_AVX512 void deinterleave2Avx512(const float *src, int64_t lo, int64_t hi,
   }
 }
 
+// Masked loads never touch (nor fault on) the lanes they leave out, so
+// each segment is one masked load per vector it overlaps.
+LOPPER_AVX512 void gatherPanelAvx512(const GatherArgs &g) {
+  static_assert(NR == 32, "two vectors per panel row");
+  float *out = g.out;
+  if (g.nseg == 1 && g.lo[0] == 0 && g.hi[0] == NR) {
+    const int64_t d = g.delta[0];
+    for (int64_t k = 0; k < g.kc; ++k, out += NR) {
+      const float *src = g.base + (g.kOff[k] - g.kAdj + d);
+      _mm512_storeu_ps(out, _mm512_loadu_ps(src));
+      _mm512_storeu_ps(out + 16, _mm512_loadu_ps(src + 16));
+    }
+    return;
+  }
+  // The segments overlapping vector v: masks and source offsets.
+  __mmask16 m[2][NR];
+  int64_t d[2][NR];
+  int n[2] = {0, 0};
+  for (int s = 0; s < g.nseg; ++s)
+    for (int v = 0; v < 2; ++v) {
+      const __mmask16 mk = rangeMask(g.lo[s] - 16 * v, g.hi[s] - 16 * v);
+      if (mk) {
+        m[v][n[v]] = mk;
+        d[v][n[v]] = g.delta[s] + 16 * v;
+        ++n[v];
+      }
+    }
+  for (int64_t k = 0; k < g.kc; ++k, out += NR) {
+    const float *row = g.base + (g.kOff[k] - g.kAdj);
+    __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+    for (int i = 0; i < n[0]; ++i)
+      v0 = _mm512_mask_loadu_ps(v0, m[0][i], row + d[0][i]);
+    for (int i = 0; i < n[1]; ++i)
+      v1 = _mm512_mask_loadu_ps(v1, m[1][i], row + d[1][i]);
+    _mm512_storeu_ps(out, v0);
+    _mm512_storeu_ps(out + 16, v1);
+  }
+}
+
+// NP panels x C columns: NP*C accumulators of 8 rows (256-bit: one MR
+// panel row per load; with AVX-512VL all 32 vector registers are usable,
+// and on current cores two 256-bit FMAs issue per cycle like one 512-bit).
+template <int NP, int C> LOPPER_AVX512 void tileT512(const TileTArgs &t) {
+  __m256 acc[NP][C];
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 6
+    for (int j = 0; j < C; ++j)
+      acc[p][j] = _mm256_setzero_ps();
+  const float *a = t.a, *b = t.b;
+  const int64_t ap = t.aPanel, ldb = t.ldb;
+  for (int64_t k = 0; k < t.kc; ++k) {
+    __m256 w[NP];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p)
+      w[p] = _mm256_loadu_ps(a + p * ap);
+#pragma GCC unroll 6
+    for (int j = 0; j < C; ++j) {
+      const __m256 bv = _mm256_broadcast_ss(b + j);
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p)
+        acc[p][j] = _mm256_fmadd_ps(w[p], bv, acc[p][j]);
+    }
+    a += MR;
+    b += ldb;
+  }
+#pragma GCC unroll 6
+  for (int j = 0; j < C; ++j)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      float *c = t.ct + j * t.ldct + p * MR;
+      __m256 v = acc[p][j];
+      if (t.accumulate)
+        v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+      _mm256_storeu_ps(c, v);
+    }
+}
+
+using TileTFn = void (*)(const TileTArgs &);
+
+#define LOPPER_TILET_COLS(NP)                                                  \
+  {                                                                            \
+    tileT512<NP, 1>, tileT512<NP, 2>, tileT512<NP, 3>, tileT512<NP, 4>,        \
+        tileT512<NP, 5>, tileT512<NP, 6>                                       \
+  }
+static_assert(kTileTCols == 6, "tileTTable covers 1..6 columns");
+const TileTFn tileTTable[4][kTileTCols] = {
+    LOPPER_TILET_COLS(1), LOPPER_TILET_COLS(2), LOPPER_TILET_COLS(3),
+    LOPPER_TILET_COLS(4)};
+#undef LOPPER_TILET_COLS
+
+void tileTAvx512(const TileTArgs &t) { tileTTable[t.npan - 1][t.nc - 1](t); }
+
+LOPPER_AVX512 void erfAvx512(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tailMask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, erf512(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
 } // namespace
 
-const Kernels avx512Kernels = {IsaAvx512,          192,          tileAvx512,
-                               epilogueAvx512,     dwRowsAvx512, dwPlaneAvx512,
-                               deinterleave2Avx512};
+const Kernels avx512Kernels = {IsaAvx512,
+                               192,
+                               tileAvx512,
+                               epilogueAvx512,
+                               dwRowsAvx512,
+                               dwPlaneAvx512,
+                               deinterleave2Avx512,
+                               gatherPanelAvx512,
+                               tileTAvx512,
+                               erfAvx512,
+                               2};
 
 } // namespace cpu
 } // namespace lopper

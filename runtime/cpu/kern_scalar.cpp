@@ -71,7 +71,7 @@ void dwPlaneScalar(const DwPlaneArgs &d) {
         if (ih < 0 || ih >= d.H)
           continue;
         for (int64_t kw = 0; kw < d.KW; ++kw) {
-          const int64_t iw = ow - d.pl + kw * d.dw;
+          const int64_t iw = ow * d.sw - d.pl + kw * d.dw;
           if (iw >= 0 && iw < d.W)
             acc += d.w[kh * d.KW + kw] * d.x[ih * d.W + iw];
         }
@@ -93,11 +93,62 @@ void deinterleave2Scalar(const float *src, int64_t lo, int64_t hi, int64_t n,
   }
 }
 
+void gatherPanelScalar(const GatherArgs &g) {
+  float *out = g.out;
+  for (int64_t k = 0; k < g.kc; ++k, out += NR) {
+    const float *row = g.base + (g.kOff[k] - g.kAdj);
+    int j = 0;
+    for (int s = 0; s < g.nseg; ++s) {
+      for (; j < g.lo[s]; ++j)
+        out[j] = 0.0f;
+      for (; j < g.hi[s]; ++j)
+        out[j] = row[g.delta[s] + j];
+    }
+    for (; j < NR; ++j)
+      out[j] = 0.0f;
+  }
+}
+
+void tileTScalar(const TileTArgs &t) {
+  const int rows = t.npan * static_cast<int>(MR);
+  float acc[kTileTCols][4 * MR];
+  for (int j = 0; j < t.nc; ++j)
+    for (int i = 0; i < rows; ++i)
+      acc[j][i] = 0.0f;
+  for (int64_t k = 0; k < t.kc; ++k) {
+    const float *b = t.b + k * t.ldb;
+    for (int p = 0; p < t.npan; ++p) {
+      const float *a = t.a + p * t.aPanel + k * MR;
+      for (int j = 0; j < t.nc; ++j)
+        for (int r = 0; r < MR; ++r)
+          acc[j][p * MR + r] += a[r] * b[j];
+    }
+  }
+  for (int j = 0; j < t.nc; ++j) {
+    float *c = t.ct + j * t.ldct;
+    for (int i = 0; i < rows; ++i)
+      c[i] = t.accumulate ? c[i] + acc[j][i] : acc[j][i];
+  }
+}
+
+void erfScalar(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = erfPoly(x[i]);
+}
+
 } // namespace
 
-const Kernels scalarKernels = {IsaScalar,          256,          tileScalar,
-                               epilogueScalar,     dwRowsScalar, dwPlaneScalar,
-                               deinterleave2Scalar};
+const Kernels scalarKernels = {IsaScalar,
+                               256,
+                               tileScalar,
+                               epilogueScalar,
+                               dwRowsScalar,
+                               dwPlaneScalar,
+                               deinterleave2Scalar,
+                               gatherPanelScalar,
+                               tileTScalar,
+                               erfScalar,
+                               2};
 
 } // namespace cpu
 } // namespace lopper

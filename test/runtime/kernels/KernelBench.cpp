@@ -71,16 +71,21 @@ struct Runner {
   int threads;
 };
 
+struct Times {
+  double s[3]; // rt = NULL, 1 thread, N threads
+};
+
 // Prints one line: ms and GFLOP/s with rt = NULL, 1 thread, N threads.
 template <typename F>
-void report(const Runner &r, const char *name, double flops, F &&call) {
+Times report(const Runner &r, const char *name, double flops, F &&call) {
   const double s0 = secondsPerCall([&] { call(nullptr); });
   const double s1 = secondsPerCall([&] { call(r.one); });
   const double sn = secondsPerCall([&] { call(r.many); });
   std::printf("%-6s %-44s %8.3f %6.1f | %8.3f %6.1f | %8.3f %6.1f\n",
-              isaName(activeIsa()), name, s0 * 1e3, flops / s0 * 1e-9,
-              s1 * 1e3, flops / s1 * 1e-9, sn * 1e3, flops / sn * 1e-9);
+              isaName(activeIsa()), name, s0 * 1e3, flops / s0 * 1e-9, s1 * 1e3,
+              flops / s1 * 1e-9, sn * 1e3, flops / sn * 1e-9);
   std::fflush(stdout);
+  return Times{{s0, s1, sn}};
 }
 
 struct ConvCase {
@@ -88,7 +93,7 @@ struct ConvCase {
   int64_t C, H, W, M, KH, KW, s, pad, G;
 };
 
-void benchConv(const Runner &r, const ConvCase &c, int act) {
+Times benchConv(const Runner &r, const ConvCase &c, int act) {
   std::vector<int64_t> ip(LOPPER_CONV_IP_COUNT);
   const int64_t OH = (c.H + 2 * c.pad - c.KH) / c.s + 1;
   const int64_t OW = (c.W + 2 * c.pad - c.KW) / c.s + 1;
@@ -125,7 +130,7 @@ void benchConv(const Runner &r, const ConvCase &c, int act) {
   float fp[2] = {0, 0};
   const double flops =
       2.0 * static_cast<double>(c.M * OH * OW * c.C / c.G * c.KH * c.KW);
-  report(r, c.name, flops, [&](void *rt) {
+  return report(r, c.name, flops, [&](void *rt) {
     lopper_k_conv2d_f32_v1(rt, ip.data(), fp, x.data(), wp.p, bias.data(),
                            nullptr, y.data());
   });
@@ -222,9 +227,22 @@ int main(int argc, char **argv) {
   auto want = [&](const char *name) {
     return filter.empty() || std::strstr(name, filter.c_str());
   };
-  for (const ConvCase &c : kResNet18)
-    if (want(c.name))
-      benchConv(r, c, LOPPER_ACT_RELU);
+  // The convolutions of ResNet-18, then their total per inference.
+  double total[3] = {0, 0, 0};
+  bool all = true;
+  for (size_t i = 0; i < sizeof kResNet18 / sizeof kResNet18[0]; ++i) {
+    if (!want(kResNet18[i].name)) {
+      all = false;
+      continue;
+    }
+    const Times t = benchConv(r, kResNet18[i], LOPPER_ACT_RELU);
+    for (int j = 0; j < 3; ++j)
+      total[j] += kResNet18Count[i] * t.s[j];
+  }
+  if (all)
+    std::printf("%-6s %-44s %8.3f %6s | %8.3f %6s | %8.3f %6s\n", "",
+                "r18 all 20 convs (sum of the above x count)", total[0] * 1e3,
+                "", total[1] * 1e3, "", total[2] * 1e3, "");
   for (const ConvCase &c : kOther)
     if (want(c.name))
       benchConv(r, c, LOPPER_ACT_RELU);
@@ -237,7 +255,6 @@ int main(int argc, char **argv) {
     benchMatmul(r, "gemm 128x3072x32 gelu_tanh", 128, 3072, 32,
                 LOPPER_ACT_GELU_TANH);
   }
-  (void)kResNet18Count;
   benchPoolDestroy(r.many);
   benchPoolDestroy(r.one);
   return 0;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -292,6 +293,20 @@ const ConvShape kConvShapes[] = {
     {3, 9, 9, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3},      // depthwise s3
     {1, 9, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},     // C=1: direct path
     {9, 3, 3, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 9},      // depthwise out 1x1
+    // Few pixels (P = 49, 25, 16): transposed tiles where K is large.
+    {32, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // P=49, M=20
+    {32, 7, 7, 44, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 6 row panels, 2 K blks
+    {32, 5, 5, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},   // P=25, groups 2
+    {256, 5, 5, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},  // 1x1, P=25, K=256
+    {32, 14, 14, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, // s2 down to 7x7
+    {4, 4, 4, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},    // P=16: half a panel
+    {8, 8, 8, 264, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // M=264: B packed once
+    // Input planes: strides, dilation, padding.
+    {4, 11, 13, 6, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // stride 3
+    {6, 12, 12, 10, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1}, // dilation 2, stride 2
+    {5, 6, 7, 9, 3, 3, 1, 1, 0, 0, 2, 2, 1, 1, 1},    // pads bottom/right only
+    {4, 12, 40, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},  // no padding: x itself
+    {3, 6, 6, 5, 3, 3, 1, 1, 4, 3, 4, 3, 1, 1, 1},    // pads wider than 3x3
 };
 
 using ConvTest = IsaTest;
@@ -307,6 +322,40 @@ TEST_P(ConvTest, Shapes) {
                   variant == 1 ? nullptr : kThreaded, seed, withRes && N == 3);
         ++seed;
       }
+}
+
+// Restores the automatic conv schedule when a test ends.
+struct ScopedConvTuning {
+  explicit ScopedConvTuning(const ConvTuning &t) { setConvTuningForTesting(t); }
+  ~ScopedConvTuning() { setConvTuningForTesting(ConvTuning{0, 0.0, 0}); }
+  ScopedConvTuning(const ScopedConvTuning &) = delete;
+  ScopedConvTuning &operator=(const ScopedConvTuning &) = delete;
+};
+
+// Every GEMM-path shape on each schedule (PerTask, Shared, SharedT), with
+// the default task sizes and with tiny ones (many tasks, and one (image,
+// group) pair per pass of the shared scratch).
+TEST_P(ConvTest, Schedules) {
+  const char *const names[] = {"auto", "per-task", "shared", "shared-t"};
+  unsigned seed = 5000;
+  for (int schedule = 1; schedule <= 3; ++schedule)
+    for (bool fine : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "schedule " << names[schedule]
+                                        << (fine ? ", tiny tasks" : ""));
+      ScopedConvTuning tuning(
+          ConvTuning{schedule, fine ? 1e4 : 0.0, fine ? 1 : 0});
+      for (const ConvShape &s : kConvShapes) {
+        if (s.C == s.G)
+          continue; // direct path
+        for (int64_t N : {1, 3}) {
+          const bool withRes = seed & 2;
+          checkConv(s, N, static_cast<int>(seed % kActCount), seed & 1, withRes,
+                    seed % 3 == 0 ? nullptr : kThreaded, seed,
+                    withRes && (seed & 4));
+          ++seed;
+        }
+      }
+    }
 }
 
 TEST_P(ConvTest, Activations) {
@@ -626,6 +675,123 @@ TEST_P(MatmulTest, AttentionScores) {
 INSTANTIATE_TEST_SUITE_P(Isa, MatmulTest, ::testing::ValuesIn(kAllIsas),
                          isaParamName);
 
+//===--- erf (GELU) ----------------------------------------------------===//
+
+using ErfTest = IsaTest;
+
+float bitsToFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Max |erf - erff| over the bit patterns u = first, first + step, ... < 2^32
+// (NaN patterns must give NaN).
+double maxErfError(uint64_t first, uint64_t step, float *worstAt) {
+  const Kernels &kr = activeKernels();
+  constexpr int kChunk = 4096;
+  std::vector<float> x(kChunk), y(kChunk);
+  double worst = 0;
+  for (uint64_t u = first; u < (uint64_t(1) << 32);) {
+    int n = 0;
+    for (; n < kChunk && u < (uint64_t(1) << 32); ++n, u += step)
+      x[n] = bitsToFloat(static_cast<uint32_t>(u));
+    kr.erf(x.data(), y.data(), n);
+    for (int i = 0; i < n; ++i) {
+      if (std::isnan(x[i])) {
+        if (!std::isnan(y[i]))
+          return 1e30;
+        continue;
+      }
+      const double err = std::fabs(static_cast<double>(y[i]) -
+                                   static_cast<double>(std::erf(x[i])));
+      if (!(err <= worst)) {
+        worst = err;
+        *worstAt = x[i];
+      }
+    }
+  }
+  return worst;
+}
+
+TEST_P(ErfTest, MatchesErff) {
+  // Every 251st float (about 17 million, all binades and both signs).
+  float at = 0;
+  const double worst = maxErfError(0, 251, &at);
+  std::printf("%s: max |erf - erff| = %.3g at %.9g\n", isaName(activeIsa()),
+              worst, at);
+  EXPECT_LE(worst, 2e-7) << "at x = " << at;
+  // Dense around the interval boundaries and the clamp.
+  const Kernels &kr = activeKernels();
+  std::vector<float> x;
+  for (float b : {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 2.5f, 3.0f, 3.5f, 3.92f, 4.0f})
+    for (float v = b, i = 0; i < 10000; ++i, v = std::nextafter(v, 10.0f)) {
+      x.push_back(v);
+      x.push_back(-v);
+      const float below = std::nextafter(b - (v - b), -10.0f);
+      x.push_back(below);
+      x.push_back(-below);
+    }
+  for (float v : {std::numeric_limits<float>::infinity(),
+                  -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::denorm_min(), -0.0f, 1e-30f})
+    x.push_back(v);
+  std::vector<float> y(x.size());
+  kr.erf(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_LE(std::fabs(static_cast<double>(y[i]) - std::erf(x[i])), 2e-7)
+        << "x = " << x[i];
+  // Odd, with full relative accuracy near 0.
+  for (float v : {1e-30f, 3e-8f, 1e-5f, 0.3f, 2.2f}) {
+    float p[2] = {v, -v}, q[2];
+    kr.erf(p, q, 2);
+    EXPECT_EQ(q[0], -q[1]);
+    EXPECT_NEAR(q[0], std::erf(v), 2e-7 * std::fabs(std::erf(v)) + 1e-37);
+  }
+  float nan = std::nanf(""), r;
+  kr.erf(&nan, &r, 1);
+  EXPECT_TRUE(std::isnan(r));
+}
+
+// All 2^32 floats (about a minute per level): the bound in cpu_internal.h.
+TEST_P(ErfTest, DISABLED_Exhaustive) {
+  float at = 0;
+  const double worst = maxErfError(0, 1, &at);
+  std::printf("%s: max |erf - erff| over all floats = %.4g at %.9g\n",
+              isaName(activeIsa()), worst, at);
+  EXPECT_LE(worst, 2e-7) << "at x = " << at;
+}
+
+// The GELU epilogue against a double reference over [-12, 12].
+TEST_P(ErfTest, GeluEpilogue) {
+  const Kernels &kr = activeKernels();
+  alignas(64) float tile[MR * NR];
+  std::vector<float> c(MR * NR);
+  Epilogue e = {};
+  e.act = LOPPER_ACT_GELU;
+  for (int start = 0; start < 12000; start += MR * NR) {
+    for (int i = 0; i < MR * NR; ++i)
+      tile[i] = -12.0f + 0.001f * static_cast<float>(start + i);
+    for (int nc : {static_cast<int>(NR), 13}) {
+      std::fill(c.begin(), c.end(), 7.0f);
+      kr.epilogue(tile, c.data(), NR, MR, nc, e);
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j) {
+          const float v = tile[i * NR + j];
+          const double want =
+              j < nc ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : 7.0;
+          EXPECT_LE(std::fabs(c[i * NR + j] - want),
+                    2e-7 * std::fmax(1.0, std::fabs(v)))
+              << "x = " << v;
+        }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, ErfTest, ::testing::ValuesIn(kAllIsas),
+                         isaParamName);
+
 //===--- Packing and dispatch -------------------------------------------===//
 
 TEST(Pack, MatmulLayout) {
@@ -809,6 +975,10 @@ TEST_P(BenchTest, DISABLED_BenchConv) {
             {64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1});
   benchConv("conv 3x3 C=M=256 14x14 pad 1",
             {256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  benchConv("conv 3x3 C=M=512 7x7 pad 1",
+            {512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  benchConv("conv 3x3 s2 C=256 M=512 14x14 pad 1",
+            {256, 14, 14, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1});
   benchConv("conv 7x7 s2 C=3 M=64 224x224",
             {3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1});
 }
