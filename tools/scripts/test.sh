@@ -76,6 +76,16 @@ suite_compiled() {
     --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER"
 }
 
+# --full only: latency against onnxruntime measured in the same run (a
+# report: fails only if a model cannot be benchmarked).
+suite_benchmarks() {
+  LOPPER_PYTHON="$LOPPER_VENV/bin/python" "$LOPPER_VENV/bin/python" \
+    "$LOPPER_ROOT/test/bench/run_benchmarks.py" --bin "$BIN" \
+    --models-dir "$MODELS_DIR" --threads 2 \
+    --markdown "$LOPPER_BUILD/benchmarks.md" || return 1
+  cat "$LOPPER_BUILD/benchmarks.md"
+}
+
 # The ONNX backend tests through lopper compile + lopper run, checked
 # against test/onnx-backend/expected/.
 suite_onnx_backend() {
@@ -144,6 +154,7 @@ run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
 run_suite compiled-$TIER suite_compiled
 run_suite onnx-backend suite_onnx_backend
+[ "$TIER" = full ] && run_suite benchmarks suite_benchmarks
 
 echo
 echo "===== summary ($TIER tier)"
