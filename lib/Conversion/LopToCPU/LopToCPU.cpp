@@ -188,7 +188,7 @@ private:
   emitElementwise(Value result, ArrayRef<Value> operands,
                   function_ref<Value(OpBuilder &, Location, ValueRange)> body,
                   ArrayRef<int> channelOperands = {});
-  void emitCopy(Value from, Value toMemref, ArrayRef<Poly> fromDims);
+  void emitCopy(Value from, Value toMemref);
   void emitMaterialize(Value v);
   bool emitOp(Operation *op, std::string &error);
   bool emitHeavy(Operation *op, std::string &error);
@@ -220,7 +220,6 @@ private:
   Block *entry = nullptr;
   Operation *prologueEnd = nullptr;
   Value rtPtr;
-  int currentOp = 0;
 };
 
 } // namespace
@@ -528,7 +527,6 @@ void Lowerer::emitElementwise(
   // Same-shape operands (and scalars): one flat loop, which LLVM vectorizes
   // far better than a nest over dynamic strides.
   bool flat = channelOperands.empty() && rank > 1;
-  Poly total = numel(result);
   for (Value v : operands) {
     Poly n = numel(v);
     flat &= shapes.dims(v) == rd || (n.isConstant() && n.constant() == 1);
@@ -550,7 +548,6 @@ void Lowerer::emitElementwise(
                               });
     return;
   }
-  (void)total;
   for (auto [k, v] : llvm::enumerate(operands)) {
     ins.push_back(view(v));
     const PolyVec &d = shapes.dims(v);
@@ -579,8 +576,7 @@ void Lowerer::emitElementwise(
                             });
 }
 
-void Lowerer::emitCopy(Value from, Value to, ArrayRef<Poly> fromDims) {
-  (void)fromDims;
+void Lowerer::emitCopy(Value from, Value to) {
   auto mt = cast<MemRefType>(to.getType());
   unsigned rank = mt.getRank();
   auto id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
@@ -1293,7 +1289,7 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     Poly offset = Poly::constant(0);
     for (Value in : c.getInputs()) {
       const PolyVec &d = shapes.dims(in);
-      emitCopy(view(in), slab(outV, d, c.getAxis(), offset), d);
+      emitCopy(view(in), slab(outV, d, c.getAxis(), offset));
       offset = offset + d[c.getAxis()];
     }
     return true;
@@ -1303,7 +1299,7 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     Poly offset = Poly::constant(0);
     for (Value r : s.getResults()) {
       const PolyVec &d = shapes.dims(r);
-      emitCopy(slab(inV, d, s.getAxis(), offset), view(r), d);
+      emitCopy(slab(inV, d, s.getAxis(), offset), view(r));
       offset = offset + d[s.getAxis()];
     }
     return true;
@@ -1349,7 +1345,7 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     }
     Value sub = memref::SubViewOp::create(b, loc, view(s.getInput()), offs,
                                           sizes, strides);
-    emitCopy(sub, view(result), yd);
+    emitCopy(sub, view(result));
     return true;
   }
 
@@ -1852,7 +1848,6 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
 
   for (auto [i, op] : llvm::enumerate(order)) {
     loc = op->getLoc();
-    currentOp = i;
     bool timed = !isView(op);
     if (!timed && materializeAt.lookup(op).empty()) {
       // A view: no code.
@@ -1903,7 +1898,7 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
       if (!d.isConstant())
         dyn.push_back(polyVal(d));
     Value to = memref::ViewOp::create(b, loc, mt, outArgs[k], idx(0), dyn);
-    emitCopy(from, to, shapes.dims(v));
+    emitCopy(from, to);
   }
   endFunction();
   {
