@@ -408,7 +408,11 @@ bool runLinker(const std::string &linker, llvm::ArrayRef<std::string> args,
   for (auto &a : args)
     argv.push_back(a);
   std::string errMsg;
-  TempFile log("/tmp/lopper-link", ".log");
+  // The linker's messages go to a file in the system's temporary folder.
+  llvm::SmallString<128> tmpDir;
+  llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, tmpDir);
+  llvm::sys::path::append(tmpDir, "lopper-link");
+  TempFile log(std::string(tmpDir), ".log");
   std::optional<llvm::StringRef> redirects[] = {
       std::nullopt, llvm::StringRef(log.path), llvm::StringRef(log.path)};
   int rc = llvm::sys::ExecuteAndWait(linker, argv, std::nullopt, redirects, 0,
