@@ -22,6 +22,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -160,8 +161,10 @@ private:
   // Planning.
   bool plan(std::string &error);
   bool isView(Operation *op) const {
-    return isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp>(op);
+    return isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp>(op) ||
+           foldedBatchNorms.count(op);
   }
+  void findFoldableBatchNorms();
   bool skipped(Operation *op) const;
   bool isShapeOperand(Operation *op, unsigned i) const;
   Poly numel(Value v) const {
@@ -204,6 +207,10 @@ private:
 
   DenseMap<Value, Storage> storage;
   DenseMap<Value, int64_t> packed; // heavy-op weight -> packed offset
+  /// Inference BatchNorms folded into the conv that feeds them (its weights
+  /// and bias are rescaled when packed); the BatchNorm becomes a view.
+  DenseMap<Operation *, BatchNormOp> bnOfConv;
+  DenseSet<Operation *> foldedBatchNorms;
   std::vector<Buffer> buffers;
   DenseMap<Value, unsigned> bufferOf; // root value -> buffer id
   DenseMap<Operation *, SmallVector<Value>> materializeAt;
@@ -331,6 +338,7 @@ bool Lowerer::plan(std::string &error) {
     return false;
   };
 
+  findFoldableBatchNorms();
   for (Operation &opRef : srcFn.getBody().front()) {
     Operation *op = &opRef;
     if (isa<func::ReturnOp>(op) || skipped(op))
@@ -339,6 +347,8 @@ bool Lowerer::plan(std::string &error) {
     for (auto [i, v] : llvm::enumerate(op->getOperands())) {
       if (isShapeOperand(op, i))
         continue;
+      if (foldedBatchNorms.count(op) && i > 0)
+        continue; // its statistics went into the conv's weights
       // Constant weights of heavy ops are packed at emission.
       if (heavy && i == 1 && v.getDefiningOp<ConstantOp>() &&
           (isa<ConvOp>(op) ||
@@ -375,6 +385,32 @@ bool Lowerer::plan(std::string &error) {
     finalCopies.push_back({v, (unsigned)k});
   }
   return true;
+}
+
+/// A BatchNorm whose only input is a conv used by nothing else, with
+/// constant fp32 statistics, a constant conv weight, and no residual or
+/// activation on the conv, folds into the conv (as ONNX Runtime does).
+void Lowerer::findFoldableBatchNorms() {
+  for (Operation &o : srcFn.getBody().front()) {
+    auto bn = dyn_cast<BatchNormOp>(o);
+    auto conv = bn ? bn.getInput().getDefiningOp<ConvOp>() : ConvOp();
+    if (!conv || !conv->hasOneUse() || conv.getResidual() ||
+        conv.getActivation() != ActivationKind::none ||
+        !conv.getWeight().getDefiningOp<ConstantOp>() ||
+        !cast<RankedTensorType>(conv.getType()).getElementType().isF32())
+      continue;
+    bool constant = true;
+    for (Value v :
+         {bn.getScale(), bn.getBias(), bn.getMean(), bn.getVariance()})
+      constant &= v.getDefiningOp<ConstantOp>() &&
+                  cast<RankedTensorType>(v.getType()).getElementType().isF32();
+    if (conv.getBias())
+      constant &= (bool)conv.getBias().getDefiningOp<ConstantOp>();
+    if (!constant)
+      continue;
+    bnOfConv[conv] = bn;
+    foldedBatchNorms.insert(bn);
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -916,12 +952,48 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     std::vector<float> wdata;
     if (!readF32(w, wdata))
       return fail("the weight must be a constant (pre-packed at compile time)");
-    if (!packed.count(w)) {
+    Value biasPtr = zero;
+    int64_t wOffset;
+    if (BatchNormOp bn = bnOfConv.lookup(conv)) {
+      // w'[m] = w[m] * a[m], b'[m] = b[m] * a[m] + (beta[m] - mean[m] * a[m])
+      // with a = gamma / sqrt(var + eps), in double.
+      std::vector<float> g, be, mu, var, b0;
+      readF32(bn.getScale(), g);
+      readF32(bn.getBias(), be);
+      readF32(bn.getMean(), mu);
+      readF32(bn.getVariance(), var);
+      int64_t M = ip[LOPPER_CONV_IP_M];
+      if (bias)
+        readF32(bias, b0);
+      if ((int64_t)g.size() != M || (int64_t)be.size() != M ||
+          (int64_t)mu.size() != M || (int64_t)var.size() != M ||
+          (bias && (int64_t)b0.size() != M))
+        return fail("batch-norm statistics do not match the output channels");
+      double eps = bn.getEpsilon().convertToFloat();
+      int64_t per = wdata.size() / M;
+      std::vector<float> nb(M);
+      for (int64_t m = 0; m < M; ++m) {
+        double a = g[m] / std::sqrt((double)var[m] + eps);
+        for (int64_t k = 0; k < per; ++k)
+          wdata[m * per + k] = (float)(wdata[m * per + k] * a);
+        nb[m] = (float)((bias ? b0[m] : 0.0) * a + (be[m] - mu[m] * a));
+      }
       std::vector<float> buf(lopper_pack_conv2d_f32_size(ip));
       lopper_pack_conv2d_f32(ip, wdata.data(), buf.data());
-      packed[w] = addWeight(buf.data(), buf.size() * 4);
+      wOffset = addWeight(buf.data(), buf.size() * 4);
+      int64_t bOffset = addWeight(nb.data(), nb.size() * 4);
+      biasPtr = pointerOf(
+          memref::ViewOp::create(b, loc, MemRefType::get({M}, b.getF32Type()),
+                                 weightsArg, idx(bOffset), ValueRange{}));
+      bias = Value();
+    } else {
+      if (!packed.count(w)) {
+        std::vector<float> buf(lopper_pack_conv2d_f32_size(ip));
+        lopper_pack_conv2d_f32(ip, wdata.data(), buf.data());
+        packed[w] = addWeight(buf.data(), buf.size() * 4);
+      }
+      wOffset = packed[w];
     }
-    Value biasPtr = zero;
     if (bias) {
       if (!numel(bias).isConstant() ||
           numel(bias).constant() != ip[LOPPER_CONV_IP_M])
@@ -935,7 +1007,7 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     Value fpPtr = fpBlock(alpha, beta);
     Value wView =
         memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
-                               weightsArg, idx(packed[w]), ValueRange{});
+                               weightsArg, idx(wOffset), ValueRange{});
     callKernel("lopper_k_conv2d_f32_v1",
                {rtPtr, ipPtr, fpPtr, pointerOf(view(x)), pointerOf(wView),
                 biasPtr, resPtr, pointerOf(view(result))});
