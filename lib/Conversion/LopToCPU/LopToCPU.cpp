@@ -1730,56 +1730,100 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                 arith::AddIOp::create(
                     b2, loc, arith::MulIOp::create(b2, loc, c, idx(OH)), oh),
                 idx(OW));
-            forLoop(
-                b2, loc, z, idx(OW), {},
-                [&](OpBuilder &b3, Value ow, ValueRange) {
-                  memref::StoreOp::create(
-                      b3, loc, fconst(b3, loc, isMax ? -INFINITY : 0.0), y,
-                      ValueRange{arith::AddIOp::create(b3, loc, rowBase, ow)});
-                  return noResults;
-                });
-            forLoop(
-                b2, loc, z, idx(ks[0]), {},
-                [&](OpBuilder &b3, Value kh, ValueRange) {
-                  Value ih = tap(b3, oh, st[0], pd[0], kh, dl[0]);
-                  Value rowOk = inRange(b3, ih, H);
-                  Value inBase = arith::MulIOp::create(
-                      b3, loc,
-                      arith::AddIOp::create(
-                          b3, loc, arith::MulIOp::create(b3, loc, c, idx(H)),
-                          clampIdx(b3, ih, H)),
-                      idx(W));
-                  forLoop(
-                      b3, loc, z, idx(ks[1]), {},
-                      [&](OpBuilder &b4, Value kw, ValueRange) {
-                        forLoop(
-                            b4, loc, z, idx(OW), {},
-                            [&](OpBuilder &b5, Value ow, ValueRange) {
-                              Value iw = tap(b5, ow, st[1], pd[1], kw, dl[1]);
-                              Value ok = arith::AndIOp::create(
-                                  b5, loc, rowOk, inRange(b5, iw, W));
-                              Value v = memref::LoadOp::create(
-                                  b5, loc, x,
-                                  ValueRange{arith::AddIOp::create(
-                                      b5, loc, inBase, clampIdx(b5, iw, W))});
-                              Value p =
-                                  arith::AddIOp::create(b5, loc, rowBase, ow);
-                              Value old = memref::LoadOp::create(b5, loc, y,
-                                                                 ValueRange{p});
-                              Value r = isMax ? Value(arith::MaximumFOp::create(
+            if (ks[0] * ks[1] <= 49) {
+              // Small windows: every tap unrolled into one loop over the
+              // row, the accumulator in a register.
+              SmallVector<Value> rowOk, inBase;
+              for (int64_t kh = 0; kh < ks[0]; ++kh) {
+                Value ih = tap(b2, oh, st[0], pd[0], idx(kh), dl[0]);
+                rowOk.push_back(inRange(b2, ih, H));
+                inBase.push_back(arith::MulIOp::create(
+                    b2, loc,
+                    arith::AddIOp::create(
+                        b2, loc, arith::MulIOp::create(b2, loc, c, idx(H)),
+                        clampIdx(b2, ih, H)),
+                    idx(W)));
+              }
+              forLoop(
+                  b2, loc, z, idx(OW), {},
+                  [&](OpBuilder &b3, Value ow, ValueRange) {
+                    Value acc = fconst(b3, loc, isMax ? -INFINITY : 0.0);
+                    for (int64_t kh = 0; kh < ks[0]; ++kh)
+                      for (int64_t kw = 0; kw < ks[1]; ++kw) {
+                        Value iw = tap(b3, ow, st[1], pd[1], idx(kw), dl[1]);
+                        Value ok = arith::AndIOp::create(b3, loc, rowOk[kh],
+                                                         inRange(b3, iw, W));
+                        Value v = memref::LoadOp::create(
+                            b3, loc, x,
+                            ValueRange{arith::AddIOp::create(
+                                b3, loc, inBase[kh], clampIdx(b3, iw, W))});
+                        Value r =
+                            isMax
+                                ? Value(arith::MaximumFOp::create(b3, loc, acc,
+                                                                  v))
+                                : Value(arith::AddFOp::create(b3, loc, acc, v));
+                        acc = arith::SelectOp::create(b3, loc, ok, r, acc);
+                      }
+                    memref::StoreOp::create(b3, loc, acc, y,
+                                            ValueRange{arith::AddIOp::create(
+                                                b3, loc, rowBase, ow)});
+                    return noResults;
+                  });
+            } else {
+              forLoop(b2, loc, z, idx(OW), {},
+                      [&](OpBuilder &b3, Value ow, ValueRange) {
+                        memref::StoreOp::create(
+                            b3, loc, fconst(b3, loc, isMax ? -INFINITY : 0.0),
+                            y,
+                            ValueRange{
+                                arith::AddIOp::create(b3, loc, rowBase, ow)});
+                        return noResults;
+                      });
+              forLoop(
+                  b2, loc, z, idx(ks[0]), {},
+                  [&](OpBuilder &b3, Value kh, ValueRange) {
+                    Value ih = tap(b3, oh, st[0], pd[0], kh, dl[0]);
+                    Value rowOk = inRange(b3, ih, H);
+                    Value inBase = arith::MulIOp::create(
+                        b3, loc,
+                        arith::AddIOp::create(
+                            b3, loc, arith::MulIOp::create(b3, loc, c, idx(H)),
+                            clampIdx(b3, ih, H)),
+                        idx(W));
+                    forLoop(
+                        b3, loc, z, idx(ks[1]), {},
+                        [&](OpBuilder &b4, Value kw, ValueRange) {
+                          forLoop(
+                              b4, loc, z, idx(OW), {},
+                              [&](OpBuilder &b5, Value ow, ValueRange) {
+                                Value iw = tap(b5, ow, st[1], pd[1], kw, dl[1]);
+                                Value ok = arith::AndIOp::create(
+                                    b5, loc, rowOk, inRange(b5, iw, W));
+                                Value v = memref::LoadOp::create(
+                                    b5, loc, x,
+                                    ValueRange{arith::AddIOp::create(
+                                        b5, loc, inBase, clampIdx(b5, iw, W))});
+                                Value p =
+                                    arith::AddIOp::create(b5, loc, rowBase, ow);
+                                Value old = memref::LoadOp::create(
+                                    b5, loc, y, ValueRange{p});
+                                Value r = isMax
+                                              ? Value(arith::MaximumFOp::create(
                                                     b5, loc, old, v))
                                               : Value(arith::AddFOp::create(
                                                     b5, loc, old, v));
-                              memref::StoreOp::create(
-                                  b5, loc,
-                                  arith::SelectOp::create(b5, loc, ok, r, old),
-                                  y, ValueRange{p});
-                              return noResults;
-                            });
-                        return noResults;
-                      });
-                  return noResults;
-                });
+                                memref::StoreOp::create(
+                                    b5, loc,
+                                    arith::SelectOp::create(b5, loc, ok, r,
+                                                            old),
+                                    y, ValueRange{p});
+                                return noResults;
+                              });
+                          return noResults;
+                        });
+                    return noResults;
+                  });
+            }
             if (isMax)
               return noResults;
             // Average: divide by the window size, or by the number of taps that
