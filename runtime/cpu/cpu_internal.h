@@ -69,6 +69,20 @@ struct Epilogue {
   int64_t ld1;
   int act;
   float alpha, beta;
+
+  /// The same epilogue for the output tile starting at (row, col).
+  Epilogue at(int64_t row, int64_t col) const {
+    Epilogue t = *this;
+    if (t.rowBias)
+      t.rowBias += row * t.rowBiasStride;
+    if (t.colBias)
+      t.colBias += col;
+    if (t.add0)
+      t.add0 += row * t.ld0 + col;
+    if (t.add1)
+      t.add1 += row * t.ld1 + col;
+    return t;
+  }
 };
 
 // Depthwise: `rows` output rows of `ow` outputs,

@@ -118,18 +118,8 @@ void gemmBlock(const Kernels &kr, int64_t M, int64_t N, int64_t K,
             for (int j = 0; j < NR; ++j)
               tile[i * NR + j] = t.cin && j < nc ? t.cin[i * ldc + j] : 0.0f;
         }
-        if (last) {
-          Epilogue te = e;
-          if (te.rowBias)
-            te.rowBias += ir * MR * te.rowBiasStride;
-          if (te.colBias)
-            te.colBias += jr * NR;
-          if (te.add0)
-            te.add0 += ir * MR * te.ld0 + jr * NR;
-          if (te.add1)
-            te.add1 += ir * MR * te.ld1 + jr * NR;
-          kr.epilogue(tile, c, ldc, mr, nc, te);
-        }
+        if (last)
+          kr.epilogue(tile, c, ldc, mr, nc, e.at(ir * MR, jr * NR));
       }
     }
   }
@@ -191,16 +181,7 @@ void gemmBlockT(const Kernels &kr, int64_t M, int64_t N, int64_t K,
         for (int64_t j = nc; j < NR; ++j)
           dst[j] = 0.0f;
       }
-      Epilogue te = e;
-      if (te.rowBias)
-        te.rowBias += ir * MR * te.rowBiasStride;
-      if (te.colBias)
-        te.colBias += jr * NR;
-      if (te.add0)
-        te.add0 += ir * MR * te.ld0 + jr * NR;
-      if (te.add1)
-        te.add1 += ir * MR * te.ld1 + jr * NR;
-      kr.epilogue(tile, c, ldc, mr, nc, te);
+      kr.epilogue(tile, c, ldc, mr, nc, e.at(ir * MR, jr * NR));
     }
   }
 }

@@ -80,19 +80,29 @@ lopper_status validateDesc(const lopper_tensor_desc &d, const char *fn,
 
 using namespace lopper::rt;
 
+namespace {
+/// The checks both tensor constructors start with: an out pointer (cleared),
+/// and a readable, valid desc whose byte size is returned.
+lopper_status beginCreate(const lopper_tensor_desc *desc,
+                          lopper_tensor **out_tensor, const char *fn,
+                          lopper_tensor_desc *d, size_t *bytes) {
+  if (!out_tensor)
+    return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: out_tensor is NULL", fn);
+  *out_tensor = nullptr;
+  if (lopper_status st = readDesc(desc, d, fn, "desc"))
+    return st;
+  return validateDesc(*d, fn, "desc", bytes);
+}
+} // namespace
+
 extern "C" {
 
 lopper_status lopper_tensor_create(const lopper_tensor_desc *desc,
                                    lopper_tensor **out_tensor) {
   const char *fn = "lopper_tensor_create";
-  if (!out_tensor)
-    return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: out_tensor is NULL", fn);
-  *out_tensor = nullptr;
   lopper_tensor_desc d;
   size_t bytes;
-  if (lopper_status st = readDesc(desc, &d, fn, "desc"))
-    return st;
-  if (lopper_status st = validateDesc(d, fn, "desc", &bytes))
+  if (lopper_status st = beginCreate(desc, out_tensor, fn, &d, &bytes))
     return st;
   void *data = alignedAlloc(bytes);
   lopper_tensor *t = data ? new (std::nothrow) lopper_tensor : nullptr;
@@ -114,14 +124,9 @@ lopper_status lopper_tensor_create_borrowed(const lopper_tensor_desc *desc,
                                             void *data, size_t data_bytes,
                                             lopper_tensor **out_tensor) {
   const char *fn = "lopper_tensor_create_borrowed";
-  if (!out_tensor)
-    return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: out_tensor is NULL", fn);
-  *out_tensor = nullptr;
   lopper_tensor_desc d;
   size_t bytes;
-  if (lopper_status st = readDesc(desc, &d, fn, "desc"))
-    return st;
-  if (lopper_status st = validateDesc(d, fn, "desc", &bytes))
+  if (lopper_status st = beginCreate(desc, out_tensor, fn, &d, &bytes))
     return st;
   if (!data && bytes > 0)
     return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: data is NULL", fn);

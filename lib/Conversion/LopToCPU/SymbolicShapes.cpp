@@ -494,6 +494,41 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
     dimMap[op->getResult(r)] = res[r];
   }
 
+  // Boolean results of comparisons between shape values (ViT's
+  // Where(Equal(shape, -1), ...)): dims are positive, so a shape value never
+  // equals a negative constant.
+  if (auto e = dyn_cast<EqualOp>(op)) {
+    auto *a = values(e.getLhs()), *b = values(e.getRhs());
+    auto rt = cast<RankedTensorType>(e.getType());
+    if (a && b && rt.hasStaticShape() &&
+        rt.getNumElements() <= kMaxShapeValues) {
+      int64_t n = rt.getNumElements();
+      PolyVec v;
+      for (int64_t i = 0; i < n; ++i) {
+        Poly x = canon((*a)[a->size() == 1 ? 0 : i]);
+        Poly y = canon((*b)[b->size() == 1 ? 0 : i]);
+        Poly d = x - y;
+        bool xPos = !x.isConstant() &&
+                    llvm::all_of(x.terms, [](auto &t) { return t.second > 0; });
+        bool yPos = !y.isConstant() &&
+                    llvm::all_of(y.terms, [](auto &t) { return t.second > 0; });
+        if (d.terms.empty())
+          v.push_back(Poly::constant(1));
+        else if (d.isConstant())
+          v.push_back(Poly::constant(0));
+        else if ((xPos && y.isConstant() && y.constant() <= 0) ||
+                 (yPos && x.isConstant() && x.constant() <= 0))
+          v.push_back(Poly::constant(0));
+        else {
+          v.clear();
+          break;
+        }
+      }
+      if ((int64_t)v.size() == n)
+        valueMap[e.getResult()] = v;
+    }
+  }
+
   // Values of small integer tensors.
   if (op->getNumResults() != 1)
     return true;
@@ -573,7 +608,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           v.push_back((*x)[i]);
         vals = v;
       })
-      .Case<AddOp, SubOp, MulOp, DivOp, EqualOp>([&](Operation *) {
+      .Case<AddOp, SubOp, MulOp, DivOp>([&](Operation *) {
         auto *a = all(op->getOperand(0)), *b = all(op->getOperand(1));
         int64_t n = rt.getNumElements();
         if (!a || !b || (a->size() != 1 && (int64_t)a->size() != n) ||
@@ -589,7 +624,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
             v.push_back(x - y);
           else if (isa<MulOp>(op))
             v.push_back(x * y);
-          else if (isa<DivOp>(op)) {
+          else { // DivOp
             if (x.isConstant() && y.isConstant() && y.constant() != 0) {
               // ONNX integer Div truncates toward zero like C++.
               v.push_back(Poly::constant(x.constant() / y.constant()));
@@ -598,8 +633,6 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
             } else {
               return;
             }
-          } else { // EqualOp yields i1, never reaches here (not integer)
-            return;
           }
         }
         vals = v;
@@ -678,47 +711,11 @@ bool SymbolicShapes::run(func::FuncOp fn, std::string &error) {
     }
     dimMap[arg] = d;
   }
-  // Boolean results of comparisons between shape values (ViT's
-  // Where(Equal(shape, -1), ...)): dims are positive, so a shape value never
-  // equals a negative constant.
   for (Operation &op : fn.getBody().front()) {
     if (isa<func::ReturnOp>(op))
       continue;
     if (!analyse(&op, error))
       return false;
-    if (auto e = dyn_cast<EqualOp>(op)) {
-      auto *a = values(e.getLhs()), *b = values(e.getRhs());
-      auto rt = cast<RankedTensorType>(e.getType());
-      if (a && b && rt.hasStaticShape() &&
-          rt.getNumElements() <= kMaxShapeValues) {
-        int64_t n = rt.getNumElements();
-        PolyVec v;
-        for (int64_t i = 0; i < n; ++i) {
-          Poly x = canon((*a)[a->size() == 1 ? 0 : i]);
-          Poly y = canon((*b)[b->size() == 1 ? 0 : i]);
-          Poly d = x - y;
-          bool xPos = !x.isConstant() && llvm::all_of(x.terms, [](auto &t) {
-            return t.second > 0;
-          });
-          bool yPos = !y.isConstant() && llvm::all_of(y.terms, [](auto &t) {
-            return t.second > 0;
-          });
-          if (d.terms.empty())
-            v.push_back(Poly::constant(1));
-          else if (d.isConstant())
-            v.push_back(Poly::constant(0));
-          else if ((xPos && y.isConstant() && y.constant() <= 0) ||
-                   (yPos && x.isConstant() && x.constant() <= 0))
-            v.push_back(Poly::constant(0));
-          else {
-            v.clear();
-            break;
-          }
-        }
-        if ((int64_t)v.size() == n)
-          valueMap[e.getResult()] = v;
-      }
-    }
   }
   finish();
   return true;
