@@ -201,6 +201,76 @@ typedef void (*lopper_k_matmul_f32_v1_fn)(void *rt, const int64_t *ip,
                                           const float *b, const float *bias,
                                           const float *residual, float *c);
 
+/* ---- int8 kernels (u8 x s8 with int32 accumulation; VNNI vpdpbusd form).
+ * Weights are int8, symmetric per output channel (zero point 0), scale
+ * w_scales[j] per output channel j, packed at compile time. Activations are
+ * u8 or i8 with one scale and zero point (A_TYPE 0 / 1), or fp32 quantized by
+ * the kernel at run time (A_TYPE 2: per-tensor u8 with ONNX
+ * DynamicQuantizeLinear's rule, per batch matrix). With the real accumulation
+ *   acc(i,j) = a_scale * w_scales[j] * sum_k (A(i,k) - a_zp) * W(k,j)
+ * the output is y = act(acc + bias[j] + residual) (bias float, may be NULL;
+ * residual float, real-valued, may be NULL), written as
+ *   OUT_TYPE 0: f32 y;  1: u8 / 2: i8 clamp(round_half_even(y / out_scale)
+ *   + OUT_ZP) (the requantizing epilogue).
+ * fp[0] alpha, fp[1] beta (activation), fp[2] a_scale, fp[3] out_scale. */
+enum {
+  LOPPER_QTYPE_F32 = 0,
+  LOPPER_QTYPE_U8 = 1,
+  LOPPER_QTYPE_I8 = 2,
+};
+enum {
+  LOPPER_QFP_ALPHA,
+  LOPPER_QFP_BETA,
+  LOPPER_QFP_A_SCALE,
+  LOPPER_QFP_OUT_SCALE,
+  LOPPER_QFP_COUNT
+};
+/* Batched int8 matmul: A(b,i,k) = a[b*a_bs + i*a_rs + k] (K contiguous,
+ * elements of A_TYPE), W = packed output of lopper_pack_matmul_b_s8 (shared by
+ * all batches), C(b,i,j) at c[b*c_bs + i*ldc + j] in OUT_TYPE elements,
+ * residual (f32) at residual[b*r_bs + i*ldc + j]. A_TYPE: 0 u8, 1 i8,
+ * 2 f32 (dynamic); OUT_TYPE as above. */
+enum {
+  LOPPER_QMM_IP_BATCH,
+  LOPPER_QMM_IP_M,
+  LOPPER_QMM_IP_N,
+  LOPPER_QMM_IP_K,
+  LOPPER_QMM_IP_A_BS,
+  LOPPER_QMM_IP_A_RS,
+  LOPPER_QMM_IP_A_TYPE,
+  LOPPER_QMM_IP_A_ZP,
+  LOPPER_QMM_IP_R_BS,
+  LOPPER_QMM_IP_C_BS,
+  LOPPER_QMM_IP_LDC,
+  LOPPER_QMM_IP_ACT,
+  LOPPER_QMM_IP_OUT_TYPE,
+  LOPPER_QMM_IP_OUT_ZP,
+  LOPPER_QMM_IP_COUNT
+};
+typedef void (*lopper_k_matmul_q8_v1_fn)(void *rt, const int64_t *ip,
+                                         const float *fp, const void *a,
+                                         const int8_t *w_packed,
+                                         const float *w_scales,
+                                         const float *bias,
+                                         const float *residual, void *c);
+
+/* int8 2-D convolution, NCHW: ip[0 .. LOPPER_CONV_IP_COUNT) as for the fp32
+ * conv (LOPPER_CONV_IP_ACT included), then the entries below. x holds X_TYPE
+ * elements (0 u8, 1 i8, 2 f32 dynamic); padding reads as X_ZP (real 0). */
+enum {
+  LOPPER_QCONV_IP_X_TYPE = LOPPER_CONV_IP_COUNT,
+  LOPPER_QCONV_IP_X_ZP,
+  LOPPER_QCONV_IP_OUT_TYPE,
+  LOPPER_QCONV_IP_OUT_ZP,
+  LOPPER_QCONV_IP_COUNT
+};
+typedef void (*lopper_k_conv2d_q8_v1_fn)(void *rt, const int64_t *ip,
+                                         const float *fp, const void *x,
+                                         const int8_t *w_packed,
+                                         const float *w_scales,
+                                         const float *bias,
+                                         const float *residual, void *y);
+
 /* Profiling and taps: called by generated code around every op (op_begin /
  * op_end with the op's id) and after a tapped tensor is written (tap with the
  * tap's id). Cheap no-ops unless enabled on the run. */
@@ -218,6 +288,15 @@ int64_t lopper_pack_matmul_b_f32_size(int64_t K, int64_t N);
 /* b(k, j) = b[k*rs + j*cs] */
 void lopper_pack_matmul_b_f32(int64_t K, int64_t N, const float *b, int64_t rs,
                               int64_t cs, float *out);
+
+/* int8 weights: sizes in bytes (64-byte multiples). */
+int64_t lopper_pack_matmul_b_s8_size(int64_t K, int64_t N);
+/* w(k, j) = w[k*rs + j*cs], int8 */
+void lopper_pack_matmul_b_s8(int64_t K, int64_t N, const int8_t *w, int64_t rs,
+                             int64_t cs, int8_t *out);
+int64_t lopper_pack_conv2d_s8_size(const int64_t *ip);
+/* w: [M][C/group][KH][KW] contiguous int8 */
+void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out);
 
 #ifdef __cplusplus
 }
