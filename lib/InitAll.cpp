@@ -15,6 +15,7 @@ void lopper::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void lopper::registerAllPasses() {
   registerLopperPasses();
+  registerFusionPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

@@ -2,7 +2,7 @@
 //
 // lopper compile model.onnx -o model.so [--emit=lib|obj|mlir|llvm]
 //   [--mcpu=NAME|native] [--mtriple=TRIPLE] [--input-shape NAME=DIMS]...
-//   [--external-weights] [--name=NAME]
+//   [--external-weights] [--name=NAME] [--fuse=false]
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,9 +10,11 @@
 
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
+#include "lopper/Passes/Passes.h"
 #include "lopper/Target/CPU.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -72,6 +74,22 @@ static cl::opt<bool> quiet("quiet", cl::desc("print nothing on success"),
                            cl::sub(sub),
                            cl::cat(lopper::tools::lopperCategory()));
 
+static cl::opt<bool>
+    fuse("fuse",
+         cl::desc("run the fusion passes (lop-fuse: constant folding, "
+                  "batch-norm folding, GELU/LayerNorm recomposition, "
+                  "epilogue fusion, layout cleanup); --fuse=false skips them"),
+         cl::init(true), cl::sub(sub),
+         cl::cat(lopper::tools::lopperCategory()));
+
+/// Runs `build`'s passes on `module`; diagnostics go to stderr.
+static bool runPasses(mlir::ModuleOp module,
+                      llvm::function_ref<void(mlir::OpPassManager &)> build) {
+  mlir::PassManager pm(module.getContext());
+  build(pm);
+  return mlir::succeeded(pm.run(module));
+}
+
 static int runCompile() {
   lopper::CPUCompileOptions opts;
   if (emit == "lib")
@@ -110,6 +128,8 @@ static int runCompile() {
       errs() << "lopper: error: " << e << "\n";
     return 1;
   }
+  if (fuse && !runPasses(*module, lopper::buildFusionPipeline))
+    return error(input + ": the fusion passes failed");
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))
     return error(input + ": " + msg);

@@ -96,51 +96,6 @@ Type signless(Type t) {
   return t;
 }
 
-/// The bytes of a constant's value, element by element in row-major order.
-bool constantBytes(ConstantOp c, std::vector<uint8_t> &out) {
-  ElementsAttr attr = c.getValue();
-  Type elem = attr.getElementType();
-  int64_t n = attr.getNumElements();
-  int64_t eb = elemBytes(elem);
-  out.assign(n * eb, 0);
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob || (int64_t)blob->getData().size() != n * eb)
-      return false;
-    memcpy(out.data(), blob->getData().data(), n * eb);
-    return true;
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return false;
-  if (elem.isInteger(1)) {
-    int64_t i = 0;
-    for (bool v : dense.getValues<bool>())
-      out[i++] = v;
-    return true;
-  }
-  if (isa<FloatType>(elem)) {
-    int64_t i = 0;
-    for (APFloat v : dense.getValues<APFloat>()) {
-      APInt bits = v.bitcastToAPInt();
-      uint64_t w = bits.getZExtValue();
-      memcpy(out.data() + i * eb, &w, eb);
-      ++i;
-    }
-    return true;
-  }
-  if (isa<IntegerType>(elem)) {
-    int64_t i = 0;
-    for (APInt v : dense.getValues<APInt>()) {
-      uint64_t w = v.getZExtValue();
-      memcpy(out.data() + i * eb, &w, eb);
-      ++i;
-    }
-    return true;
-  }
-  return false;
-}
-
 struct Storage {
   enum Kind { None, Input, Output, Weight, Arena } kind = None;
   unsigned index = 0; // input/output number, arena buffer id
@@ -308,7 +263,7 @@ bool Lowerer::plan(std::string &error) {
         return false;
       }
       std::vector<uint8_t> bytes;
-      if (!constantBytes(c, bytes)) {
+      if (!getConstantBytes(c, bytes)) {
         error = "node '" + nodeName(user) + "': cannot read a constant operand";
         return false;
       }
@@ -869,15 +824,10 @@ static int64_t activationCode(Operation *op, float &alpha, float &beta) {
 }
 
 static bool readF32(Value v, std::vector<float> &out) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !cast<RankedTensorType>(c.getType()).getElementType().isF32())
-    return false;
-  std::vector<uint8_t> bytes;
-  if (!constantBytes(c, bytes))
-    return false;
-  out.resize(bytes.size() / 4);
-  memcpy(out.data(), bytes.data(), bytes.size());
-  return true;
+  auto data = getConstantF32(v);
+  if (data)
+    out = std::move(*data);
+  return data.has_value();
 }
 
 bool Lowerer::emitHeavy(Operation *op, std::string &error) {

@@ -44,6 +44,105 @@ Operation *LopDialect::materializeConstant(OpBuilder &builder, Attribute value,
 }
 
 //===----------------------------------------------------------------------===//
+// Reading and creating constants
+//===----------------------------------------------------------------------===//
+
+bool lopper::lop::getConstantBytes(ConstantOp c, std::vector<uint8_t> &out) {
+  ElementsAttr attr = c.getValue();
+  Type elem = attr.getElementType();
+  int64_t n = attr.getNumElements();
+  int64_t eb = getStorageBytes(elem);
+  out.assign(n * eb, 0);
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || (int64_t)blob->getData().size() != n * eb)
+      return false;
+    memcpy(out.data(), blob->getData().data(), n * eb);
+    return true;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return false;
+  if (elem.isInteger(1)) {
+    int64_t i = 0;
+    for (bool v : dense.getValues<bool>())
+      out[i++] = v;
+    return true;
+  }
+  if (isa<FloatType>(elem)) {
+    int64_t i = 0;
+    for (APFloat v : dense.getValues<APFloat>()) {
+      uint64_t w = v.bitcastToAPInt().getZExtValue();
+      memcpy(out.data() + i * eb, &w, eb);
+      ++i;
+    }
+    return true;
+  }
+  if (isa<IntegerType>(elem)) {
+    int64_t i = 0;
+    for (APInt v : dense.getValues<APInt>()) {
+      uint64_t w = v.getZExtValue();
+      memcpy(out.data() + i * eb, &w, eb);
+      ++i;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::optional<std::vector<float>> lopper::lop::getConstantF32(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c || !c.getValue().getElementType().isF32())
+    return std::nullopt;
+  std::vector<uint8_t> bytes;
+  if (!getConstantBytes(c, bytes))
+    return std::nullopt;
+  std::vector<float> out(bytes.size() / 4);
+  memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+ConstantOp lopper::lop::createConstant(OpBuilder &b, Location loc,
+                                       RankedTensorType type,
+                                       ArrayRef<char> bytes,
+                                       StringRef blobName) {
+  Type elem = type.getElementType();
+  Type storage = elem;
+  if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    storage = q.getStorageType();
+  auto valueType = RankedTensorType::get(type.getShape(), storage);
+  ElementsAttr value;
+  if (type.getNumElements() <= 16) {
+    if (storage.isInteger(1)) {
+      SmallVector<bool> v;
+      for (char ch : bytes)
+        v.push_back(ch != 0);
+      value = DenseElementsAttr::get(valueType, v);
+    } else {
+      value = DenseElementsAttr::getFromRawBuffer(valueType, bytes);
+    }
+  } else {
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        bytes, 64, /*dataIsMutable=*/false);
+    value =
+        DenseResourceElementsAttr::get(valueType, blobName, std::move(blob));
+  }
+  return ConstantOp::create(b, loc, type, value, SparsityAttr());
+}
+
+ConstantOp lopper::lop::createF32Constant(OpBuilder &b, Location loc,
+                                          ArrayRef<int64_t> shape,
+                                          ArrayRef<float> data,
+                                          StringRef blobName) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  return createConstant(
+      b, loc, type,
+      ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
+                     data.size() * sizeof(float)),
+      blobName);
+}
+
+//===----------------------------------------------------------------------===//
 // SparsityAttr
 //===----------------------------------------------------------------------===//
 

@@ -14,6 +14,9 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <optional>
+#include <vector>
+
 #include "lopper/Dialect/Lop/LopDialect.h.inc"
 #include "lopper/Dialect/Lop/LopEnums.h.inc"
 
@@ -59,6 +62,26 @@ readElementsAsDouble(mlir::ElementsAttr attr);
 
 /// Checks that `data` (a weight of shape `type`) has the zeros that `sp`
 /// claims and the density it states.
+/// The raw little-endian bytes of a constant's value in row-major order
+/// (one byte per i1; the storage bytes of a quantized constant), whether it
+/// is held inline or in a `dense_resource` blob. False if unreadable.
+bool getConstantBytes(ConstantOp c, std::vector<uint8_t> &out);
+
+/// The values of an f32 constant (nullopt if `v` is not one).
+std::optional<std::vector<float>> getConstantF32(mlir::Value v);
+
+/// A constant of `type` holding `bytes` (its storage bytes, row-major):
+/// inline `dense<>` up to 16 elements, otherwise a 64-byte aligned blob named
+/// after `blobName` (made unique by the blob manager). Never builds a dense
+/// attribute in bulk.
+ConstantOp createConstant(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::RankedTensorType type,
+                          llvm::ArrayRef<char> bytes, llvm::StringRef blobName);
+ConstantOp createF32Constant(mlir::OpBuilder &b, mlir::Location loc,
+                             llvm::ArrayRef<int64_t> shape,
+                             llvm::ArrayRef<float> data,
+                             llvm::StringRef blobName);
+
 mlir::LogicalResult verifySparsity(std::optional<mlir::Location> loc,
                                    mlir::ShapedType type, SparsityAttr sp,
                                    const llvm::SmallVectorImpl<double> *data);
