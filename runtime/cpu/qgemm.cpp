@@ -178,6 +178,35 @@ void packAPanels(const uint8_t *a, int64_t rs, int64_t rows, int64_t K,
   }
 }
 
+// Blocks of up to 256 rows (the packed A block stays in L2) and 480
+// columns, whole tiles (8 x 48) where possible; split (columns first, down
+// to 96) until there are about one task per 32 M ops, at most 32.
+Grid q8Grid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K) {
+  const int64_t tn = kQ8MaxNv * kQ8Nr;
+  Grid g;
+  g.mb = minI(lopper_cpu_round_up(M, kQ8Mr), 256);
+  g.nb = minI(lopper_cpu_round_up(N, tn), 10 * tn);
+  const double ops = 2.0 * static_cast<double>(outer) * static_cast<double>(M) *
+                     static_cast<double>(N) * static_cast<double>(K);
+  const int64_t want =
+      serial ? 1 : static_cast<int64_t>(std::fmin(ops / 32e6, 32.0));
+  for (;;) {
+    g.mt = lopper_cpu_ceil_div(M, g.mb);
+    g.nt = lopper_cpu_ceil_div(N, g.nb);
+    if (outer * g.mt * g.nt >= want)
+      break;
+    if (g.nb > 2 * tn)
+      g.nb = lopper_cpu_round_up(lopper_cpu_ceil_div(g.nb, 2), tn);
+    else if (g.mb > kQ8Mr)
+      g.mb = lopper_cpu_round_up(lopper_cpu_ceil_div(g.mb, 2), kQ8Mr);
+    else if (g.nb > tn)
+      g.nb = tn;
+    else
+      break;
+  }
+  return g;
+}
+
 struct MatmulQ8Ctx {
   const Kernels *kr;
   const Q8Kernels *qk;
@@ -367,9 +396,7 @@ lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
                     static_cast<size_t>(rowBytes - x.K));
     lopper_rt_parallel_for(rt, batch * x.M, 16, quantizeRowsTask, &x);
   }
-  // Blocks of up to 256 rows and 512 columns; task sizes as for fp32 at a
-  // quarter of the cost per product.
-  x.grid = chooseGrid(rt == nullptr, batch, x.M, x.N, x.kq, 256, 512);
+  x.grid = q8Grid(rt == nullptr, batch, x.M, x.N, x.K);
   lopper_rt_parallel_for(rt, batch * x.grid.mt * x.grid.nt, 1, matmulQ8Tasks,
                          &x);
 }
