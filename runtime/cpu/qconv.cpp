@@ -38,8 +38,13 @@ struct QConv {
   int64_t panelBytes, panels; // GEMM layout: per panel, panels per group
   const float *wScales, *bias, *residual;
   void *y;
-  // GEMM path: pixel blocks of pb, channel blocks of cb.
+  // GEMM path: pixel blocks of pb, channel blocks of cb (pt_, ct_ of
+  // them); the pass's pairs ig0 .. ig0 + igs - 1 and their shared im2col
+  // (sharedStride bytes per pair), or null when each task builds its own.
   int64_t pb, cb, pt_, ct_;
+  int64_t ig0, igs;
+  uint8_t *shared;
+  int64_t sharedStride;
 };
 
 size_t elemSize(int outType) { return outType == LOPPER_QTYPE_F32 ? 4 : 1; }
@@ -109,92 +114,130 @@ void interleave4(const uint8_t *const r[4], int64_t n16, uint8_t flip,
 #endif
 }
 
+// The im2col of pixels [p0, p0 + pn) of (image n, group g) as 16-pixel
+// panels at dst (panel stride kq*64), 4 reduction rows at a time through
+// `rows` (4 rows of round_up(pn, 16) bytes).
+void buildPanels(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+                 uint8_t *dst, uint8_t *rows) {
+  const int64_t n16 = lopper_cpu_round_up(pn, 16);
+  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
+  const uint8_t *xg = q.x + (n * q.C + g * q.Cg) * q.H * q.W;
+  std::memset(rows, pad, static_cast<size_t>(4 * n16));
+  for (int64_t kq = 0; kq < q.kq; ++kq) {
+    const uint8_t *r[4];
+    for (int b = 0; b < 4; ++b) {
+      const int64_t k = 4 * kq + b;
+      uint8_t *row = rows + b * n16;
+      r[b] = row;
+      if (k >= q.Kg)
+        continue; // any value: the weights are 0 there
+      const int64_t c = k / (q.KH * q.KW), kh = k / q.KW % q.KH, kw = k % q.KW;
+      im2colRow(q, xg + c * q.H * q.W, kh, kw, p0, pn, pad, row);
+    }
+    interleave4(r, n16, q.flip, dst + kq * 64, q.kq * 64);
+  }
+}
+
+// Output channels [c0, c0 + cn) x pixels [p0, p0 + pn) of (n, g) from the
+// im2col panels of those pixels.
+void convMultiply(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+                  int64_t c0, int64_t cn, const uint8_t *panels) {
+  const size_t elem = elemSize(q.outType);
+  // Per output channel: zero point times the weight sum, and the scale.
+  const int64_t cnPad = lopper_cpu_round_up(cn, kQ8Mr);
+  int32_t *corr =
+      reinterpret_cast<int32_t *>(scratch(7, static_cast<size_t>(2 * cnPad)));
+  float *scale = reinterpret_cast<float *>(corr + cnPad);
+  const int8_t *wg = q.w + (g * q.panels + c0 / kQ8Mr) * q.panelBytes;
+  for (int64_t m = 0; m < cnPad; ++m) {
+    if (m < cn) {
+      int32_t sum;
+      std::memcpy(&sum, wg + m / kQ8Mr * q.panelBytes + (m % kQ8Mr) * 4, 4);
+      corr[m] = q.zp * sum;
+      scale[m] = q.xScale * q.wScales[g * q.Mg + c0 + m];
+    } else {
+      corr[m] = 0;
+      scale[m] = 0.0f;
+    }
+  }
+  const int64_t yOff = (n * q.M + g * q.Mg + c0) * q.P + p0;
+  Q8Gemm gm;
+  gm.M = cn;
+  gm.N = pn;
+  gm.kq = q.kq;
+  gm.bc = reinterpret_cast<const uint8_t *>(wg) + LOPPER_CPU_Q8_HEADER;
+  gm.bcStride = q.panelBytes;
+  gm.vec = panels;
+  gm.vecStride = q.kq * 64;
+  gm.bcSigned = true;
+  gm.perRow = true;
+  gm.corr = corr;
+  gm.scale = scale;
+  gm.e = Epilogue{};
+  gm.e.act = q.act;
+  gm.e.alpha = q.alpha;
+  gm.e.beta = q.beta;
+  if (q.bias) {
+    gm.e.rowBias = q.bias + g * q.Mg + c0;
+    gm.e.rowBiasStride = 1;
+  }
+  if (q.residual) {
+    gm.e.add1 = q.residual + yOff;
+    gm.e.ld1 = q.P;
+  }
+  gm.outType = q.outType;
+  gm.outScale = q.outScale;
+  gm.outZp = q.outZp;
+  gm.c = static_cast<char *>(q.y) + static_cast<int64_t>(elem) * yOff;
+  gm.ldc = q.P;
+  q8GemmBlock(*q.kr, *q.qk, gm);
+}
+
+// Tasks (pair, pixel block, channel block) for the pairs (image, group)
+// ig0 .. ig0 + igs - 1. Shared: the panels of the pass were built by
+// im2colTasks; otherwise each task builds its pixel block's.
 void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
   const QConv &q = *static_cast<const QConv *>(ctxp);
-  const size_t elem = elemSize(q.outType);
   const int64_t pbPad = lopper_cpu_round_up(q.pb, 16);
   const int64_t vecStride = q.kq * 64;
-  // Scratch: the im2col panels, then 4 rows of pbPad bytes.
-  uint8_t *buf = reinterpret_cast<uint8_t *>(scratch(
-      6, static_cast<size_t>((pbPad / 16 * vecStride + 4 * pbPad) / 4 + 16)));
-  uint8_t *rows = buf + pbPad / 16 * vecStride;
-  const int64_t cbPad = lopper_cpu_round_up(q.cb, kQ8Mr);
-  int32_t *corr =
-      reinterpret_cast<int32_t *>(scratch(7, static_cast<size_t>(2 * cbPad)));
-  float *scale = reinterpret_cast<float *>(corr + cbPad);
-  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
+  uint8_t *buf = nullptr, *rows = nullptr;
+  if (!q.shared) {
+    buf = reinterpret_cast<uint8_t *>(scratch(
+        6, static_cast<size_t>((pbPad / 16 * vecStride + 4 * pbPad) / 4 + 16)));
+    rows = buf + pbPad / 16 * vecStride;
+  }
   for (int64_t task = begin; task < end; ++task) {
     const int64_t pi = task % q.pt_;
     const int64_t ci = task / q.pt_ % q.ct_;
-    const int64_t ng = task / (q.pt_ * q.ct_);
-    const int64_t n = ng / q.G, g = ng % q.G;
+    const int64_t ig = q.ig0 + task / (q.pt_ * q.ct_);
+    const int64_t n = ig / q.G, g = ig % q.G;
     const int64_t p0 = pi * q.pb, pn = minI(q.pb, q.P - p0);
     const int64_t c0 = ci * q.cb, cn = minI(q.cb, q.Mg - c0);
-    const int64_t n16 = lopper_cpu_round_up(pn, 16);
+    const uint8_t *panels;
+    if (q.shared) {
+      panels = q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * vecStride;
+    } else {
+      buildPanels(q, n, g, p0, pn, buf, rows);
+      panels = buf;
+    }
+    convMultiply(q, n, g, p0, pn, c0, cn, panels);
+  }
+}
 
-    // The im2col of this pixel block, 4 reduction rows at a time.
-    const uint8_t *xg = q.x + (n * q.C + g * q.Cg) * q.H * q.W;
-    std::memset(rows, pad, static_cast<size_t>(4 * pbPad));
-    for (int64_t kq = 0; kq < q.kq; ++kq) {
-      const uint8_t *r[4];
-      for (int b = 0; b < 4; ++b) {
-        const int64_t k = 4 * kq + b;
-        uint8_t *row = rows + b * pbPad;
-        r[b] = row;
-        if (k >= q.Kg)
-          continue; // any value: the weights are 0 there
-        const int64_t c = k / (q.KH * q.KW), kh = k / q.KW % q.KH,
-                      kw = k % q.KW;
-        im2colRow(q, xg + c * q.H * q.W, kh, kw, p0, pn, pad, row);
-      }
-      interleave4(r, n16, q.flip, buf + kq * 64, vecStride);
-    }
-
-    // Per output channel: zero point times the weight sum, and the scale.
-    const int8_t *wg = q.w + (g * q.panels + c0 / kQ8Mr) * q.panelBytes;
-    for (int64_t m = 0; m < cbPad; ++m) {
-      if (m < cn) {
-        int32_t sum;
-        std::memcpy(&sum, wg + m / kQ8Mr * q.panelBytes + (m % kQ8Mr) * 4, 4);
-        corr[m] = q.zp * sum;
-        scale[m] = q.xScale * q.wScales[g * q.Mg + c0 + m];
-      } else {
-        corr[m] = 0;
-        scale[m] = 0.0f;
-      }
-    }
-
-    const int64_t yOff = (n * q.M + g * q.Mg + c0) * q.P + p0;
-    Q8Gemm gm;
-    gm.M = cn;
-    gm.N = pn;
-    gm.kq = q.kq;
-    gm.bc = reinterpret_cast<const uint8_t *>(wg) + LOPPER_CPU_Q8_HEADER;
-    gm.bcStride = q.panelBytes;
-    gm.vec = buf;
-    gm.vecStride = vecStride;
-    gm.bcSigned = true;
-    gm.perRow = true;
-    gm.corr = corr;
-    gm.scale = scale;
-    gm.e = Epilogue{};
-    gm.e.act = q.act;
-    gm.e.alpha = q.alpha;
-    gm.e.beta = q.beta;
-    if (q.bias) {
-      gm.e.rowBias = q.bias + g * q.Mg + c0;
-      gm.e.rowBiasStride = 1;
-    }
-    if (q.residual) {
-      gm.e.add1 = q.residual + yOff;
-      gm.e.ld1 = q.P;
-    }
-    gm.outType = q.outType;
-    gm.outScale = q.outScale;
-    gm.outZp = q.outZp;
-    gm.c = static_cast<char *>(q.y) + static_cast<int64_t>(elem) * yOff;
-    gm.ldc = q.P;
-    q8GemmBlock(*q.kr, *q.qk, gm);
+// Shared im2col: tasks (pair, block of kIm2colPanels 16-pixel panels).
+constexpr int64_t kIm2colPanels = 6;
+void im2colTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const int64_t blocks = lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels);
+  uint8_t *rows = reinterpret_cast<uint8_t *>(
+      scratch(6, static_cast<size_t>(16 * kIm2colPanels + 16)));
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t ig = q.ig0 + task / blocks, b = task % blocks;
+    const int64_t p0 = b * 16 * kIm2colPanels;
+    const int64_t pn = minI(16 * kIm2colPanels, q.P - p0);
+    buildPanels(q, ig / q.G, ig % q.G, p0, pn,
+                q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * q.kq * 64,
+                rows);
   }
 }
 
@@ -376,10 +419,11 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
   q.panels = lopper_cpu_ceil_div(q.Mg, kQ8Mr);
   q.panelBytes = lopper_cpu_q8_conv_panel_bytes(q.Kg);
   // Pixel blocks: multiples of 48 (one tile's columns) whose im2col stays
-  // within ~256 KB (L2); then split pixels, then channels, until there are
-  // about one task per 16 M products (at most 64).
+  // within ~256 KB (L2), split while they keep 96 pixels, then channel
+  // blocks down to 32, then pixel blocks down to 48, until there are about
+  // one task per 16 M ops (at most 64).
   const int64_t step = kQ8MaxNv * kQ8Nr;
-  int64_t maxPb =
+  const int64_t maxPb =
       std::max<int64_t>(step, (256 << 10) / (q.kq * 4) / step * step);
   q.pb = minI(lopper_cpu_round_up(q.P, step), maxPb);
   q.cb = lopper_cpu_round_up(q.Mg, kQ8Mr);
@@ -395,12 +439,33 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
     q.ct_ = lopper_cpu_ceil_div(q.Mg, q.cb);
     if (NG * q.pt_ * q.ct_ >= want)
       break;
-    if (q.pb > step)
+    if (q.pb >= 4 * step)
       q.pb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.pb, 2), step);
-    else if (q.cb > kQ8Mr)
+    else if (q.cb > 32)
       q.cb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.cb, 2), kQ8Mr);
+    else if (q.pb > step)
+      q.pb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.pb, 2), step);
     else
       break;
   }
-  lopper_rt_parallel_for(rt, NG * q.pt_ * q.ct_, 1, gemmConvTasks, &q);
+  // Channel blocks would each build the same im2col: build it once per
+  // pass of (image, group) pairs (at most ~16 MB) and share it.
+  q.shared = nullptr;
+  q.sharedStride = lopper_cpu_round_up(q.P, 16) * q.kq * 4;
+  int64_t pairs = NG;
+  if (q.ct_ > 1) {
+    pairs = std::max<int64_t>(
+        1,
+        minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, q.sharedStride)));
+    q.shared = reinterpret_cast<uint8_t *>(
+        scratch(8, static_cast<size_t>(pairs * q.sharedStride / 4 + 16)));
+  }
+  for (q.ig0 = 0; q.ig0 < NG; q.ig0 += pairs) {
+    q.igs = minI(pairs, NG - q.ig0);
+    if (q.shared)
+      lopper_rt_parallel_for(
+          rt, q.igs * lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels), 1,
+          im2colTasks, &q);
+    lopper_rt_parallel_for(rt, q.igs * q.pt_ * q.ct_, 1, gemmConvTasks, &q);
+  }
 }

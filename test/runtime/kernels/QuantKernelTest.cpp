@@ -595,6 +595,14 @@ TEST(QuantConv, ResNetLikeThreaded) {
           true, 3000);
   runConv(s2, 1, LOPPER_QTYPE_U8, LOPPER_QTYPE_I8, LOPPER_ACT_NONE, true, true,
           true, 3001);
+  // Deep layer: the channels split into blocks that share one im2col per
+  // (image, group) pair.
+  const QConvShape s3 = {128, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  runConv(s3, 2, LOPPER_QTYPE_I8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, false,
+          true, 3002);
+  const QConvShape s4 = {64, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2};
+  runConv(s4, 2, LOPPER_QTYPE_F32, LOPPER_QTYPE_F32, LOPPER_ACT_NONE, true,
+          true, true, 3003);
 }
 
 //===--- Packing and dispatch ------------------------------------------===//
