@@ -175,6 +175,45 @@ struct Kernels {
   int64_t dwPlaneMaxSw; // widest width stride dwPlane takes
 };
 
+//===--- int8 (u8 x s8, int32 accumulation) ---------------------------===//
+
+// One int8 tile: 8 "broadcast" rows x 16*nv "vector" columns,
+//   acc(i, j) = sum_{q < kq} sum_{b < 4} B(i, 4q + b) * V(4q + b, j)
+//   B(i, 4q + b) = bc[(q*8 + i)*4 + b]                     (8-row panel)
+//   V(4q + b, j) = vec[(j/16)*vecStride + (q*16 + j%16)*4 + b]
+// bc is s8 and vec u8 when bcSigned (conv: weights x im2col), else bc u8
+// and vec s8 (matmul: activations x weights). Then scaled into floats:
+//   out[(j/32)*256 + i*32 + j%32] = float(acc(i, j) - corr) * scale
+// with corr = corr[i], scale = scale[i] when perRow, else corr[j],
+// scale[j]. All 8 rows and 16*nv columns are written.
+struct Q8TileArgs {
+  int64_t kq;
+  const uint8_t *bc;
+  const uint8_t *vec;
+  int64_t vecStride;
+  int nv; // 1..kQ8MaxNv
+  bool bcSigned;
+  bool perRow;
+  const int32_t *corr;
+  const float *scale;
+  float *out;
+};
+constexpr int kQ8MaxNv = 3;
+constexpr int64_t kQ8Mr = LOPPER_CPU_Q8_MR;
+constexpr int64_t kQ8Nr = LOPPER_CPU_Q8_NR;
+
+struct Q8Kernels {
+  const char *name;
+  void (*tile)(const Q8TileArgs &t);
+};
+// The int8 level for `isa`: AVX-512 needs VNNI and BW too (else the AVX2
+// level).
+const Q8Kernels &q8KernelsFor(Isa isa);
+extern const Q8Kernels q8ScalarKernels;
+extern const Q8Kernels q8Avx2Kernels;   // x86-64 only
+extern const Q8Kernels q8Avx512Kernels; // x86-64 only
+bool cpuHasVnni();
+
 const Kernels &kernelsFor(Isa isa);
 inline const Kernels &activeKernels() { return kernelsFor(activeIsa()); }
 
@@ -290,7 +329,11 @@ Grid chooseGrid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K,
 //   2: depthwise plane; conv (caller): the shared im2col or plane buffer
 //   3: depthwise tap table; conv: a task's own input planes
 //   4: conv (caller): the im2col row offsets
-constexpr int kScratchSlots = 5;
+//   5: int8 kernels (caller): activations quantized at run time
+//   6: int8 kernels (task): packed activation panels / im2col
+//   7: int8 kernels (task): zero-point corrections and scales
+//   8: int8 conv (caller): the shared im2col
+constexpr int kScratchSlots = 9;
 float *scratch(int slot, size_t floats);
 
 } // namespace cpu

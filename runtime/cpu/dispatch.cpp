@@ -89,6 +89,31 @@ const Kernels &kernelsFor(Isa isa) {
   return scalarKernels;
 }
 
+bool cpuHasVnni() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx512bw");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+const Q8Kernels &q8KernelsFor(Isa isa) {
+#if defined(__x86_64__)
+  if (isa == IsaAvx512 && cpuHasVnni())
+    return q8Avx512Kernels;
+  if (isa >= IsaAvx2)
+    return q8Avx2Kernels;
+#else
+  (void)isa;
+#endif
+  return q8ScalarKernels;
+}
+
 float activateScalar(float x, int act, float alpha, float beta) {
   switch (act) {
   case LOPPER_ACT_RELU:

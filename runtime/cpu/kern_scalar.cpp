@@ -136,7 +136,36 @@ void erfScalar(const float *x, float *y, int64_t n) {
     y[i] = erfPoly(x[i]);
 }
 
+void tileQ8Scalar(const Q8TileArgs &t) {
+  const int cols = 16 * t.nv;
+  int32_t acc[kQ8Mr][16 * kQ8MaxNv] = {};
+  for (int64_t q = 0; q < t.kq; ++q) {
+    const uint8_t *bc = t.bc + q * 32;
+    for (int j = 0; j < cols; ++j) {
+      const uint8_t *v = t.vec + (j / 16) * t.vecStride + q * 64 + (j % 16) * 4;
+      for (int i = 0; i < kQ8Mr; ++i) {
+        const uint8_t *b = bc + i * 4;
+        int32_t s = 0;
+        for (int e = 0; e < 4; ++e)
+          s += t.bcSigned
+                   ? static_cast<int8_t>(b[e]) * static_cast<int32_t>(v[e])
+                   : static_cast<int32_t>(b[e]) * static_cast<int8_t>(v[e]);
+        acc[i][j] += s;
+      }
+    }
+  }
+  for (int i = 0; i < kQ8Mr; ++i)
+    for (int j = 0; j < cols; ++j) {
+      const int32_t c = t.perRow ? t.corr[i] : t.corr[j];
+      const float s = t.perRow ? t.scale[i] : t.scale[j];
+      t.out[(j / 32) * 256 + i * 32 + j % 32] =
+          static_cast<float>(acc[i][j] - c) * s;
+    }
+}
+
 } // namespace
+
+const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar};
 
 const Kernels scalarKernels = {IsaScalar,
                                256,

@@ -22,6 +22,20 @@ void lopper_k_matmul_f32_v1(void *rt, const int64_t *ip, const float *fp,
                             const float *a, const float *b, const float *bias,
                             const float *residual, float *c);
 
+/* int8 batched matrix multiply, see LOPPER_QMM_IP_*; w_packed from
+ * lopper_pack_matmul_b_s8. */
+void lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                           const void *a, const int8_t *w_packed,
+                           const float *w_scales, const float *bias,
+                           const float *residual, void *c);
+
+/* int8 2-D convolution, see LOPPER_QCONV_IP_*; w_packed from
+ * lopper_pack_conv2d_s8. */
+void lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                           const void *x, const int8_t *w_packed,
+                           const float *w_scales, const float *bias,
+                           const float *residual, void *y);
+
 #ifdef __cplusplus
 }
 #endif

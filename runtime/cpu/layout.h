@@ -84,4 +84,34 @@ static inline void lopper_cpu_pack_b_panels(const float *b, int64_t rs,
   }
 }
 
+/* int8 kernels (lopper_k_matmul_q8_v1, lopper_k_conv2d_q8_v1): the packed
+ * layouts are documented in pack.c. K runs in groups of 4 (the 4 bytes one
+ * vpdpbusd lane multiplies and sums). */
+/* Output channels per packed matmul weight panel (one vector of 16 int32
+ * lanes). */
+#define LOPPER_CPU_Q8_NR 16
+/* Output channels per packed conv weight panel (broadcast rows). */
+#define LOPPER_CPU_Q8_MR 8
+/* Bytes of the column/row sum header in front of every packed int8 panel. */
+#define LOPPER_CPU_Q8_HEADER 64
+
+static inline int64_t lopper_cpu_round_up(int64_t a, int64_t b) {
+  return (a + b - 1) / b * b;
+}
+
+/* Bytes of one packed matmul weight panel for K: the header, then
+ * ceil(K/4) groups of Q8_NR 4-byte words. */
+static inline int64_t lopper_cpu_q8_mm_panel_bytes(int64_t K) {
+  return LOPPER_CPU_Q8_HEADER +
+         lopper_cpu_ceil_div(K, 4) * 4 * LOPPER_CPU_Q8_NR;
+}
+
+/* Bytes of one packed conv weight panel for a reduction length Kg: the
+ * header, then ceil(Kg/4) groups of Q8_MR 4-byte words, padded to 64. */
+static inline int64_t lopper_cpu_q8_conv_panel_bytes(int64_t Kg) {
+  return LOPPER_CPU_Q8_HEADER +
+         lopper_cpu_round_up(lopper_cpu_ceil_div(Kg, 4) * 4 * LOPPER_CPU_Q8_MR,
+                             64);
+}
+
 #endif /* LOPPER_RUNTIME_CPU_LAYOUT_H */

@@ -18,7 +18,34 @@
  *     Kg = (C/G)*KH*KW reduction length, k = (c*KH + kh)*KW + kw), the
  *     Mg x Kg matrix in ceil(Mg/MR) row panels of Kg x MR floats:
  *       out[((g*ceil(Mg/MR) + p)*Kg + k)*MR + r] = w[g*Mg + p*MR + r][k],
- *     0 for p*MR + r >= Mg. Size G * ceil(Mg/MR) * MR * Kg. */
+ *     0 for p*MR + r >= Mg. Size G * ceil(Mg/MR) * MR * Kg.
+ *
+ * int8 weights (lopper_k_matmul_q8_v1, lopper_k_conv2d_q8_v1), sizes in
+ * bytes. K runs in groups of 4 consecutive k (a "word": the 4 bytes one
+ * vpdpbusd lane multiplies by 4 activation bytes and sums), zero-padded to
+ * a multiple of 4. Every panel starts with a 64-byte header of int32 sums
+ * over the real k of each of its channels (0 for padding channels), used to
+ * remove the activation zero point: sum_k (a - zp) w = sum_k a w - zp sum_k w.
+ * Kq = ceil(K/4).
+ *
+ * MatMul W (K x N), lopper_pack_matmul_b_s8: ceil(N/16) panels of 16
+ * columns (one vector of 16 int32 lanes), panel p at byte
+ * p * (64 + Kq*64):
+ *     header: int32 sum[j] = sum_k W(k, 16p + j), j < 16
+ *     body:   byte[64 + (q*16 + j)*4 + r] = W(4q + r, 16p + j)
+ *   (0 past K or N). Size ceil(N/16) * 64 * (1 + Kq).
+ *
+ * Conv weights w[M][C/G][KH][KW], lopper_pack_conv2d_s8:
+ *   - C == G (depthwise, any multiplier): w copied unchanged, size M*KH*KW
+ *     rounded up to 64.
+ *   - Otherwise per group g (Mg = M/G, Kg = (C/G)*KH*KW, k = (c*KH + kh)*KW
+ *     + kw as for fp32, Kq = ceil(Kg/4)) ceil(Mg/8) panels of 8 output
+ *     channels, panel bytes Pb = 64 + roundup(Kq*32, 64), panel p of group
+ *     g at byte (g*ceil(Mg/8) + p) * Pb:
+ *     header: int32 sum[r] = sum_k W(g*Mg + 8p + r, k), r < 8 (32 bytes,
+ *             then 32 zero bytes)
+ *     body:   byte[64 + (q*8 + r)*4 + b] = W(g*Mg + 8p + r, 4q + b)
+ *   (0 past Kg or Mg). Size G * ceil(Mg/8) * Pb. */
 #include "layout.h"
 
 int64_t lopper_pack_matmul_b_f32_size(int64_t K, int64_t N) {
@@ -53,4 +80,79 @@ void lopper_pack_conv2d_f32(const int64_t *ip, const float *w, float *out) {
   for (g = 0; g < G; ++g)
     lopper_cpu_pack_a_panels(w + g * Mg * Kg, Kg, 1, Mg, 0, Kg,
                              out + g * group_size * Kg);
+}
+
+int64_t lopper_pack_matmul_b_s8_size(int64_t K, int64_t N) {
+  return lopper_cpu_ceil_div(N, LOPPER_CPU_Q8_NR) *
+         lopper_cpu_q8_mm_panel_bytes(K);
+}
+
+void lopper_pack_matmul_b_s8(int64_t K, int64_t N, const int8_t *w, int64_t rs,
+                             int64_t cs, int8_t *out) {
+  const int64_t panelBytes = lopper_cpu_q8_mm_panel_bytes(K);
+  int64_t p, j, k;
+  for (p = 0; p * LOPPER_CPU_Q8_NR < N; ++p) {
+    int8_t *panel = out + p * panelBytes;
+    int32_t sums[LOPPER_CPU_Q8_NR];
+    memset(panel, 0, (size_t)panelBytes);
+    for (j = 0; j < LOPPER_CPU_Q8_NR; ++j) {
+      const int64_t col = p * LOPPER_CPU_Q8_NR + j;
+      int32_t sum = 0;
+      if (col < N)
+        for (k = 0; k < K; ++k) {
+          const int8_t v = w[k * rs + col * cs];
+          panel[LOPPER_CPU_Q8_HEADER + ((k / 4) * LOPPER_CPU_Q8_NR + j) * 4 +
+                k % 4] = v;
+          sum += v;
+        }
+      sums[j] = sum;
+    }
+    memcpy(panel, sums, sizeof sums);
+  }
+}
+
+int64_t lopper_pack_conv2d_s8_size(const int64_t *ip) {
+  const int64_t M = ip[LOPPER_CONV_IP_M], C = ip[LOPPER_CONV_IP_C];
+  const int64_t G = ip[LOPPER_CONV_IP_GROUP];
+  const int64_t khw = ip[LOPPER_CONV_IP_KH] * ip[LOPPER_CONV_IP_KW];
+  if (lopper_cpu_conv_is_direct(ip))
+    return lopper_cpu_round_up(M * khw, 64);
+  return G * lopper_cpu_ceil_div(M / G, LOPPER_CPU_Q8_MR) *
+         lopper_cpu_q8_conv_panel_bytes((C / G) * khw);
+}
+
+void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out) {
+  const int64_t M = ip[LOPPER_CONV_IP_M], C = ip[LOPPER_CONV_IP_C];
+  const int64_t G = ip[LOPPER_CONV_IP_GROUP];
+  const int64_t khw = ip[LOPPER_CONV_IP_KH] * ip[LOPPER_CONV_IP_KW];
+  const int64_t Mg = M / G, Kg = (C / G) * khw;
+  const int64_t panelBytes = lopper_cpu_q8_conv_panel_bytes(Kg);
+  const int64_t panels = lopper_cpu_ceil_div(Mg, LOPPER_CPU_Q8_MR);
+  int64_t g, p, r, k;
+  if (lopper_cpu_conv_is_direct(ip)) {
+    const int64_t size = lopper_cpu_round_up(M * khw, 64);
+    memset(out, 0, (size_t)size);
+    memcpy(out, w, (size_t)(M * khw));
+    return;
+  }
+  for (g = 0; g < G; ++g)
+    for (p = 0; p < panels; ++p) {
+      int8_t *panel = out + (g * panels + p) * panelBytes;
+      int32_t sums[LOPPER_CPU_Q8_MR];
+      memset(panel, 0, (size_t)panelBytes);
+      for (r = 0; r < LOPPER_CPU_Q8_MR; ++r) {
+        const int64_t m = p * LOPPER_CPU_Q8_MR + r;
+        int32_t sum = 0;
+        if (m < Mg) {
+          const int8_t *src = w + (g * Mg + m) * Kg;
+          for (k = 0; k < Kg; ++k) {
+            panel[LOPPER_CPU_Q8_HEADER + ((k / 4) * LOPPER_CPU_Q8_MR + r) * 4 +
+                  k % 4] = src[k];
+            sum += src[k];
+          }
+        }
+        sums[r] = sum;
+      }
+      memcpy(panel, sums, sizeof sums);
+    }
 }

@@ -467,7 +467,9 @@ TEST(RuntimeKernels, Registry) {
 #if LOPPER_TEST_HAVE_CPU_KERNELS
   EXPECT_NE(findKernel("lopper_k_conv2d_f32_v1"), nullptr);
   EXPECT_NE(findKernel("lopper_k_matmul_f32_v1"), nullptr);
-  EXPECT_EQ(numKernels(), 5u);
+  EXPECT_NE(findKernel("lopper_k_conv2d_q8_v1"), nullptr);
+  EXPECT_NE(findKernel("lopper_k_matmul_q8_v1"), nullptr);
+  EXPECT_EQ(numKernels(), 7u);
 #else
   EXPECT_EQ(numKernels(), 3u);
 #endif

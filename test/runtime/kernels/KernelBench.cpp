@@ -5,7 +5,7 @@
 // pool). Not a test: run it by hand on an idle machine.
 //
 //   lopper-kernel-bench [--threads=N] [--isa=avx512|avx2|scalar]
-//                       [--filter=SUBSTRING] [--seconds=S]
+//                       [--filter=SUBSTRING] [--seconds=S] [--cpu-time]
 #include "BenchPool.h"
 #include "cpu_internal.h"
 #include "kernels.h"
@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,15 +52,29 @@ struct AlignedBuf {
 // The fastest of many calls (at least gSeconds and 10 calls): the machine
 // may be shared, and the minimum is what the kernel costs when it has the
 // cores.
+// --cpu-time: the calling thread's CPU time instead (a single-thread
+// figure that preemption by other processes does not inflate).
+bool gCpuTime = false;
+
+double now() {
+  if (gCpuTime) {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) +
+           1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 template <typename F> double secondsPerCall(F &&f) {
   f(); // warm-up
   double best = 1e30, total = 0;
   for (int calls = 0; total < gSeconds || calls < 10; ++calls) {
-    auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now();
     f();
-    double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+    double s = now() - t0;
     best = std::fmin(best, s);
     total += s;
   }
@@ -167,6 +182,126 @@ void benchMatmul(const Runner &r, const char *name, int64_t M, int64_t N,
   });
 }
 
+// int8: u8 activations (zero point 3) x packed s8 weights, requantized to
+// u8 (or f32 out), bias and ReLU; GOP/s counts 2 ops per product.
+std::vector<uint8_t> randomBytes(size_t n, std::mt19937 &rng) {
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<uint8_t> v(n);
+  for (uint8_t &x : v)
+    x = static_cast<uint8_t>(d(rng));
+  return v;
+}
+
+struct AlignedBytes {
+  int8_t *p = nullptr;
+  explicit AlignedBytes(int64_t n) {
+    if (posix_memalign(reinterpret_cast<void **>(&p), 64,
+                       static_cast<size_t>(n > 0 ? n : 64)))
+      std::abort();
+  }
+  ~AlignedBytes() { std::free(p); }
+  AlignedBytes(const AlignedBytes &) = delete;
+  AlignedBytes &operator=(const AlignedBytes &) = delete;
+};
+
+Times benchConvQ8(const Runner &r, const ConvCase &c) {
+  std::vector<int64_t> ip(LOPPER_QCONV_IP_COUNT);
+  const int64_t OH = (c.H + 2 * c.pad - c.KH) / c.s + 1;
+  const int64_t OW = (c.W + 2 * c.pad - c.KW) / c.s + 1;
+  ip[LOPPER_CONV_IP_N] = 1;
+  ip[LOPPER_CONV_IP_C] = c.C;
+  ip[LOPPER_CONV_IP_H] = c.H;
+  ip[LOPPER_CONV_IP_W] = c.W;
+  ip[LOPPER_CONV_IP_M] = c.M;
+  ip[LOPPER_CONV_IP_OH] = OH;
+  ip[LOPPER_CONV_IP_OW] = OW;
+  ip[LOPPER_CONV_IP_KH] = c.KH;
+  ip[LOPPER_CONV_IP_KW] = c.KW;
+  ip[LOPPER_CONV_IP_STRIDE_H] = c.s;
+  ip[LOPPER_CONV_IP_STRIDE_W] = c.s;
+  ip[LOPPER_CONV_IP_PAD_TOP] = c.pad;
+  ip[LOPPER_CONV_IP_PAD_LEFT] = c.pad;
+  ip[LOPPER_CONV_IP_PAD_BOTTOM] = c.pad;
+  ip[LOPPER_CONV_IP_PAD_RIGHT] = c.pad;
+  ip[LOPPER_CONV_IP_DIL_H] = 1;
+  ip[LOPPER_CONV_IP_DIL_W] = 1;
+  ip[LOPPER_CONV_IP_GROUP] = c.G;
+  ip[LOPPER_CONV_IP_ACT] = LOPPER_ACT_RELU;
+  ip[LOPPER_QCONV_IP_X_TYPE] = LOPPER_QTYPE_U8;
+  ip[LOPPER_QCONV_IP_X_ZP] = 3;
+  ip[LOPPER_QCONV_IP_OUT_TYPE] = LOPPER_QTYPE_U8;
+  ip[LOPPER_QCONV_IP_OUT_ZP] = 0;
+  std::mt19937 rng(1);
+  std::vector<uint8_t> x =
+      randomBytes(static_cast<size_t>(c.C * c.H * c.W), rng);
+  std::vector<uint8_t> wb =
+      randomBytes(static_cast<size_t>(c.M * c.C / c.G * c.KH * c.KW), rng);
+  AlignedBytes wp(lopper_pack_conv2d_s8_size(ip.data()));
+  lopper_pack_conv2d_s8(ip.data(), reinterpret_cast<const int8_t *>(wb.data()),
+                        wp.p);
+  std::vector<float> scales(static_cast<size_t>(c.M), 1e-3f);
+  std::vector<float> bias = randomVector(static_cast<size_t>(c.M), rng, 0.1f);
+  std::vector<uint8_t> y(static_cast<size_t>(c.M * OH * OW));
+  float fp[LOPPER_QFP_COUNT] = {0, 0, 0.02f, 0.05f};
+  const double ops =
+      2.0 * static_cast<double>(c.M * OH * OW * c.C / c.G * c.KH * c.KW);
+  return report(r, c.name, ops, [&](void *rt) {
+    lopper_k_conv2d_q8_v1(rt, ip.data(), fp, x.data(), wp.p, scales.data(),
+                          bias.data(), nullptr, y.data());
+  });
+}
+
+void benchMatmulQ8(const Runner &r, const char *name, int64_t M, int64_t N,
+                   int64_t K, int aType, int outType) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> a = randomBytes(static_cast<size_t>(M * K), rng);
+  std::vector<float> af = randomVector(static_cast<size_t>(M * K), rng, 1.0f);
+  std::vector<uint8_t> wb = randomBytes(static_cast<size_t>(K * N), rng);
+  AlignedBytes wp(lopper_pack_matmul_b_s8_size(K, N));
+  lopper_pack_matmul_b_s8(K, N, reinterpret_cast<const int8_t *>(wb.data()), N,
+                          1, wp.p);
+  std::vector<float> scales(static_cast<size_t>(N), 1e-3f);
+  std::vector<float> bias = randomVector(static_cast<size_t>(N), rng, 0.1f);
+  std::vector<float> c(static_cast<size_t>(M * N));
+  std::vector<int64_t> ip(LOPPER_QMM_IP_COUNT);
+  ip[LOPPER_QMM_IP_BATCH] = 1;
+  ip[LOPPER_QMM_IP_M] = M;
+  ip[LOPPER_QMM_IP_N] = N;
+  ip[LOPPER_QMM_IP_K] = K;
+  ip[LOPPER_QMM_IP_A_RS] = K;
+  ip[LOPPER_QMM_IP_A_TYPE] = aType;
+  ip[LOPPER_QMM_IP_A_ZP] = 3;
+  ip[LOPPER_QMM_IP_LDC] = N;
+  ip[LOPPER_QMM_IP_ACT] = LOPPER_ACT_NONE;
+  ip[LOPPER_QMM_IP_OUT_TYPE] = outType;
+  float fp[LOPPER_QFP_COUNT] = {0, 0, 0.02f, 0.05f};
+  const void *ap = aType == LOPPER_QTYPE_F32
+                       ? static_cast<const void *>(af.data())
+                       : static_cast<const void *>(a.data());
+  report(r, name, 2.0 * static_cast<double>(M * N * K), [&](void *rt) {
+    lopper_k_matmul_q8_v1(rt, ip.data(), fp, ap, wp.p, scales.data(),
+                          bias.data(), nullptr, c.data());
+  });
+}
+
+// The distinct convolutions of ResNet-50 (v1.5) at batch 1.
+const ConvCase kResNet50[] = {
+    {"r50 conv1 7x7 s2 3->64 224", 3, 224, 224, 64, 7, 7, 2, 3, 1},
+    {"r50 1x1 64->64 56x56", 64, 56, 56, 64, 1, 1, 1, 0, 1},
+    {"r50 3x3 64 56x56", 64, 56, 56, 64, 3, 3, 1, 1, 1},
+    {"r50 1x1 64->256 56x56", 64, 56, 56, 256, 1, 1, 1, 0, 1},
+    {"r50 1x1 256->64 56x56", 256, 56, 56, 64, 1, 1, 1, 0, 1},
+    {"r50 3x3 s2 128 56->28", 128, 56, 56, 128, 3, 3, 2, 1, 1},
+    {"r50 3x3 128 28x28", 128, 28, 28, 128, 3, 3, 1, 1, 1},
+    {"r50 1x1 512->128 28x28", 512, 28, 28, 128, 1, 1, 1, 0, 1},
+    {"r50 3x3 256 14x14", 256, 14, 14, 256, 3, 3, 1, 1, 1},
+    {"r50 1x1 1024->256 14x14", 1024, 14, 14, 256, 1, 1, 1, 0, 1},
+    {"r50 3x3 512 7x7", 512, 7, 7, 512, 3, 3, 1, 1, 1},
+    {"r50 1x1 512->2048 7x7", 512, 7, 7, 2048, 1, 1, 1, 0, 1},
+    {"r50 depthwise 3x3 144 56x56 (MobileNet)", 144, 56, 56, 144, 3, 3, 1, 1,
+     144},
+};
+
 // name, C, H, W, M, KH, KW, stride, pad, group
 const ConvCase kResNet18[] = {
     {"r18 conv1 7x7 s2 3->64 224", 3, 224, 224, 64, 7, 7, 2, 3, 1},
@@ -209,10 +344,12 @@ int main(int argc, char **argv) {
       filter = a + 9;
     else if (!std::strncmp(a, "--seconds=", 10))
       gSeconds = std::atof(a + 10);
+    else if (!std::strcmp(a, "--cpu-time"))
+      gCpuTime = true;
     else {
       std::fprintf(stderr,
                    "usage: %s [--threads=N] [--isa=avx512|avx2|scalar] "
-                   "[--filter=SUBSTRING] [--seconds=S]\n",
+                   "[--filter=SUBSTRING] [--seconds=S] [--cpu-time]\n",
                    argv[0]);
       return 2;
     }
@@ -254,6 +391,29 @@ int main(int argc, char **argv) {
     benchMatmul(r, "gemm 128x3072x32 gelu", 128, 3072, 32, LOPPER_ACT_GELU);
     benchMatmul(r, "gemm 128x3072x32 gelu_tanh", 128, 3072, 32,
                 LOPPER_ACT_GELU_TANH);
+  }
+  if (filter.empty() || filter.find("q8") != std::string::npos) {
+    std::printf("int8 (%s): GOP/s\n", q8KernelsFor(activeIsa()).name);
+    struct {
+      const char *name;
+      int64_t M, N, K;
+      int aType, outType;
+    } const mm[] = {
+        {"q8 gemm 1024^3 u8 -> f32", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+         LOPPER_QTYPE_F32},
+        {"q8 gemm 1024^3 u8 -> u8", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+         LOPPER_QTYPE_U8},
+        {"q8 gemm 1024^3 f32 dynamic -> f32", 1024, 1024, 1024,
+         LOPPER_QTYPE_F32, LOPPER_QTYPE_F32},
+        {"q8 gemm 128x768x768 u8 -> u8", 128, 768, 768, LOPPER_QTYPE_U8,
+         LOPPER_QTYPE_U8},
+    };
+    for (const auto &m : mm)
+      if (want(m.name))
+        benchMatmulQ8(r, m.name, m.M, m.N, m.K, m.aType, m.outType);
+    for (const ConvCase &c : kResNet50)
+      if (want(c.name) || std::strstr("q8", filter.c_str()))
+        benchConvQ8(r, c);
   }
   benchPoolDestroy(r.many);
   benchPoolDestroy(r.one);

@@ -1,0 +1,121 @@
+// AVX-512 VNNI int8 tile (vpdpbusd: u8 x s8, 4 products summed into each
+// int32 lane). Compiled with the default flags: the functions carry the
+// target attribute and run only after CPUID said yes (q8KernelsFor).
+#include "cpu_internal.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 intrinsics pass a self-initialized variable as the
+// unused merge source: spurious warnings (see kern_avx512.cpp).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstring>
+
+#define LOPPER_VNNI                                                            \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+
+namespace lopper {
+namespace cpu {
+
+namespace {
+
+// acc += dpbusd(u, s): 16 lanes of 4 u8 x 4 s8 products. Inline asm: with
+// GCC 12's builtin the accumulators are copied through low registers and
+// the stack on every use (the "v" constraint allows all 32 zmm).
+LOPPER_VNNI inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) {
+#if defined(__GNUC__) && !defined(__clang__)
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+#else
+  return _mm512_dpbusd_epi32(acc, u, s);
+#endif
+}
+
+// The scaled store of one accumulator (row r, vector v) into the tile.
+LOPPER_VNNI inline void storeScaled(const Q8TileArgs &t, int r, int v,
+                                    __m512i acc) {
+  const __m512i c = t.perRow ? _mm512_set1_epi32(t.corr[r])
+                             : _mm512_loadu_si512(t.corr + 16 * v);
+  const __m512 s =
+      t.perRow ? _mm512_set1_ps(t.scale[r]) : _mm512_loadu_ps(t.scale + 16 * v);
+  _mm512_storeu_ps(
+      t.out + (v / 2) * 256 + r * 32 + (v % 2) * 16,
+      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, c)), s));
+}
+
+// One array of accumulators per vector column: GCC keeps arrays of up to
+// 8 zmm in registers, but not one of 24 (it would spill every iteration).
+template <int NV, bool BCS> LOPPER_VNNI void tileVnni(const Q8TileArgs &t) {
+  __m512i a0[8], a1[8], a2[8];
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r) {
+    a0[r] = _mm512_setzero_si512();
+    a1[r] = _mm512_setzero_si512();
+    a2[r] = _mm512_setzero_si512();
+  }
+  const uint8_t *bc = t.bc;
+  const uint8_t *vec = t.vec;
+  const int64_t vs = t.vecStride;
+  for (int64_t q = 0; q < t.kq; ++q, bc += 32, vec += 64) {
+    const __m512i w0 = _mm512_loadu_si512(vec);
+    const __m512i w1 = NV > 1 ? _mm512_loadu_si512(vec + vs) : w0;
+    const __m512i w2 = NV > 2 ? _mm512_loadu_si512(vec + 2 * vs) : w0;
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+      int32_t word;
+      std::memcpy(&word, bc + 4 * r, 4);
+      const __m512i b = _mm512_set1_epi32(word);
+      if (BCS) {
+        a0[r] = dpbusd(a0[r], w0, b);
+        if (NV > 1)
+          a1[r] = dpbusd(a1[r], w1, b);
+        if (NV > 2)
+          a2[r] = dpbusd(a2[r], w2, b);
+      } else {
+        a0[r] = dpbusd(a0[r], b, w0);
+        if (NV > 1)
+          a1[r] = dpbusd(a1[r], b, w1);
+        if (NV > 2)
+          a2[r] = dpbusd(a2[r], b, w2);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r) {
+    storeScaled(t, r, 0, a0[r]);
+    if (NV > 1)
+      storeScaled(t, r, 1, a1[r]);
+    if (NV > 2)
+      storeScaled(t, r, 2, a2[r]);
+  }
+}
+
+void tileQ8Avx512(const Q8TileArgs &t) {
+  if (t.bcSigned) {
+    if (t.nv == 3)
+      tileVnni<3, true>(t);
+    else if (t.nv == 2)
+      tileVnni<2, true>(t);
+    else
+      tileVnni<1, true>(t);
+  } else {
+    if (t.nv == 3)
+      tileVnni<3, false>(t);
+    else if (t.nv == 2)
+      tileVnni<2, false>(t);
+    else
+      tileVnni<1, false>(t);
+  }
+}
+
+} // namespace
+
+const Q8Kernels q8Avx512Kernels = {"avx512-vnni", tileQ8Avx512};
+
+} // namespace cpu
+} // namespace lopper
+
+#endif // __x86_64__

@@ -1,0 +1,471 @@
+// lopper_k_conv2d_q8_v1: an int8 GEMM per (image, group) whose broadcast
+// rows are the packed weights (8 output channels per panel) and whose
+// vector columns are 16-pixel panels of the u8 im2col, built per task; or
+// the direct path for convs with one input channel per group (depthwise).
+// Padding reads as the activation zero point (real 0).
+#include "kernels.h"
+#include "parallel.h"
+#include "q8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
+#define LOPPER_EXPORT __attribute__((visibility("default")))
+
+namespace lopper {
+namespace cpu {
+
+namespace {
+
+inline int64_t minI(int64_t a, int64_t b) { return a < b ? a : b; }
+
+struct QConv {
+  int64_t N, C, H, W, M, OH, OW, KH, KW, sh, sw, pt, pl, dh, dw, G;
+  int64_t Mg, Cg, Kg, kq, P;
+  int act, outType;
+  int32_t zp, outZp; // zp: of the u8 activations (after the flip)
+  uint8_t flip;      // 0x80 for i8 activations
+  float alpha, beta, xScale, outScale;
+  const Kernels *kr;
+  const Q8Kernels *qk;
+  const uint8_t *x; // u8 or i8 activations (A_TYPE 2: the quantized copy)
+  const int8_t *w;
+  int64_t panelBytes, panels; // GEMM layout: per panel, panels per group
+  const float *wScales, *bias, *residual;
+  void *y;
+  // GEMM path: pixel blocks of pb, channel blocks of cb (pt_, ct_ of
+  // them); the pass's pairs ig0 .. ig0 + igs - 1 and their shared im2col
+  // (sharedStride bytes per pair), or null when each task builds its own.
+  int64_t pb, cb, pt_, ct_;
+  int64_t ig0, igs;
+  uint8_t *shared;
+  int64_t sharedStride;
+};
+
+size_t elemSize(int outType) { return outType == LOPPER_QTYPE_F32 ? 4 : 1; }
+
+// Row k = (c, kh, kw) of the im2col over pixels [p0, p0 + pn) of channel
+// plane xc (raw bytes; `pad` where the window leaves the input).
+void im2colRow(const QConv &q, const uint8_t *xc, int64_t kh, int64_t kw,
+               int64_t p0, int64_t pn, uint8_t pad, uint8_t *out) {
+  int64_t p = p0, idx = 0;
+  while (idx < pn) {
+    const int64_t oh = p / q.OW, ow = p % q.OW;
+    const int64_t run = minI(q.OW - ow, pn - idx);
+    const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+    uint8_t *o = out + idx;
+    if (ih < 0 || ih >= q.H) {
+      std::memset(o, pad, static_cast<size_t>(run));
+    } else {
+      const uint8_t *row = xc + ih * q.W;
+      const int64_t iw0 = ow * q.sw - q.pl + kw * q.dw;
+      if (q.sw == 1) {
+        const int64_t lo = std::max<int64_t>(0, minI(run, -iw0));
+        const int64_t hi = std::max(lo, minI(run, q.W - iw0));
+        std::memset(o, pad, static_cast<size_t>(lo));
+        std::memcpy(o + lo, row + iw0 + lo, static_cast<size_t>(hi - lo));
+        std::memset(o + hi, pad, static_cast<size_t>(run - hi));
+      } else {
+        for (int64_t t = 0; t < run; ++t) {
+          const int64_t iw = iw0 + t * q.sw;
+          o[t] = iw >= 0 && iw < q.W ? row[iw] : pad;
+        }
+      }
+    }
+    idx += run;
+    p += run;
+  }
+}
+
+// 4 rows of n16 (a multiple of 16) bytes into 16-pixel panels at dst
+// (panel stride `stride`): dst[(j/16)*stride + (j%16)*4 + b] = r[b][j] ^
+// flip.
+void interleave4(const uint8_t *const r[4], int64_t n16, uint8_t flip,
+                 uint8_t *dst, int64_t stride) {
+#if defined(__x86_64__)
+  const __m128i f = _mm_set1_epi8(static_cast<char>(flip));
+  for (int64_t j = 0; j < n16; j += 16, dst += stride) {
+    const __m128i a =
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r[0] + j));
+    const __m128i b =
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r[1] + j));
+    const __m128i c =
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r[2] + j));
+    const __m128i d =
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r[3] + j));
+    const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+    const __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+    __m128i *o = reinterpret_cast<__m128i *>(dst);
+    _mm_storeu_si128(o, _mm_xor_si128(_mm_unpacklo_epi16(ab0, cd0), f));
+    _mm_storeu_si128(o + 1, _mm_xor_si128(_mm_unpackhi_epi16(ab0, cd0), f));
+    _mm_storeu_si128(o + 2, _mm_xor_si128(_mm_unpacklo_epi16(ab1, cd1), f));
+    _mm_storeu_si128(o + 3, _mm_xor_si128(_mm_unpackhi_epi16(ab1, cd1), f));
+  }
+#else
+  for (int64_t j = 0; j < n16; ++j)
+    for (int b = 0; b < 4; ++b)
+      dst[(j / 16) * stride + (j % 16) * 4 + b] =
+          static_cast<uint8_t>(r[b][j] ^ flip);
+#endif
+}
+
+// The im2col of pixels [p0, p0 + pn) of (image n, group g) as 16-pixel
+// panels at dst (panel stride kq*64), 4 reduction rows at a time through
+// `rows` (4 rows of round_up(pn, 16) bytes).
+void buildPanels(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+                 uint8_t *dst, uint8_t *rows) {
+  const int64_t n16 = lopper_cpu_round_up(pn, 16);
+  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
+  const uint8_t *xg = q.x + (n * q.C + g * q.Cg) * q.H * q.W;
+  std::memset(rows, pad, static_cast<size_t>(4 * n16));
+  for (int64_t kq = 0; kq < q.kq; ++kq) {
+    const uint8_t *r[4];
+    for (int b = 0; b < 4; ++b) {
+      const int64_t k = 4 * kq + b;
+      uint8_t *row = rows + b * n16;
+      r[b] = row;
+      if (k >= q.Kg)
+        continue; // any value: the weights are 0 there
+      const int64_t c = k / (q.KH * q.KW), kh = k / q.KW % q.KH, kw = k % q.KW;
+      im2colRow(q, xg + c * q.H * q.W, kh, kw, p0, pn, pad, row);
+    }
+    interleave4(r, n16, q.flip, dst + kq * 64, q.kq * 64);
+  }
+}
+
+// Output channels [c0, c0 + cn) x pixels [p0, p0 + pn) of (n, g) from the
+// im2col panels of those pixels.
+void convMultiply(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+                  int64_t c0, int64_t cn, const uint8_t *panels) {
+  const size_t elem = elemSize(q.outType);
+  // Per output channel: zero point times the weight sum, and the scale.
+  const int64_t cnPad = lopper_cpu_round_up(cn, kQ8Mr);
+  int32_t *corr =
+      reinterpret_cast<int32_t *>(scratch(7, static_cast<size_t>(2 * cnPad)));
+  float *scale = reinterpret_cast<float *>(corr + cnPad);
+  const int8_t *wg = q.w + (g * q.panels + c0 / kQ8Mr) * q.panelBytes;
+  for (int64_t m = 0; m < cnPad; ++m) {
+    if (m < cn) {
+      int32_t sum;
+      std::memcpy(&sum, wg + m / kQ8Mr * q.panelBytes + (m % kQ8Mr) * 4, 4);
+      corr[m] = q.zp * sum;
+      scale[m] = q.xScale * q.wScales[g * q.Mg + c0 + m];
+    } else {
+      corr[m] = 0;
+      scale[m] = 0.0f;
+    }
+  }
+  const int64_t yOff = (n * q.M + g * q.Mg + c0) * q.P + p0;
+  Q8Gemm gm;
+  gm.M = cn;
+  gm.N = pn;
+  gm.kq = q.kq;
+  gm.bc = reinterpret_cast<const uint8_t *>(wg) + LOPPER_CPU_Q8_HEADER;
+  gm.bcStride = q.panelBytes;
+  gm.vec = panels;
+  gm.vecStride = q.kq * 64;
+  gm.bcSigned = true;
+  gm.perRow = true;
+  gm.corr = corr;
+  gm.scale = scale;
+  gm.e = Epilogue{};
+  gm.e.act = q.act;
+  gm.e.alpha = q.alpha;
+  gm.e.beta = q.beta;
+  if (q.bias) {
+    gm.e.rowBias = q.bias + g * q.Mg + c0;
+    gm.e.rowBiasStride = 1;
+  }
+  if (q.residual) {
+    gm.e.add1 = q.residual + yOff;
+    gm.e.ld1 = q.P;
+  }
+  gm.outType = q.outType;
+  gm.outScale = q.outScale;
+  gm.outZp = q.outZp;
+  gm.c = static_cast<char *>(q.y) + static_cast<int64_t>(elem) * yOff;
+  gm.ldc = q.P;
+  q8GemmBlock(*q.kr, *q.qk, gm);
+}
+
+// Tasks (pair, pixel block, channel block) for the pairs (image, group)
+// ig0 .. ig0 + igs - 1. Shared: the panels of the pass were built by
+// im2colTasks; otherwise each task builds its pixel block's.
+void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const int64_t pbPad = lopper_cpu_round_up(q.pb, 16);
+  const int64_t vecStride = q.kq * 64;
+  uint8_t *buf = nullptr, *rows = nullptr;
+  if (!q.shared) {
+    buf = reinterpret_cast<uint8_t *>(scratch(
+        6, static_cast<size_t>((pbPad / 16 * vecStride + 4 * pbPad) / 4 + 16)));
+    rows = buf + pbPad / 16 * vecStride;
+  }
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t pi = task % q.pt_;
+    const int64_t ci = task / q.pt_ % q.ct_;
+    const int64_t ig = q.ig0 + task / (q.pt_ * q.ct_);
+    const int64_t n = ig / q.G, g = ig % q.G;
+    const int64_t p0 = pi * q.pb, pn = minI(q.pb, q.P - p0);
+    const int64_t c0 = ci * q.cb, cn = minI(q.cb, q.Mg - c0);
+    const uint8_t *panels;
+    if (q.shared) {
+      panels = q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * vecStride;
+    } else {
+      buildPanels(q, n, g, p0, pn, buf, rows);
+      panels = buf;
+    }
+    convMultiply(q, n, g, p0, pn, c0, cn, panels);
+  }
+}
+
+// Shared im2col: tasks (pair, block of kIm2colPanels 16-pixel panels).
+constexpr int64_t kIm2colPanels = 6;
+void im2colTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const int64_t blocks = lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels);
+  uint8_t *rows = reinterpret_cast<uint8_t *>(
+      scratch(6, static_cast<size_t>(16 * kIm2colPanels + 16)));
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t ig = q.ig0 + task / blocks, b = task % blocks;
+    const int64_t p0 = b * 16 * kIm2colPanels;
+    const int64_t pn = minI(16 * kIm2colPanels, q.P - p0);
+    buildPanels(q, ig / q.G, ig % q.G, p0, pn,
+                q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * q.kq * 64,
+                rows);
+  }
+}
+
+// Depthwise (one input channel per group): per output plane, int32 sums of
+// w * (x - zp) over the taps inside the input, then the epilogue per
+// 32-output chunk of a row.
+void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const size_t elem = elemSize(q.outType);
+  const Kernels &ep = q.outType != LOPPER_QTYPE_F32 && !q8ActIsExact(q.act)
+                          ? scalarKernels
+                          : *q.kr;
+  int16_t *plane = reinterpret_cast<int16_t *>(
+      scratch(6, static_cast<size_t>(q.H * q.W / 2 + 16)));
+  int32_t *acc = reinterpret_cast<int32_t *>(
+      scratch(7, static_cast<size_t>(lopper_cpu_round_up(q.OW, 32) + 32)));
+  alignas(64) float tile[32];
+  alignas(64) float tmp[32];
+  const int64_t khw = q.KH * q.KW;
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t m = task % q.M, n = task / q.M;
+    const int64_t ch = m / q.Mg;
+    const uint8_t *xc = q.x + (n * q.C + ch) * q.H * q.W;
+    for (int64_t i = 0; i < q.H * q.W; ++i)
+      plane[i] = static_cast<int16_t>((xc[i] ^ q.flip) - q.zp);
+    const int8_t *w = q.w + m * khw;
+    const float s = q.xScale * q.wScales[m];
+    const int64_t yOff = (n * q.M + m) * q.OH * q.OW;
+    Epilogue e = {};
+    e.act = q.act;
+    e.alpha = q.alpha;
+    e.beta = q.beta;
+    if (q.bias) {
+      e.rowBias = q.bias + m;
+      e.rowBiasStride = 0;
+    }
+    for (int64_t oh = 0; oh < q.OH; ++oh) {
+      for (int64_t ow = 0; ow < q.OW; ++ow)
+        acc[ow] = 0;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H)
+          continue;
+        const int16_t *row = plane + ih * q.W;
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
+          const int32_t wv = w[kh * q.KW + kw];
+          const int64_t off = kw * q.dw - q.pl;
+          // Outputs whose tap lands inside the row: 0 <= ow*sw + off < W.
+          const int64_t lo = off >= 0 ? 0 : (-off + q.sw - 1) / q.sw;
+          const int64_t hi =
+              q.W - off <= 0 ? 0 : minI(q.OW, (q.W - off - 1) / q.sw + 1);
+          if (q.sw == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow)
+              acc[ow] += wv * row[ow + off];
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow)
+              acc[ow] += wv * row[ow * q.sw + off];
+          }
+        }
+      }
+      const int64_t rOff = yOff + oh * q.OW;
+      for (int64_t j0 = 0; j0 < q.OW; j0 += 32) {
+        const int64_t nc = minI(32, q.OW - j0);
+        for (int64_t j = 0; j < 32; ++j)
+          tile[j] = j < nc ? static_cast<float>(acc[j0 + j]) * s : 0.0f;
+        if (q.residual) {
+          e.add1 = q.residual + rOff + j0;
+          e.ld1 = 0;
+        }
+        char *out =
+            static_cast<char *>(q.y) + static_cast<int64_t>(elem) * (rOff + j0);
+        if (q.outType == LOPPER_QTYPE_F32) {
+          ep.epilogue(tile, reinterpret_cast<float *>(out), 0, 1, nc, e);
+        } else {
+          ep.epilogue(tile, tmp, 0, 1, nc, e);
+          q8Quantize(tmp, nc, q.outScale, q.outZp, q.outType, out);
+        }
+      }
+    }
+  }
+}
+
+struct DynCtx {
+  const float *x;
+  uint8_t *q;
+  int64_t n, chunk;
+  float scale;
+  int32_t zp;
+};
+
+void dynQuantTask(void *ctxp, int64_t begin, int64_t end) {
+  const DynCtx &d = *static_cast<const DynCtx *>(ctxp);
+  for (int64_t c = begin; c < end; ++c) {
+    const int64_t i0 = c * d.chunk;
+    q8Quantize(d.x + i0, minI(d.chunk, d.n - i0), d.scale, d.zp,
+               LOPPER_QTYPE_U8, d.q + i0);
+  }
+}
+
+} // namespace
+
+} // namespace cpu
+} // namespace lopper
+
+using namespace lopper::cpu;
+
+extern "C" LOPPER_EXPORT void
+lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                      const void *x, const int8_t *w_packed,
+                      const float *w_scales, const float *bias,
+                      const float *residual, void *y) {
+  QConv q;
+  q.N = ip[LOPPER_CONV_IP_N];
+  q.C = ip[LOPPER_CONV_IP_C];
+  q.H = ip[LOPPER_CONV_IP_H];
+  q.W = ip[LOPPER_CONV_IP_W];
+  q.M = ip[LOPPER_CONV_IP_M];
+  q.OH = ip[LOPPER_CONV_IP_OH];
+  q.OW = ip[LOPPER_CONV_IP_OW];
+  if (q.N <= 0 || q.M <= 0 || q.OH <= 0 || q.OW <= 0)
+    return;
+  q.KH = ip[LOPPER_CONV_IP_KH];
+  q.KW = ip[LOPPER_CONV_IP_KW];
+  q.sh = ip[LOPPER_CONV_IP_STRIDE_H];
+  q.sw = ip[LOPPER_CONV_IP_STRIDE_W];
+  q.pt = ip[LOPPER_CONV_IP_PAD_TOP];
+  q.pl = ip[LOPPER_CONV_IP_PAD_LEFT];
+  q.dh = ip[LOPPER_CONV_IP_DIL_H];
+  q.dw = ip[LOPPER_CONV_IP_DIL_W];
+  q.G = ip[LOPPER_CONV_IP_GROUP];
+  q.act = static_cast<int>(ip[LOPPER_CONV_IP_ACT]);
+  const int xType = static_cast<int>(ip[LOPPER_QCONV_IP_X_TYPE]);
+  q.zp = static_cast<int32_t>(ip[LOPPER_QCONV_IP_X_ZP]);
+  q.outType = static_cast<int>(ip[LOPPER_QCONV_IP_OUT_TYPE]);
+  q.outZp = static_cast<int32_t>(ip[LOPPER_QCONV_IP_OUT_ZP]);
+  q.alpha = fp[LOPPER_QFP_ALPHA];
+  q.beta = fp[LOPPER_QFP_BETA];
+  q.xScale = fp[LOPPER_QFP_A_SCALE];
+  q.outScale = fp[LOPPER_QFP_OUT_SCALE];
+  q.Mg = q.M / q.G;
+  q.Cg = q.C / q.G;
+  q.Kg = q.Cg * q.KH * q.KW;
+  q.kq = lopper_cpu_ceil_div(q.Kg, 4);
+  q.P = q.OH * q.OW;
+  const Isa isa = activeIsa();
+  q.kr = &kernelsFor(isa);
+  q.qk = &q8KernelsFor(isa);
+  q.w = w_packed;
+  q.wScales = w_scales;
+  q.bias = bias;
+  q.residual = residual;
+  q.y = y;
+  q.flip = 0;
+  q.x = static_cast<const uint8_t *>(x);
+  if (xType == LOPPER_QTYPE_I8) {
+    q.flip = 0x80;
+    q.zp += 128;
+  } else if (xType == LOPPER_QTYPE_F32) {
+    // One scale and zero point for the whole tensor (all images), as
+    // DynamicQuantizeLinear; the u8 copy in this thread's scratch.
+    DynCtx d;
+    d.x = static_cast<const float *>(x);
+    d.n = q.N * q.C * q.H * q.W;
+    q8DynamicParams(d.x, 1, d.n, d.n, &d.scale, &d.zp);
+    d.q = reinterpret_cast<uint8_t *>(
+        scratch(5, static_cast<size_t>(lopper_cpu_ceil_div(d.n, 4) + 16)));
+    d.chunk = 16384;
+    lopper_rt_parallel_for(rt, lopper_cpu_ceil_div(d.n, d.chunk), 1,
+                           dynQuantTask, &d);
+    q.x = d.q;
+    q.zp = d.zp;
+    q.xScale = d.scale;
+  }
+  const bool serial = rt == nullptr;
+  if (lopper_cpu_conv_is_direct(ip)) {
+    lopper_rt_parallel_for(rt, q.N * q.M, 1, directConvTasks, &q);
+    return;
+  }
+  q.panels = lopper_cpu_ceil_div(q.Mg, kQ8Mr);
+  q.panelBytes = lopper_cpu_q8_conv_panel_bytes(q.Kg);
+  // Pixel blocks: multiples of 48 (one tile's columns) whose im2col stays
+  // within ~256 KB (L2), split while they keep 96 pixels, then channel
+  // blocks down to 32, then pixel blocks down to 48, until there are about
+  // one task per 16 M ops (at most 64).
+  const int64_t step = kQ8MaxNv * kQ8Nr;
+  const int64_t maxPb =
+      std::max<int64_t>(step, (256 << 10) / (q.kq * 4) / step * step);
+  q.pb = minI(lopper_cpu_round_up(q.P, step), maxPb);
+  q.cb = lopper_cpu_round_up(q.Mg, kQ8Mr);
+  const double ops = 2.0 * static_cast<double>(q.N * q.M) *
+                     static_cast<double>(q.P) * static_cast<double>(q.Kg);
+  const int64_t want =
+      serial
+          ? 1
+          : static_cast<int64_t>(std::fmax(1.0, std::fmin(ops / 16e6, 64.0)));
+  const int64_t NG = q.N * q.G;
+  for (;;) {
+    q.pt_ = lopper_cpu_ceil_div(q.P, q.pb);
+    q.ct_ = lopper_cpu_ceil_div(q.Mg, q.cb);
+    if (NG * q.pt_ * q.ct_ >= want)
+      break;
+    if (q.pb >= 4 * step)
+      q.pb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.pb, 2), step);
+    else if (q.cb > 32)
+      q.cb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.cb, 2), kQ8Mr);
+    else if (q.pb > step)
+      q.pb = lopper_cpu_round_up(lopper_cpu_ceil_div(q.pb, 2), step);
+    else
+      break;
+  }
+  // Channel blocks would each build the same im2col: build it once per
+  // pass of (image, group) pairs (at most ~16 MB) and share it.
+  q.shared = nullptr;
+  q.sharedStride = lopper_cpu_round_up(q.P, 16) * q.kq * 4;
+  int64_t pairs = NG;
+  if (q.ct_ > 1) {
+    pairs = std::max<int64_t>(
+        1,
+        minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, q.sharedStride)));
+    q.shared = reinterpret_cast<uint8_t *>(
+        scratch(8, static_cast<size_t>(pairs * q.sharedStride / 4 + 16)));
+  }
+  for (q.ig0 = 0; q.ig0 < NG; q.ig0 += pairs) {
+    q.igs = minI(pairs, NG - q.ig0);
+    if (q.shared)
+      lopper_rt_parallel_for(
+          rt, q.igs * lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels), 1,
+          im2colTasks, &q);
+    lopper_rt_parallel_for(rt, q.igs * q.pt_ * q.ct_, 1, gemmConvTasks, &q);
+  }
+}
