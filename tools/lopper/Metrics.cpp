@@ -2,8 +2,12 @@
 
 #include "Metrics.h"
 
+#include "llvm/Support/Format.h"
+
 #include <algorithm>
 #include <cmath>
+
+using namespace llvm;
 
 namespace lopper::tools {
 
@@ -78,6 +82,74 @@ Metrics MetricsAccumulator::result() const {
   m.nonFinite = nonFinite;
   m.samples = samples;
   return m;
+}
+
+static json::Object metricsJson(const TensorMetrics &t, bool top1) {
+  const Metrics &m = t.metrics;
+  json::Object o{{"name", t.name},         {"max_abs", m.maxAbs},
+                 {"rel_l2", m.relL2},      {"cosine", m.cosine},
+                 {"elements", m.elements}, {"nonfinite", m.nonFinite}};
+  if (top1 && m.top1)
+    o["top1_agreement"] = *m.top1;
+  else if (top1)
+    o["top1_agreement"] = nullptr;
+  return o;
+}
+
+json::Object verifyResultToJson(const VerifyResult &r, size_t maxLayers) {
+  json::Array outputs, layers;
+  for (const TensorMetrics &t : r.outputs)
+    outputs.push_back(metricsJson(t, true));
+  for (size_t i = 0; i < r.layers.size() && i < maxLayers; ++i)
+    layers.push_back(metricsJson(r.layers[i], false));
+  return json::Object{{"samples", r.samples},
+                      {"outputs", std::move(outputs)},
+                      {"layers", std::move(layers)},
+                      {"layers_compared", int64_t(r.layers.size())},
+                      {"layers_skipped", r.layersSkipped}};
+}
+
+void printVerifyResult(const VerifyResult &r, size_t maxLayers,
+                       raw_ostream &os) {
+  size_t width = 4;
+  for (const TensorMetrics &t : r.outputs)
+    width = std::max(width, t.name.size());
+  for (size_t i = 0; i < r.layers.size() && i < maxLayers; ++i)
+    width = std::max(width, r.layers[i].name.size());
+  width = std::min<size_t>(width, 48);
+  auto row = [&](const TensorMetrics &t, bool top1) {
+    const Metrics &m = t.metrics;
+    os << "  " << left_justify(t.name, width)
+       << format(" %12.4g %12.4g %10.6f", m.maxAbs, m.relL2, m.cosine);
+    if (top1) {
+      if (m.top1)
+        os << format(" %7.2f%% (%lld/%lld)", *m.top1 * 100,
+                     (long long)m.top1Agree, (long long)m.top1Rows);
+      else
+        os << "        -";
+    }
+    if (m.nonFinite)
+      os << "  (" << m.nonFinite << " non-finite)";
+    os << "\n";
+  };
+  os << "outputs:\n";
+  os << "  " << left_justify("name", width)
+     << format(" %12s %12s %10s %9s\n", "max_abs", "rel_l2", "cosine", "top1");
+  for (const TensorMetrics &t : r.outputs)
+    row(t, true);
+  size_t shown = std::min(maxLayers, r.layers.size());
+  os << "layers: " << r.layers.size() << " compared";
+  if (r.layersSkipped)
+    os << ", " << r.layersSkipped << " skipped (shapes or types differ)";
+  if (shown) {
+    os << "; the " << shown << " worst by relative L2 error:\n";
+    os << "  " << left_justify("node", width)
+       << format(" %12s %12s %10s\n", "max_abs", "rel_l2", "cosine");
+    for (size_t i = 0; i < shown; ++i)
+      row(r.layers[i], false);
+  } else {
+    os << "\n";
+  }
 }
 
 } // namespace lopper::tools

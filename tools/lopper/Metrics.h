@@ -10,9 +10,13 @@
 
 #include "TensorFiles.h"
 
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lopper::tools {
 
@@ -50,6 +54,30 @@ private:
   int64_t top1Rows = 0, top1Agree = 0;
   bool classifier = true;
 };
+
+/// One compared tensor: a model output or a tap (a node's result).
+struct TensorMetrics {
+  std::string name;
+  Metrics metrics;
+};
+
+struct VerifyResult {
+  int64_t samples = 0;
+  std::vector<TensorMetrics> outputs;
+  /// Every tap compared, worst (largest relative L2 error) first.
+  std::vector<TensorMetrics> layers;
+  /// Taps both artifacts have but with different shapes or dtypes.
+  int64_t layersSkipped = 0;
+};
+
+/// The result as JSON: {"samples", "outputs": [...], "layers": [worst
+/// `maxLayers`], "layers_compared", "layers_skipped"}.
+llvm::json::Object verifyResultToJson(const VerifyResult &result,
+                                      size_t maxLayers);
+
+/// Prints the per-output and worst-layer tables.
+void printVerifyResult(const VerifyResult &result, size_t maxLayers,
+                       llvm::raw_ostream &os);
 
 } // namespace lopper::tools
 

@@ -11,9 +11,6 @@
 
 #include "Metrics.h"
 
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/raw_ostream.h"
-
 #include <string>
 #include <vector>
 
@@ -34,34 +31,10 @@ struct VerifyOptions {
   size_t maxLayers = 10;
 };
 
-/// One compared tensor: a model output or a tap (a node's result).
-struct TensorMetrics {
-  std::string name;
-  Metrics metrics;
-};
-
-struct VerifyResult {
-  int64_t samples = 0;
-  std::vector<TensorMetrics> outputs;
-  /// Every tap compared, worst (largest relative L2 error) first.
-  std::vector<TensorMetrics> layers;
-  /// Taps both artifacts have but with different shapes or dtypes.
-  int64_t layersSkipped = 0;
-};
-
 /// Verifies `options.compressed` against `options.original`; prints the
 /// result (text or JSON) unless quiet. Returns the exit status (errors are
 /// printed as "lopper: error: ...").
 int runVerify(const VerifyOptions &options, VerifyResult *result = nullptr);
-
-/// The result as JSON: {"samples", "outputs": [...], "layers": [worst
-/// `maxLayers`], "layers_compared", "layers_skipped"}.
-llvm::json::Object verifyResultToJson(const VerifyResult &result,
-                                      size_t maxLayers);
-
-/// Prints the per-output and worst-layer tables.
-void printVerifyResult(const VerifyResult &result, size_t maxLayers,
-                       llvm::raw_ostream &os);
 
 } // namespace lopper::tools
 
