@@ -273,7 +273,10 @@ int lopper::tools::runVerify(const VerifyOptions &options,
 
   std::vector<MetricsAccumulator> outputAcc(compressed.outputs.size());
   std::vector<MetricsAccumulator> tapAcc(common.size());
-  std::vector<bool> tapSkipped(common.size(), false);
+  // Integer taps (shapes, indices, masks) are left out; a float tap whose
+  // shape or type differs between the two is skipped.
+  enum class TapState { Compared, Skipped, NotFloat };
+  std::vector<TapState> tapState(common.size(), TapState::Compared);
   for (const Sample &sample : data->samples) {
     std::vector<HostTensor> expected, actual;
     if (!runSample(original, sessions[0].get(), sample, expected, msg) ||
@@ -284,15 +287,16 @@ int lopper::tools::runVerify(const VerifyOptions &options,
         return error(sample.source + ": output '" + compressed.outputs[i].name +
                      "': " + msg);
     for (size_t t = 0; t < common.size(); ++t) {
-      if (tapSkipped[t])
+      if (tapState[t] != TapState::Compared)
         continue;
       HostTensor a, e;
       if (!getTap(sessions[0].get(), common[t], e, msg) ||
           !getTap(sessions[1].get(), common[t], a, msg))
         return error(msg);
-      if (a.dtype != e.dtype || !isFloatDType(a.dtype) ||
-          !tapAcc[t].add(a, e, msg))
-        tapSkipped[t] = true;
+      if (!isFloatDType(a.dtype) && !isFloatDType(e.dtype))
+        tapState[t] = TapState::NotFloat;
+      else if (a.dtype != e.dtype || !tapAcc[t].add(a, e, msg))
+        tapState[t] = TapState::Skipped;
     }
   }
 
@@ -302,9 +306,9 @@ int lopper::tools::runVerify(const VerifyOptions &options,
     result.outputs.push_back(
         {compressed.outputs[i].name, outputAcc[i].result()});
   for (size_t t = 0; t < common.size(); ++t) {
-    if (tapSkipped[t])
+    if (tapState[t] == TapState::Skipped)
       ++result.layersSkipped;
-    else
+    else if (tapState[t] == TapState::Compared)
       result.layers.push_back({common[t], tapAcc[t].result()});
   }
   llvm::stable_sort(result.layers,
