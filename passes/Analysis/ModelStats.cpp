@@ -83,6 +83,38 @@ ModelStats computeModelStats(ModuleOp module, int64_t dyn) {
   return s;
 }
 
+std::vector<OpStats> computeOpStats(ModuleOp module, int64_t dyn) {
+  std::vector<OpStats> records;
+  module.walk([&](Operation *op) {
+    if (!isa<lop::LopDialect>(op->getDialect()) || isa<lop::ConstantOp>(op))
+      return;
+    OpStats r;
+    r.op = op;
+    if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
+      r.name = nl.getName().str();
+    r.opType = lop::getOnnxOpType(op);
+    r.macs = macsOf(op, dyn);
+    r.flops = 2 * r.macs;
+    if (!r.macs)
+      for (Type t : op->getResultTypes())
+        r.flops += numElements(t, dyn);
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      if (auto dq = dyn_cast_or_null<lop::DequantizeOp>(def))
+        def = dq.getInput().getDefiningOp();
+      auto c = dyn_cast_or_null<lop::ConstantOp>(def);
+      if (!c)
+        continue;
+      auto t = cast<ShapedType>(c.getOutput().getType());
+      int64_t n = numElements(t, dyn);
+      r.parameters += n;
+      r.parameterBytes += n * lop::getStorageBytes(t.getElementType());
+    }
+    records.push_back(std::move(r));
+  });
+  return records;
+}
+
 void printModelStats(const ModelStats &s, llvm::raw_ostream &os, bool json,
                      StringRef modelName, int64_t opset) {
   if (json) {

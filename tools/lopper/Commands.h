@@ -30,6 +30,7 @@ Command inspectCommand();
 Command compileCommand();
 Command runCommand();
 Command benchCommand();
+Command verifyCommand();
 
 } // namespace lopper::tools
 

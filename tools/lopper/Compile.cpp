@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "CompileExtras.h"
 
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
@@ -90,6 +91,27 @@ static bool runPasses(mlir::ModuleOp module,
   return mlir::succeeded(pm.run(module));
 }
 
+// The report and verification (CompileExtras.cpp).
+static cl::opt<std::string>
+    reportFile("report", cl::desc("write a per-layer report (.json or .html)"),
+               cl::value_desc("FILE"), cl::sub(sub),
+               cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<bool>
+    verify("verify",
+           cl::desc("compare the artifact with the input model on "
+                    "--verify-data (default: --calibration-data)"),
+           cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    verifyData("verify-data", cl::desc("the samples --verify runs"),
+               cl::value_desc("DATA"), cl::sub(sub),
+               cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> calibrationData(
+    "calibration-data",
+    cl::desc("samples: test_data_set_*/input_K.pb or <input>.npy folders, "
+             "or a .npz file"),
+    cl::value_desc("DATA"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
+
 static int runCompile() {
   lopper::CPUCompileOptions opts;
   if (emit == "lib")
@@ -128,11 +150,21 @@ static int runCompile() {
       errs() << "lopper: error: " << e << "\n";
     return 1;
   }
+  lopper::tools::CompileExtras extras(
+      {input, output, reportFile, verify, verifyData, calibrationData,
+       std::vector<std::string>(shapes.begin(), shapes.end()),
+       opts.emit == lopper::EmitKind::Library, quiet || output == "-"});
+  if (int rc = extras.begin(*module))
+    return rc;
+  // Compression passes run here, between the two report hooks.
   if (fuse && !runPasses(*module, lopper::buildFusionPipeline))
     return error(input + ": the fusion passes failed");
+  extras.beforeCodegen(*module);
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))
     return error(input + ": " + msg);
+  if (int rc = extras.finish(report))
+    return rc;
   if (quiet || output == "-")
     return 0;
   outs() << "wrote " << output;
@@ -160,6 +192,7 @@ static int runCompile() {
   } else {
     outs() << "\n";
   }
+  extras.printSummary(outs());
   return 0;
 }
 

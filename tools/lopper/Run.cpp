@@ -73,19 +73,6 @@ static cl::opt<bool>
 
 namespace lopper::tools {
 
-std::string TensorSig::str() const {
-  std::string s = std::string(dtypeName(dtype)) + " [";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i)
-      s += ",";
-    if (dims[i] >= 0)
-      s += std::to_string(dims[i]);
-    else
-      s += dimNames[i].empty() ? "?" : dimNames[i];
-  }
-  return s + "]";
-}
-
 Model::~Model() { lopper_model_unload(handle); }
 
 TensorList::~TensorList() {

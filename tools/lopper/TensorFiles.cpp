@@ -236,6 +236,19 @@ static std::string bytesNeeded(ArrayRef<int64_t> shape, DType dtype) {
          " bytes";
 }
 
+std::string TensorSig::str() const {
+  std::string s = std::string(dtypeName(dtype)) + " [";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i)
+      s += ",";
+    if (dims[i] >= 0)
+      s += std::to_string(dims[i]);
+    else
+      s += dimNames[i].empty() ? "?" : dimNames[i];
+  }
+  return s + "]";
+}
+
 //===----------------------------------------------------------------------===//
 // .npy
 //===----------------------------------------------------------------------===//

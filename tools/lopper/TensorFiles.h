@@ -186,8 +186,9 @@ bool compareTensors(const HostTensor &actual, const HostTensor &expected,
 } // namespace lopper::tools
 
 //===----------------------------------------------------------------------===//
-// Models: shared by `lopper run` and `lopper bench`. Defined in Run.cpp
-// (they use liblopper_runtime); the rest of this file needs no runtime.
+// Models: shared by `lopper run`, `bench` and `verify`. Defined in Run.cpp
+// (they use liblopper_runtime), except TensorSig::str (in TensorFiles.cpp);
+// the rest of this file needs no runtime.
 //===----------------------------------------------------------------------===//
 
 struct lopper_model;

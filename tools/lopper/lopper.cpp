@@ -1,7 +1,7 @@
 //===- lopper.cpp - the Lopper command-line driver ------------------------===//
 //
 // Dispatches to the subcommands (Commands.h): inspect (here), compile
-// (Compile.cpp), run (Run.cpp) and bench (Bench.cpp).
+// (Compile.cpp), run (Run.cpp), bench (Bench.cpp) and verify (Verify.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
   using namespace lopper::tools;
   if (inspectCmd)
     return runInspect();
-  for (Command c : {compileCommand(), runCommand(), benchCommand()})
+  for (Command c :
+       {compileCommand(), runCommand(), benchCommand(), verifyCommand()})
     if (*c.sub)
       return c.run();
   return error("no command given; run 'lopper --help' for the commands");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lopper {
 
@@ -33,6 +34,25 @@ struct ModelStats {
 /// dimension counts as `dynamicDimValue`.
 ModelStats computeModelStats(mlir::ModuleOp module,
                              int64_t dynamicDimValue = 1);
+
+/// One op's share of the statistics, for per-layer reports.
+struct OpStats {
+  mlir::Operation *op = nullptr;
+  /// The ONNX node name (the op's NameLoc), or "" when it has none.
+  std::string name;
+  /// ONNX-style op name, as in ModelStats::ops.
+  std::string opType;
+  /// Elements and bytes of the constants among its operands (directly or
+  /// through a dequantize).
+  int64_t parameters = 0, parameterBytes = 0;
+  /// As in ModelStats: MACs of the heavy ops, FLOPs of every op.
+  int64_t macs = 0, flops = 0;
+};
+
+/// The per-op statistics of every non-constant `lop` op in `module`, in
+/// walk order; their MACs and FLOPs add up to computeModelStats'.
+std::vector<OpStats> computeOpStats(mlir::ModuleOp module,
+                                    int64_t dynamicDimValue = 1);
 
 /// Prints `stats` as aligned text, or as one JSON object with the keys
 /// ops, nodes, parameters, parameter_bytes, macs, flops, macs_by_op and

@@ -1,0 +1,41 @@
+//===- Verify.h - lopper verify: compressed vs original ---------*- C++ -*-===//
+//
+// Runs a data set through an ONNX model compiled as is (fp32) and through a
+// compressed artifact, and measures how far the compressed one's outputs
+// and intermediate tensors (the taps both artifacts share) drift. Used by
+// `lopper verify` and by `lopper compile --verify`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOPPER_TOOLS_LOPPER_VERIFY_H
+#define LOPPER_TOOLS_LOPPER_VERIFY_H
+
+#include "Metrics.h"
+
+#include <string>
+#include <vector>
+
+namespace lopper::tools {
+
+struct VerifyOptions {
+  std::string original;   ///< the ONNX model
+  std::string compressed; ///< the compiled artifact (model.so)
+  std::string data;       ///< a data set (CalibrationData.h)
+  /// --input-shape specs for compiling the original, as the compressed
+  /// artifact was compiled.
+  std::vector<std::string> inputShapes;
+  int threads = 0;
+  bool json = false;
+  /// Print nothing (the caller reports the result).
+  bool quiet = false;
+  /// Layers shown, worst first.
+  size_t maxLayers = 10;
+};
+
+/// Verifies `options.compressed` against `options.original`; prints the
+/// result (text or JSON) unless quiet. Returns the exit status (errors are
+/// printed as "lopper: error: ...").
+int runVerify(const VerifyOptions &options, VerifyResult *result = nullptr);
+
+} // namespace lopper::tools
+
+#endif
