@@ -2,6 +2,10 @@
 
 #include "../../tools/lopper/CalibrationData.h"
 
+#include "lopper/InitAll.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -209,6 +213,39 @@ TEST(Dataset, EmptyAndZeroSampleData) {
   dir.write("d.npz", zipImage({{"x.npy", npy(f32({0, 2}))}}, false));
   EXPECT_EQ(errorOf(loadDataset(dir.file("d.npz"), s)),
             dir.file("d.npz") + ": holds no samples (the leading axis is 0)");
+}
+
+TEST(Dataset, SignatureOfAnImportedModule) {
+  mlir::DialectRegistry registry;
+  lopper::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(
+      R"mlir(
+func.func @main(%arg0: tensor<?x4xf32> {lop.name = "a"}, %arg1: tensor<?xi64> {lop.name = "ids"}) -> (tensor<?x4xf32> {lop.name = "c"}) attributes {lop.input_dim_params = [["N", ""], [""]]} {
+  return %arg0 : tensor<?x4xf32>
+}
+)mlir",
+      &context);
+  ASSERT_TRUE(module);
+  llvm::Expected<ModelSignature> sig = signatureOf(*module);
+  ASSERT_TRUE(bool(sig)) << llvm::toString(sig.takeError());
+  ASSERT_EQ(sig->inputs.size(), 2u);
+  EXPECT_EQ(sig->inputs[0].str(), "f32 [N,4]");
+  EXPECT_EQ(sig->inputs[1].name, "ids");
+  EXPECT_EQ(sig->inputs[1].str(), "i64 [?]");
+
+  // The signature checks data as the runtime's does.
+  TempDir dir;
+  dir.write("a.npy", npy(f32({2, 2, 4})));
+  std::string bytes, error;
+  HostTensor ids;
+  ASSERT_TRUE(makeHostTensor(DType::I64, {2, 7}, ids, error));
+  ASSERT_TRUE(serializeNpy(ids, bytes, error));
+  dir.write("ids.npy", bytes);
+  llvm::Expected<Dataset> data = loadDataset(dir.path, *sig);
+  ASSERT_TRUE(bool(data)) << llvm::toString(data.takeError());
+  EXPECT_EQ(data->samples.size(), 2u);
 }
 
 } // namespace

@@ -2,6 +2,8 @@
 
 #include "CalibrationData.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/DebugStringHelper.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
@@ -117,6 +119,74 @@ bool parseNpz(StringRef bytes, StringRef fileName,
   llvm::sort(arrays, [](auto &a, auto &b) { return a.first < b.first; });
   out = std::move(arrays);
   return done(true);
+}
+
+//===----------------------------------------------------------------------===//
+// Signatures
+//===----------------------------------------------------------------------===//
+
+static std::optional<DType> dtypeOf(mlir::Type t) {
+  if (t.isF32())
+    return DType::F32;
+  if (t.isF64())
+    return DType::F64;
+  if (t.isF16())
+    return DType::F16;
+  if (t.isBF16())
+    return DType::BF16;
+  if (t.isInteger(1))
+    return DType::Bool;
+  auto i = mlir::dyn_cast<mlir::IntegerType>(t);
+  if (!i)
+    return std::nullopt;
+  bool u = i.isUnsigned();
+  switch (i.getWidth()) {
+  case 8:
+    return u ? DType::U8 : DType::I8;
+  case 16:
+    return u ? DType::U16 : DType::I16;
+  case 32:
+    return u ? DType::U32 : DType::I32;
+  case 64:
+    return u ? DType::U64 : DType::I64;
+  default:
+    return std::nullopt;
+  }
+}
+
+Expected<ModelSignature> signatureOf(mlir::ModuleOp module) {
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main)
+    return fail("the module has no main function");
+  auto dimParams = main->getAttrOfType<mlir::ArrayAttr>("lop.input_dim_params");
+  ModelSignature sig;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    TensorSig in;
+    if (auto name = main.getArgAttrOfType<mlir::StringAttr>(i, "lop.name"))
+      in.name = name.str();
+    auto type =
+        mlir::dyn_cast<mlir::RankedTensorType>(main.getArgument(i).getType());
+    std::optional<DType> dtype =
+        type ? dtypeOf(type.getElementType()) : std::nullopt;
+    if (!dtype)
+      return fail("input '" + in.name + "' has type " +
+                  mlir::debugString(main.getArgument(i).getType()) +
+                  ", which data files cannot hold");
+    in.dtype = *dtype;
+    auto params = dimParams && i < dimParams.size()
+                      ? mlir::dyn_cast<mlir::ArrayAttr>(dimParams[i])
+                      : mlir::ArrayAttr();
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      bool dynamic = type.isDynamicDim(d);
+      in.dims.push_back(dynamic ? -1 : type.getDimSize(d));
+      auto param = params && d < int64_t(params.size())
+                       ? mlir::dyn_cast<mlir::StringAttr>(params[d])
+                       : mlir::StringAttr();
+      in.dimNames.push_back(dynamic && param ? param.str() : "");
+    }
+    sig.inputs.push_back(std::move(in));
+  }
+  return sig;
 }
 
 //===----------------------------------------------------------------------===//

@@ -12,6 +12,7 @@
 
 #include "TensorFiles.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
@@ -24,6 +25,12 @@ namespace lopper::tools {
 struct ModelSignature {
   std::vector<TensorSig> inputs;
 };
+
+/// The inputs of an imported module's `main` (for calibration inside
+/// `lopper compile`): names from `lop.name`, dim symbols from
+/// `lop.input_dim_params`, dynamic dims -1. Fails on an element type that
+/// tensor files cannot hold.
+llvm::Expected<ModelSignature> signatureOf(mlir::ModuleOp module);
 
 /// One sample: a tensor for every input of the signature.
 struct Sample {

@@ -16,6 +16,11 @@ using namespace mlir;
 
 namespace lopper::tools {
 
+std::string CompileExtras::dataPath() const {
+  return options.verifyData.empty() ? options.calibrationData
+                                    : options.verifyData;
+}
+
 int CompileExtras::begin(ModuleOp imported) {
   const CompileExtrasOptions &o = options;
   if (!o.verifyData.empty() && !o.verify)
@@ -34,6 +39,16 @@ int CompileExtras::begin(ModuleOp imported) {
     if (!dir.empty() && !sys::fs::is_directory(dir))
       return error("--report=" + o.reportPath + ": directory " + dir +
                    " does not exist");
+  }
+  if (o.verify) {
+    // A bad data set is reported before the (long) compile.
+    Expected<ModelSignature> sig = signatureOf(imported);
+    if (!sig)
+      return error(o.input + ": " + toString(sig.takeError()));
+    Expected<Dataset> read = loadDataset(dataPath(), *sig);
+    if (!read)
+      return error(toString(read.takeError()));
+    verifyData = std::move(*read);
   }
   data.model = o.input;
   data.output = o.output;
@@ -59,8 +74,8 @@ int CompileExtras::finish(const lopper::CPUCompileReport &compiled) {
     VerifyOptions v;
     v.original = options.input;
     v.compressed = options.output;
-    v.data = options.verifyData.empty() ? options.calibrationData
-                                        : options.verifyData;
+    v.data = dataPath();
+    v.dataset = &*verifyData;
     v.inputShapes = options.inputShapes;
     v.quiet = true;
     VerifyResult result;

@@ -8,11 +8,13 @@
 #ifndef LOPPER_TOOLS_LOPPER_COMPILEEXTRAS_H
 #define LOPPER_TOOLS_LOPPER_COMPILEEXTRAS_H
 
+#include "CalibrationData.h"
 #include "Report.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +54,13 @@ public:
   void printSummary(llvm::raw_ostream &os) const;
 
 private:
+  /// --verify-data, else --calibration-data.
+  std::string dataPath() const;
+
   CompileExtrasOptions options;
   CompileReportData data;
+  /// The --verify data, read and checked before compiling.
+  std::optional<Dataset> verifyData;
 };
 
 } // namespace lopper::tools

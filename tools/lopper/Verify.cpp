@@ -233,9 +233,14 @@ int lopper::tools::runVerify(const VerifyOptions &options,
   if (!loadModel(options.compressed, options.threads, compressed, msg))
     return error(msg);
   ModelSignature signature{compressed.inputs};
-  Expected<Dataset> data = loadDataset(options.data, signature);
-  if (!data)
-    return error(toString(data.takeError()));
+  std::optional<Dataset> loaded;
+  if (!options.dataset) {
+    Expected<Dataset> read = loadDataset(options.data, signature);
+    if (!read)
+      return error(toString(read.takeError()));
+    loaded = std::move(*read);
+  }
+  const Dataset *data = options.dataset ? options.dataset : &*loaded;
 
   TempDir tmp;
   if (std::error_code ec =

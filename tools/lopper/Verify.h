@@ -11,6 +11,8 @@
 
 #include "Metrics.h"
 
+#include "CalibrationData.h"
+
 #include <string>
 #include <vector>
 
@@ -20,6 +22,8 @@ struct VerifyOptions {
   std::string original;   ///< the ONNX model
   std::string compressed; ///< the compiled artifact (model.so)
   std::string data;       ///< a data set (CalibrationData.h)
+  /// The data set, already read and checked (then `data` only names it).
+  const Dataset *dataset = nullptr;
   /// --input-shape specs for compiling the original, as the compressed
   /// artifact was compiled.
   std::vector<std::string> inputShapes;
