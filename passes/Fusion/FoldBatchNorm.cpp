@@ -97,6 +97,7 @@ struct FoldBatchNorm : OpRewritePattern<lop::BatchNormOp> {
     rw.modifyOpInPlace(h.getOperation(), [&] {
       h->setOperand(1, wc.getResult());
       h.setBias(bc.getResult());
+      h->setLoc(bn.getLoc());
     });
     rw.replaceOp(bn, h.result());
     return success();

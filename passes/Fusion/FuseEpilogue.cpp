@@ -77,7 +77,10 @@ struct AddIntoEpilogue : OpRewritePattern<lop::AddOp> {
         rw.setInsertionPoint(h.getOperation());
         auto bc = lop::createF32Constant(
             rw, other.getLoc(), {(int64_t)vec->size()}, *vec, "fused_bias");
-        rw.modifyOpInPlace(h.getOperation(), [&] { h.setBias(bc); });
+        rw.modifyOpInPlace(h.getOperation(), [&] {
+          h.setBias(bc);
+          h->setLoc(add.getLoc());
+        });
         rw.replaceOp(add, h.result());
         return success();
       }
@@ -86,7 +89,10 @@ struct AddIntoEpilogue : OpRewritePattern<lop::AddOp> {
       // The residual must dominate the heavy op: move the op down to the
       // add (its operands already dominate its old place).
       rw.moveOpBefore(h.getOperation(), add);
-      rw.modifyOpInPlace(h.getOperation(), [&] { h.setResidual(other); });
+      rw.modifyOpInPlace(h.getOperation(), [&] {
+        h.setResidual(other);
+        h->setLoc(add.getLoc());
+      });
       rw.replaceOp(add, h.result());
       return success();
     }
@@ -126,8 +132,10 @@ template <typename OpT> struct ActivationIntoEpilogue : OpRewritePattern<OpT> {
       beta = op.getMax() ? op.getMax()->convertToFloat()
                          : std::numeric_limits<float>::infinity();
     }
-    rw.modifyOpInPlace(h.getOperation(),
-                       [&] { h.setActivation(kind, alpha, beta); });
+    rw.modifyOpInPlace(h.getOperation(), [&] {
+      h.setActivation(kind, alpha, beta);
+      h->setLoc(op.getLoc());
+    });
     rw.replaceOp(op, h.result());
     return success();
   }
@@ -152,6 +160,7 @@ struct SiluIntoEpilogue : OpRewritePattern<lop::MulOp> {
         continue;
       rw.modifyOpInPlace(h.getOperation(), [&] {
         h.setActivation(lop::ActivationKind::silu, std::nullopt, std::nullopt);
+        h->setLoc(mul.getLoc());
       });
       rw.replaceOp(mul, h.result());
       rw.eraseOp(sig);

@@ -6,12 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibrate.h"
 #include "Commands.h"
 #include "CompileExtras.h"
 
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
 #include "lopper/Passes/Passes.h"
+#include "lopper/Passes/Quantization.h"
 #include "lopper/Target/CPU.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -112,6 +114,89 @@ static cl::opt<std::string> calibrationData(
     cl::value_desc("DATA"), cl::sub(sub),
     cl::cat(lopper::tools::lopperCategory()));
 
+// Quantization (passes/Quantization, Calibrate.cpp).
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("int8 (static: per-channel int8 weights, activations from "
+             "--calibration-data) or int8-dynamic (activations quantized at "
+             "run time)"),
+    cl::value_desc("MODE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> calibrationMethod(
+    "calibration",
+    cl::desc("activation range method: minmax (default), percentile, "
+             "entropy or mse"),
+    cl::init("minmax"), cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> calibrationTable(
+    "calibration-table",
+    cl::desc("read the activation ranges from FILE instead of calibrating"),
+    cl::value_desc("FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> saveCalibrationTable(
+    "save-calibration-table",
+    cl::desc("write the calibrated activation ranges to FILE"),
+    cl::value_desc("FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> quantizeActivations(
+    "quantize-activations",
+    cl::desc("static activation type: u8 (asymmetric, default) or i8 "
+             "(symmetric)"),
+    cl::init("u8"), cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::list<std::string>
+    quantizeSkip("quantize-skip",
+                 cl::desc("node-name glob whose op stays f32 (repeatable)"),
+                 cl::value_desc("GLOB"), cl::sub(sub),
+                 cl::cat(lopper::tools::lopperCategory()));
+
+/// --quantize: calibrates (static) and runs the quantization on `module`.
+static int runQuantization(mlir::ModuleOp module) {
+  if (quantize.empty())
+    return 0;
+  lopper::QuantizeOptions qopts;
+  qopts.skip.assign(quantizeSkip.begin(), quantizeSkip.end());
+  if (quantizeActivations != "u8" && quantizeActivations != "i8")
+    return error("--quantize-activations=" + quantizeActivations +
+                 ": expected u8 or i8");
+  qopts.unsignedActivations = quantizeActivations == "u8";
+  lopper::CalibrationTable table;
+  std::string msg;
+  if (quantize == "int8-dynamic") {
+    qopts.dynamic = true;
+  } else if (quantize == "int8") {
+    lopper::tools::CalibrateOptions copts;
+    if (!lopper::tools::parseCalibrationMethod(calibrationMethod, copts.method))
+      return error("--calibration=" + calibrationMethod +
+                   ": expected minmax, percentile, entropy or mse");
+    copts.unsignedActivations = qopts.unsignedActivations;
+    copts.progress = !quiet;
+    if (!calibrationData.empty()) {
+      auto sig = lopper::tools::signatureOf(module);
+      if (!sig)
+        return error(toString(sig.takeError()));
+      auto data = lopper::tools::loadDataset(calibrationData, *sig);
+      if (!data)
+        return error(toString(data.takeError()));
+      if (!lopper::tools::calibrate(module, *data, copts, table, msg))
+        return error(calibrationData + ": " + msg);
+      if (!saveCalibrationTable.empty() &&
+          !lopper::writeCalibrationTable(saveCalibrationTable, table, msg))
+        return error(msg);
+    } else if (!calibrationTable.empty()) {
+      if (!lopper::readCalibrationTable(calibrationTable, table, msg))
+        return error(msg);
+    } else {
+      return error("--quantize=int8 calibrates activation ranges: give "
+                   "--calibration-data DATA (or --calibration-table FILE); "
+                   "--quantize=int8-dynamic needs no data");
+    }
+  } else {
+    return error("--quantize=" + quantize + ": expected int8 or int8-dynamic");
+  }
+  if (mlir::failed(lopper::quantizeModule(module, qopts, &table)))
+    return error(input + ": quantization failed");
+  return 0;
+}
+
 static int runCompile() {
   lopper::CPUCompileOptions opts;
   if (emit == "lib")
@@ -159,6 +244,8 @@ static int runCompile() {
   // Compression passes run here, between the two report hooks.
   if (fuse && !runPasses(*module, lopper::buildFusionPipeline))
     return error(input + ": the fusion passes failed");
+  if (int rc = runQuantization(*module))
+    return rc;
   extras.beforeCodegen(*module);
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))

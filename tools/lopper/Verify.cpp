@@ -154,9 +154,11 @@ bool tapNames(const Model &model, std::vector<std::string> &names,
   return true;
 }
 
+} // namespace
+
 /// Binds one sample's tensors to `model`'s inputs, in signature order.
-bool bindSample(const Model &model, const Sample &sample, ModelInputs &out,
-                std::string &error) {
+bool lopper::tools::bindSample(const Model &model, const Sample &sample,
+                               ModelInputs &out, std::string &error) {
   InputOptions options;
   std::vector<std::pair<std::string, HostTensor>> files;
   for (const TensorSig &sig : model.inputs) {
@@ -176,9 +178,10 @@ bool bindSample(const Model &model, const Sample &sample, ModelInputs &out,
 }
 
 /// Runs one sample; returns the outputs in host memory.
-bool runSample(const Model &model, lopper_session *session,
-               const Sample &sample, std::vector<HostTensor> &outputs,
-               std::string &error) {
+bool lopper::tools::runSample(const Model &model, lopper_session *session,
+                              const Sample &sample,
+                              std::vector<HostTensor> &outputs,
+                              std::string &error) {
   ModelInputs inputs;
   if (!bindSample(model, sample, inputs, error))
     return false;
@@ -201,8 +204,8 @@ bool runSample(const Model &model, lopper_session *session,
   return true;
 }
 
-bool getTap(lopper_session *session, const std::string &name, HostTensor &out,
-            std::string &error) {
+bool lopper::tools::getTap(lopper_session *session, const std::string &name,
+                           HostTensor &out, std::string &error) {
   const lopper_tensor *t = nullptr;
   if (lopper_session_get_tap(session, name.c_str(), &t) != LOPPER_OK) {
     error = runtimeError();
@@ -214,8 +217,6 @@ bool getTap(lopper_session *session, const std::string &name, HostTensor &out,
   }
   return true;
 }
-
-} // namespace
 
 int lopper::tools::runVerify(const VerifyOptions &options,
                              VerifyResult *resultOut) {

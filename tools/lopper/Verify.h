@@ -12,6 +12,7 @@
 #include "Metrics.h"
 
 #include "CalibrationData.h"
+#include "lopper/runtime.h"
 
 #include <string>
 #include <vector>
@@ -39,6 +40,17 @@ struct VerifyOptions {
 /// result (text or JSON) unless quiet. Returns the exit status (errors are
 /// printed as "lopper: error: ...").
 int runVerify(const VerifyOptions &options, VerifyResult *result = nullptr);
+
+/// Binds one sample's tensors to `model`'s inputs, in signature order.
+bool bindSample(const Model &model, const Sample &sample, ModelInputs &out,
+                std::string &error);
+/// Runs one sample; returns the outputs in host memory.
+bool runSample(const Model &model, lopper_session *session,
+               const Sample &sample, std::vector<HostTensor> &outputs,
+               std::string &error);
+/// The captured value of tap `name` from the session's last run.
+bool getTap(lopper_session *session, const std::string &name, HostTensor &out,
+            std::string &error);
 
 } // namespace lopper::tools
 

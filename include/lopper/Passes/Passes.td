@@ -58,6 +58,7 @@ def LopFoldBatchNorm : Pass<"lop-fold-batchnorm", "::mlir::func::FuncOp"> {
     `s = scale / sqrt(variance + epsilon)` per output channel (computed in
     double, stored as f32). The same for a `gemm` (bias absent or a 1-D
     vector, beta = 1) or a 2-D `matmul` whose result channels are axis 1.
+    The conv takes the batch norm's location (node name).
   }];
 }
 
@@ -76,7 +77,9 @@ def LopFuseEpilogue : Pass<"lop-fuse-epilogue", "::mlir::func::FuncOp"> {
       `leaky_relu` of `h`, and `mul(h, sigmoid(h))` (SiLU), become the
       epilogue activation when there is none.
     Applied to a fixpoint, so `relu(bn(conv) + x)` ends as one conv with a
-    bias, a residual and a relu (after lop-fold-batchnorm).
+    bias, a residual and a relu (after lop-fold-batchnorm). The fused op
+    takes the location (node name) of the last op it absorbs, so its tap
+    and profile entry name the tensor it now computes.
   }];
 }
 
@@ -103,6 +106,44 @@ def LopSimplifyLayout : Pass<"lop-simplify-layout", "::mlir::func::FuncOp"> {
     (outer shape constant without 0 entries) and
     `squeeze(unsqueeze(x, a), a)` are removed.
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization (passes/Quantization)
+//===----------------------------------------------------------------------===//
+
+def LopQuantize : Pass<"lop-quantize", "::mlir::ModuleOp"> {
+  let summary = "int8 quantization of conv/gemm/matmul: per-channel weights, static or dynamic activations";
+  let description = [{
+    Every f32 `conv` (2-D), `gemm` (transA = 0) and `matmul` whose weight is
+    a constant of rank 2 (matmul/gemm) or 4 (conv) is quantized unless its
+    node name matches a `skip` glob:
+    - the weight becomes an int8 constant, symmetric per output channel
+      (`scale[c] = max|W[c]| / 127`, zero point 0, round half to even,
+      clamped to [-127, 127]), typed `!quant.uniform<i8:f32:AXIS, {...}>`
+      with AXIS the output-channel axis of the [O, R] view;
+    - `mode=static`: the input is quantized by a `lop.quantize` to the range
+      the calibration `table` gives for it (widened to include 0):
+      `activations=u8` asymmetric (`scale = (max - min) / 255`, zero point
+      `round(-min / scale)`), or `activations=i8` symmetric;
+    - `mode=dynamic`: the input stays f32; the kernel quantizes it at run
+      time (docs/ir-contracts.md, section 3).
+    The result stays f32 (the dequantizing epilogue), so bias, residual and
+    activation keep their float meaning. The calibration table is the JSON
+    file `lopper compile --quantize` writes (keys: the tensor that feeds the
+    op, named `input:NAME` for a graph input or after the node producing
+    it); an op whose input has no entry stays f32 with a remark.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"static\"",
+           "static (calibrated activation ranges) or dynamic">,
+    Option<"table", "table", "std::string", "\"\"",
+           "calibration table (JSON); required for mode=static">,
+    Option<"activations", "activations", "std::string", "\"u8\"",
+           "static activation type: u8 (asymmetric) or i8 (symmetric)">,
+    ListOption<"skip", "skip", "std::string",
+               "node-name globs whose ops stay f32">
+  ];
 }
 
 #endif

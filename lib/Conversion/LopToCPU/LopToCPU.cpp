@@ -55,14 +55,20 @@ std::string percentEncode(StringRef s) {
   return out.empty() ? "%00" : out;
 }
 
-int64_t elemBytes(Type t) {
-  if (t.isInteger(1))
-    return 1;
-  return (t.getIntOrFloatBitWidth() + 7) / 8;
+int64_t elemBytes(Type t) { return getStorageBytes(t); }
+
+/// The storage type of a quantized element type (ui8 / i8), else `t`.
+Type storageOf(Type t) {
+  if (auto q = dyn_cast<quant::QuantizedType>(t))
+    return IntegerType::get(t.getContext(), q.getStorageTypeIntegralWidth(),
+                            q.isSigned() ? IntegerType::Signed
+                                         : IntegerType::Unsigned);
+  return t;
 }
 
 /// ONNX TensorProto data type numbers (lopper_dtype).
 int onnxDtype(Type t) {
+  t = storageOf(t);
   if (t.isF32())
     return 1;
   if (t.isF16())
@@ -91,6 +97,7 @@ int onnxDtype(Type t) {
 
 /// Signless version of an element type (arith works on signless integers).
 Type signless(Type t) {
+  t = storageOf(t);
   if (auto it = dyn_cast<IntegerType>(t))
     return IntegerType::get(t.getContext(), it.getWidth());
   return t;
@@ -141,7 +148,7 @@ private:
   Value pointerOf(Value memref);
   void callKernel(StringRef name, ArrayRef<Value> args);
   Value ipBlock(ArrayRef<Value> fields);
-  Value fpBlock(float a, float c);
+  Value fpBlock(ArrayRef<float> values);
   void
   emitElementwise(Value result, ArrayRef<Value> operands,
                   function_ref<Value(OpBuilder &, Location, ValueRange)> body,
@@ -150,6 +157,10 @@ private:
   void emitMaterialize(Value v);
   bool emitOp(Operation *op, std::string &error);
   bool emitHeavy(Operation *op, std::string &error);
+  bool emitHeavyQ8(Operation *op, std::string &error);
+  bool emitQuantizeOrDequantize(Operation *op, std::string &error);
+  bool convParams(ConvOp conv, Value x, Value result, int64_t act, int64_t *ip,
+                  std::string &why);
   Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a);
   Value castScalar(OpBuilder &bb, Location l, Value x, Type from, Type to);
 
@@ -489,20 +500,18 @@ Value Lowerer::ipBlock(ArrayRef<Value> fields) {
   return pointerOf(m);
 }
 
-Value Lowerer::fpBlock(float a, float c) {
-  auto mt = MemRefType::get({2}, b.getF32Type());
+Value Lowerer::fpBlock(ArrayRef<float> values) {
+  auto mt = MemRefType::get({(int64_t)values.size()}, b.getF32Type());
   Value m;
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(entry);
     m = memref::AllocaOp::create(b, loc, mt);
   }
-  memref::StoreOp::create(
-      b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(a)), m,
-      ValueRange{idx(0)});
-  memref::StoreOp::create(
-      b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(c)), m,
-      ValueRange{idx(1)});
+  for (auto [i, v] : llvm::enumerate(values))
+    memref::StoreOp::create(
+        b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)), m,
+        ValueRange{idx(i)});
   return pointerOf(m);
 }
 
@@ -830,6 +839,322 @@ static bool readF32(Value v, std::vector<float> &out) {
   return data.has_value();
 }
 
+bool Lowerer::convParams(ConvOp conv, Value x, Value result, int64_t act,
+                         int64_t *ip, std::string &why) {
+  Value w = conv.getWeight();
+  const PolyVec &xd = shapes.dims(x), &yd = shapes.dims(result);
+  auto wt = cast<RankedTensorType>(w.getType());
+  unsigned sp = xd.size() - 2;
+  auto fail = [&](const char *m) {
+    why = m;
+    return false;
+  };
+  if (sp != 1 && sp != 2)
+    return fail("only 1-D and 2-D convolutions are supported yet");
+  for (unsigned i = 1; i < xd.size(); ++i)
+    if (!xd[i].isConstant() || !yd[i].isConstant())
+      return fail("channels and spatial dims must be static (only the "
+                  "batch may be dynamic)");
+  if (!wt.hasStaticShape())
+    return fail("the weight must have a static shape");
+  auto st = conv.getStrides(), pd = conv.getPads(), dl = conv.getDilations();
+  ip[LOPPER_CONV_IP_N] = 1;
+  ip[LOPPER_CONV_IP_C] = xd[1].constant();
+  ip[LOPPER_CONV_IP_H] = sp == 2 ? xd[2].constant() : 1;
+  ip[LOPPER_CONV_IP_W] = xd[sp + 1].constant();
+  ip[LOPPER_CONV_IP_M] = yd[1].constant();
+  ip[LOPPER_CONV_IP_OH] = sp == 2 ? yd[2].constant() : 1;
+  ip[LOPPER_CONV_IP_OW] = yd[sp + 1].constant();
+  ip[LOPPER_CONV_IP_KH] = sp == 2 ? wt.getDimSize(2) : 1;
+  ip[LOPPER_CONV_IP_KW] = wt.getDimSize(sp + 1);
+  ip[LOPPER_CONV_IP_STRIDE_H] = sp == 2 ? st[0] : 1;
+  ip[LOPPER_CONV_IP_STRIDE_W] = st[sp - 1];
+  ip[LOPPER_CONV_IP_PAD_TOP] = sp == 2 ? pd[0] : 0;
+  ip[LOPPER_CONV_IP_PAD_LEFT] = pd[sp - 1];
+  ip[LOPPER_CONV_IP_PAD_BOTTOM] = sp == 2 ? pd[2] : 0;
+  ip[LOPPER_CONV_IP_PAD_RIGHT] = pd[2 * sp - 1];
+  ip[LOPPER_CONV_IP_DIL_H] = sp == 2 ? dl[0] : 1;
+  ip[LOPPER_CONV_IP_DIL_W] = dl[sp - 1];
+  ip[LOPPER_CONV_IP_GROUP] = conv.getGroup();
+  ip[LOPPER_CONV_IP_ACT] = act;
+  return true;
+}
+
+static std::string typeText(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+/// Scale and zero point of a per-tensor quantized element type.
+static bool perTensor(Type t, double &scale, int64_t &zp, bool &isSigned) {
+  auto q = dyn_cast<quant::UniformQuantizedType>(t);
+  if (!q || q.getStorageTypeIntegralWidth() != 8)
+    return false;
+  scale = q.getScale();
+  zp = q.getZeroPoint();
+  isSigned = q.isSigned();
+  return true;
+}
+
+/// int8 conv / gemm / matmul: int8 weights symmetric per output channel
+/// (or per tensor), u8/i8 inputs with one scale and zero point, or f32
+/// inputs quantized by the kernel (dynamic), f32 or requantized outputs.
+bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
+  auto fail = [&](const Twine &m) {
+    error =
+        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
+    return false;
+  };
+  Value x = op->getOperand(0), w = op->getOperand(1);
+  Value result = op->getResult(0);
+  auto elemOf = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getElementType();
+  };
+  auto wc = w.getDefiningOp<ConstantOp>();
+  auto wt = cast<RankedTensorType>(w.getType());
+  if (!wc || !wt.hasStaticShape())
+    return fail("an int8 weight must be a constant of static shape");
+  Type we = elemOf(w);
+  auto wq = cast<quant::QuantizedType>(we);
+  if (!wq.isSigned() || wq.getStorageTypeIntegralWidth() != 8)
+    return fail("int8 kernels need signed 8-bit weights (got " + typeText(we) +
+                ")");
+  // The output-channel axis of the [O, R] view and the channel count.
+  int64_t outAxis = 0;
+  bool transB = false;
+  if (auto g = dyn_cast<GemmOp>(op)) {
+    if (g.getTransA())
+      return fail("int8 gemm with transA is not supported yet");
+    transB = g.getTransB();
+    outAxis = transB ? 0 : 1;
+  } else if (isa<MatMulOp>(op)) {
+    if (wt.getRank() != 2)
+      return fail("int8 matmul needs a 2-D weight");
+    outAxis = 1;
+  }
+  int64_t channels = wt.getDimSize(outAxis);
+  std::vector<float> wScales(channels);
+  if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(we)) {
+    if (pa.getQuantizedDimension() != outAxis)
+      return fail("int8 weights must be quantized along the output channels");
+    for (int64_t c = 0; c < channels; ++c) {
+      if (pa.getZeroPoints()[c] != 0)
+        return fail("int8 weights need zero points 0 (symmetric)");
+      wScales[c] = (float)pa.getScales()[c];
+    }
+  } else if (auto pt = dyn_cast<quant::UniformQuantizedType>(we)) {
+    if (pt.getZeroPoint() != 0)
+      return fail("int8 weights need zero point 0 (symmetric)");
+    std::fill(wScales.begin(), wScales.end(), (float)pt.getScale());
+  } else {
+    return fail("unsupported weight quantization " + typeText(we));
+  }
+  std::vector<uint8_t> wBytes;
+  if (!getConstantBytes(wc, wBytes))
+    return fail("cannot read the int8 weight");
+  const int8_t *wData = reinterpret_cast<const int8_t *>(wBytes.data());
+
+  // Input: quantized per tensor, or f32 (dynamic).
+  int64_t aType, aZp = 0;
+  float aScale = 1.0f;
+  {
+    Type xe = elemOf(x);
+    double sc;
+    bool sgn;
+    if (xe.isF32()) {
+      aType = LOPPER_QTYPE_F32; // dynamic: the kernel quantizes
+    } else if (perTensor(xe, sc, aZp, sgn)) {
+      aType = sgn ? LOPPER_QTYPE_I8 : LOPPER_QTYPE_U8;
+      aScale = (float)sc;
+    } else {
+      return fail("int8 kernels need an input quantized per tensor or f32 "
+                  "(got " +
+                  typeText(xe) + ")");
+    }
+  }
+  // Output: f32, or requantized per tensor.
+  int64_t outType = LOPPER_QTYPE_F32, outZp = 0;
+  float outScale = 1.0f;
+  {
+    Type ye = elemOf(result);
+    double sc;
+    bool sgn;
+    if (!ye.isF32()) {
+      if (!perTensor(ye, sc, outZp, sgn))
+        return fail("int8 kernels write f32 or a per-tensor 8-bit type");
+      outType = sgn ? LOPPER_QTYPE_I8 : LOPPER_QTYPE_U8;
+      outScale = (float)sc;
+    }
+  }
+  Value bias, residual;
+  if (auto c = dyn_cast<ConvOp>(op)) {
+    bias = c.getBias();
+    residual = c.getResidual();
+  } else if (auto g = dyn_cast<GemmOp>(op)) {
+    bias = g.getBias();
+    residual = g.getResidual();
+    float alpha = g.getAlpha().convertToFloat();
+    for (float &f : wScales)
+      f *= alpha;
+  } else {
+    auto m = cast<MatMulOp>(op);
+    bias = m.getBias();
+    residual = m.getResidual();
+  }
+  float actAlpha, actBeta;
+  int64_t act = activationCode(op, actAlpha, actBeta);
+  Value zero = idx(0);
+  Value resPtr = zero;
+  if (residual) {
+    if (!elemOf(residual).isF32() ||
+        shapes.dims(residual) != shapes.dims(result))
+      return fail("an int8 op's residual must be f32 of the result's shape");
+    resPtr = pointerOf(view(residual));
+  }
+  // The bias as f32 per output channel, in the weights blob.
+  Value biasPtr = zero;
+  if (bias) {
+    auto bt = cast<RankedTensorType>(bias.getType());
+    if (bt.getNumElements() != channels || !bias.getDefiningOp<ConstantOp>())
+      return fail("an int8 op's bias must be a constant with one value per "
+                  "output channel");
+    std::vector<float> bv(channels);
+    if (bt.getElementType().isF32()) {
+      readF32(bias, bv);
+    } else if (bt.getElementType().isInteger(32)) {
+      if (aType == LOPPER_QTYPE_F32)
+        return fail("an int32 bias needs a static input scale");
+      auto iv = getConstantIntValues(bias);
+      if (!iv)
+        return fail("cannot read the int32 bias");
+      for (int64_t c = 0; c < channels; ++c)
+        bv[c] = (float)((double)(*iv)[c] * aScale * wScales[c]);
+    } else {
+      return fail("an int8 op's bias must be f32 or i32");
+    }
+    if (auto g = dyn_cast<GemmOp>(op))
+      for (float &f : bv)
+        f *= g.getBeta().convertToFloat();
+    int64_t off = addWeight(bv.data(), bv.size() * 4);
+    biasPtr = pointerOf(
+        memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                               weightsArg, idx(off), ValueRange{}));
+  }
+  int64_t sOff = addWeight(wScales.data(), wScales.size() * 4);
+  Value scalesPtr = pointerOf(
+      memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
+                             weightsArg, idx(sOff), ValueRange{}));
+  Value fpPtr = fpBlock({actAlpha, actBeta, aScale, outScale});
+  auto packedView = [&](int64_t off) {
+    return pointerOf(
+        memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getI8Type()),
+                               weightsArg, idx(off), ValueRange{}));
+  };
+
+  if (auto conv = dyn_cast<ConvOp>(op)) {
+    int64_t ip[LOPPER_QCONV_IP_COUNT];
+    std::string why;
+    if (!convParams(conv, x, result, act, ip, why))
+      return fail(why);
+    ip[LOPPER_QCONV_IP_X_TYPE] = aType;
+    ip[LOPPER_QCONV_IP_X_ZP] = aZp;
+    ip[LOPPER_QCONV_IP_OUT_TYPE] = outType;
+    ip[LOPPER_QCONV_IP_OUT_ZP] = outZp;
+    std::vector<int8_t> buf(lopper_pack_conv2d_s8_size(ip));
+    lopper_pack_conv2d_s8(ip, wData, buf.data());
+    int64_t wOff = addWeight(buf.data(), buf.size());
+    SmallVector<Value> fields;
+    const PolyVec &xd = shapes.dims(x);
+    for (int i = 0; i < LOPPER_QCONV_IP_COUNT; ++i)
+      fields.push_back(i == LOPPER_CONV_IP_N ? polyVal(xd[0]) : idx(ip[i]));
+    callKernel("lopper_k_conv2d_q8_v1",
+               {rtPtr, ipBlock(fields), fpPtr, pointerOf(view(x)),
+                packedView(wOff), scalesPtr, biasPtr, resPtr,
+                pointerOf(view(result))});
+    return true;
+  }
+
+  // Gemm / MatMul with a 2-D weight: every row of every batch shares the
+  // weight, and rows are contiguous, so it is one [rows, K] x [K, N].
+  int64_t K = transB ? wt.getDimSize(1) : wt.getDimSize(0);
+  int64_t N = channels;
+  const PolyVec &xd = shapes.dims(x);
+  if (!xd.back().isConstant() || xd.back().constant() != K)
+    return fail("the input's last dim must be the weight's K");
+  Poly rows = Poly::constant(1);
+  for (size_t i = 0; i + 1 < xd.size(); ++i)
+    rows = rows * xd[i];
+  std::vector<int8_t> buf(lopper_pack_matmul_b_s8_size(K, N));
+  lopper_pack_matmul_b_s8(K, N, wData, transB ? 1 : N, transB ? K : 1,
+                          buf.data());
+  int64_t wOff = addWeight(buf.data(), buf.size());
+  SmallVector<Value> f(LOPPER_QMM_IP_COUNT);
+  f[LOPPER_QMM_IP_BATCH] = idx(1);
+  f[LOPPER_QMM_IP_M] = polyVal(rows);
+  f[LOPPER_QMM_IP_N] = idx(N);
+  f[LOPPER_QMM_IP_K] = idx(K);
+  f[LOPPER_QMM_IP_A_BS] = polyVal(rows * Poly::constant(K));
+  f[LOPPER_QMM_IP_A_RS] = idx(K);
+  f[LOPPER_QMM_IP_A_TYPE] = idx(aType);
+  f[LOPPER_QMM_IP_A_ZP] = idx(aZp);
+  f[LOPPER_QMM_IP_R_BS] = polyVal(rows * Poly::constant(N));
+  f[LOPPER_QMM_IP_C_BS] = polyVal(rows * Poly::constant(N));
+  f[LOPPER_QMM_IP_LDC] = idx(N);
+  f[LOPPER_QMM_IP_ACT] = idx(act);
+  f[LOPPER_QMM_IP_OUT_TYPE] = idx(outType);
+  f[LOPPER_QMM_IP_OUT_ZP] = idx(outZp);
+  callKernel("lopper_k_matmul_q8_v1",
+             {rtPtr, ipBlock(f), fpPtr, pointerOf(view(x)), packedView(wOff),
+              scalesPtr, biasPtr, resPtr, pointerOf(view(result))});
+  return true;
+}
+
+/// Per-tensor QuantizeLinear / DequantizeLinear on f32, elementwise:
+/// q = clamp(round_half_even(x / s) + zp), x = (q - zp) * s.
+bool Lowerer::emitQuantizeOrDequantize(Operation *op, std::string &error) {
+  Value x = op->getOperand(0), result = op->getResult(0);
+  bool quantize = isa<QuantizeOp>(op);
+  Type qe = cast<RankedTensorType>((quantize ? result : x).getType())
+                .getElementType();
+  Type fe = cast<RankedTensorType>((quantize ? x : result).getType())
+                .getElementType();
+  double scale;
+  int64_t zp;
+  bool sgn;
+  if (!perTensor(qe, scale, zp, sgn) || !fe.isF32()) {
+    error = "node '" + nodeName(op) + "' (" + getOnnxOpType(op) +
+            "): only per-tensor 8-bit (de)quantization of f32 is supported "
+            "by the CPU code generator yet";
+    return false;
+  }
+  auto q = cast<quant::UniformQuantizedType>(qe);
+  double lo = q.getStorageTypeMin(), hi = q.getStorageTypeMax();
+  emitElementwise(
+      result, {x}, [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
+        auto f = [&](double v) -> Value {
+          return arith::ConstantOp::create(bb, l, bb.getF32FloatAttr((float)v));
+        };
+        if (quantize) {
+          Value v = arith::DivFOp::create(bb, l, a[0], f(scale));
+          v = math::RoundEvenOp::create(bb, l, v);
+          v = arith::AddFOp::create(bb, l, v, f((double)zp));
+          v = arith::MaximumFOp::create(bb, l, v, f(lo));
+          v = arith::MinimumFOp::create(bb, l, v, f(hi));
+          Value i = arith::FPToSIOp::create(bb, l, bb.getI32Type(), v);
+          return arith::TruncIOp::create(bb, l, bb.getI8Type(), i);
+        }
+        Value i =
+            sgn ? Value(arith::ExtSIOp::create(bb, l, bb.getI32Type(), a[0]))
+                : Value(arith::ExtUIOp::create(bb, l, bb.getI32Type(), a[0]));
+        Value v = arith::SIToFPOp::create(bb, l, bb.getF32Type(), i);
+        v = arith::SubFOp::create(bb, l, v, f((double)zp));
+        return arith::MulFOp::create(bb, l, v, f(scale));
+      });
+  return true;
+}
+
 bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
     error =
@@ -838,6 +1163,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   };
   Value x = op->getOperand(0), w = op->getOperand(1);
   Value result = op->getResult(0);
+  if (isa<quant::QuantizedType>(
+          cast<RankedTensorType>(w.getType()).getElementType()))
+    return emitHeavyQ8(op, error);
   for (Value v : op->getOperands())
     if (!cast<RankedTensorType>(v.getType()).getElementType().isF32())
       return fail("only fp32 is supported by the CPU code generator yet "
@@ -867,38 +1195,11 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   }
 
   if (auto conv = dyn_cast<ConvOp>(op)) {
-    const PolyVec &xd = shapes.dims(x), &yd = shapes.dims(result);
-    auto wt = cast<RankedTensorType>(w.getType());
-    unsigned sp = xd.size() - 2;
-    if (sp != 1 && sp != 2)
-      return fail("only 1-D and 2-D convolutions are supported yet");
-    for (unsigned i = 1; i < xd.size(); ++i)
-      if (!xd[i].isConstant() || !yd[i].isConstant())
-        return fail("channels and spatial dims must be static (only the batch "
-                    "may be dynamic)");
-    if (!wt.hasStaticShape())
-      return fail("the weight must have a static shape");
-    auto st = conv.getStrides(), pd = conv.getPads(), dl = conv.getDilations();
+    const PolyVec &xd = shapes.dims(x);
     int64_t ip[LOPPER_CONV_IP_COUNT];
-    ip[LOPPER_CONV_IP_N] = 1;
-    ip[LOPPER_CONV_IP_C] = xd[1].constant();
-    ip[LOPPER_CONV_IP_H] = sp == 2 ? xd[2].constant() : 1;
-    ip[LOPPER_CONV_IP_W] = xd[sp + 1].constant();
-    ip[LOPPER_CONV_IP_M] = yd[1].constant();
-    ip[LOPPER_CONV_IP_OH] = sp == 2 ? yd[2].constant() : 1;
-    ip[LOPPER_CONV_IP_OW] = yd[sp + 1].constant();
-    ip[LOPPER_CONV_IP_KH] = sp == 2 ? wt.getDimSize(2) : 1;
-    ip[LOPPER_CONV_IP_KW] = wt.getDimSize(sp + 1);
-    ip[LOPPER_CONV_IP_STRIDE_H] = sp == 2 ? st[0] : 1;
-    ip[LOPPER_CONV_IP_STRIDE_W] = st[sp - 1];
-    ip[LOPPER_CONV_IP_PAD_TOP] = sp == 2 ? pd[0] : 0;
-    ip[LOPPER_CONV_IP_PAD_LEFT] = pd[sp - 1];
-    ip[LOPPER_CONV_IP_PAD_BOTTOM] = sp == 2 ? pd[2] : 0;
-    ip[LOPPER_CONV_IP_PAD_RIGHT] = pd[2 * sp - 1];
-    ip[LOPPER_CONV_IP_DIL_H] = sp == 2 ? dl[0] : 1;
-    ip[LOPPER_CONV_IP_DIL_W] = dl[sp - 1];
-    ip[LOPPER_CONV_IP_GROUP] = conv.getGroup();
-    ip[LOPPER_CONV_IP_ACT] = act;
+    std::string why;
+    if (!convParams(conv, x, result, act, ip, why))
+      return fail(why);
     std::vector<float> wdata;
     if (!readF32(w, wdata))
       return fail("the weight must be a constant (pre-packed at compile time)");
@@ -954,7 +1255,7 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     for (int i = 0; i < LOPPER_CONV_IP_COUNT; ++i)
       fields.push_back(i == LOPPER_CONV_IP_N ? polyVal(xd[0]) : idx(ip[i]));
     Value ipPtr = ipBlock(fields);
-    Value fpPtr = fpBlock(alpha, beta);
+    Value fpPtr = fpBlock({alpha, beta});
     Value wView =
         memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getF32Type()),
                                weightsArg, idx(wOffset), ValueRange{});
@@ -1102,7 +1403,7 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   f[LOPPER_MM_IP_LDC] = polyVal(N);
   f[LOPPER_MM_IP_ACT] = idx(act);
   Value ipPtr = ipBlock(f);
-  Value fpPtr = fpBlock(alpha, beta);
+  Value fpPtr = fpBlock({alpha, beta});
   callKernel("lopper_k_matmul_f32_v1",
              {rtPtr, ipPtr, fpPtr, pointerOf(view(x)), bPtr, biasPtr, resPtr,
               pointerOf(view(result))});
@@ -1138,6 +1439,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
     return emitHeavy(op, error);
   if (isView(op))
     return true;
+  if (isa<QuantizeOp, DequantizeOp>(op))
+    return emitQuantizeOrDequantize(op, error);
   for (Value v : op->getOperands()) {
     Type e = cast<RankedTensorType>(v.getType()).getElementType();
     if (isa<quant::QuantizedType>(e))

@@ -212,9 +212,16 @@ static LogicalResult checkEpilogue(Loc loc, Epilogue ep, ArrayRef<int64_t> out,
 /// accumulate to their expressed float type, plain integers to i32.
 static FailureOr<Type> heavyResultElement(Loc loc, Type a, Type b) {
   bool qa = isa<quant::QuantizedType>(a), qb = isa<quant::QuantizedType>(b);
+  // A float input with a quantized weight is dynamic quantization: the
+  // kernel quantizes the input at run time.
+  if (!qa && qb) {
+    if (a != expressedOrSelf(b))
+      return fail(loc, "a float input with a quantized weight must be the ",
+                  "weight's expressed type, got ", a, " and ", b);
+    return a;
+  }
   if (qa != qb)
-    return fail(loc,
-                "input and weight must both be quantized or both not, got ", a,
+    return fail(loc, "a quantized input needs a quantized weight, got ", a,
                 " and ", b);
   if (qa) {
     if (expressedOrSelf(a) != expressedOrSelf(b))

@@ -204,13 +204,13 @@ typedef void (*lopper_k_matmul_f32_v1_fn)(void *rt, const int64_t *ip,
 /* ---- int8 kernels (u8 x s8 with int32 accumulation; VNNI vpdpbusd form).
  * Weights are int8, symmetric per output channel (zero point 0), scale
  * w_scales[j] per output channel j, packed at compile time. Activations are
- * u8 or i8 with one scale and zero point (A_TYPE 0 / 1), or fp32 quantized by
- * the kernel at run time (A_TYPE 2: per-tensor u8 with ONNX
- * DynamicQuantizeLinear's rule, per batch matrix). With the real accumulation
- *   acc(i,j) = a_scale * w_scales[j] * sum_k (A(i,k) - a_zp) * W(k,j)
- * the output is y = act(acc + bias[j] + residual) (bias float, may be NULL;
- * residual float, real-valued, may be NULL), written as
- *   OUT_TYPE 0: f32 y;  1: u8 / 2: i8 clamp(round_half_even(y / out_scale)
+ * u8 or i8 with one scale and zero point (A_TYPE LOPPER_QTYPE_U8 / _I8), or
+ * fp32 quantized by the kernel at run time (A_TYPE LOPPER_QTYPE_F32: per
+ * tensor u8 with ONNX DynamicQuantizeLinear's rule, per batch matrix). With the
+ * real accumulation acc(i,j) = a_scale * w_scales[j] * sum_k (A(i,k) - a_zp) *
+ * W(k,j) the output is y = act(acc + bias[j] + residual) (bias float, may be
+ * NULL; residual float, real-valued, may be NULL), written as OUT_TYPE 0: f32
+ * y;  1: u8 / 2: i8 clamp(round_half_even(y / out_scale)
  *   + OUT_ZP) (the requantizing epilogue).
  * fp[0] alpha, fp[1] beta (activation), fp[2] a_scale, fp[3] out_scale. */
 enum {
@@ -228,8 +228,8 @@ enum {
 /* Batched int8 matmul: A(b,i,k) = a[b*a_bs + i*a_rs + k] (K contiguous,
  * elements of A_TYPE), W = packed output of lopper_pack_matmul_b_s8 (shared by
  * all batches), C(b,i,j) at c[b*c_bs + i*ldc + j] in OUT_TYPE elements,
- * residual (f32) at residual[b*r_bs + i*ldc + j]. A_TYPE: 0 u8, 1 i8,
- * 2 f32 (dynamic); OUT_TYPE as above. */
+ * residual (f32) at residual[b*r_bs + i*ldc + j]. A_TYPE: a LOPPER_QTYPE_*
+ * value (F32 meaning dynamic); OUT_TYPE as above. */
 enum {
   LOPPER_QMM_IP_BATCH,
   LOPPER_QMM_IP_M,
@@ -256,7 +256,8 @@ typedef void (*lopper_k_matmul_q8_v1_fn)(void *rt, const int64_t *ip,
 
 /* int8 2-D convolution, NCHW: ip[0 .. LOPPER_CONV_IP_COUNT) as for the fp32
  * conv (LOPPER_CONV_IP_ACT included), then the entries below. x holds X_TYPE
- * elements (0 u8, 1 i8, 2 f32 dynamic); padding reads as X_ZP (real 0). */
+ * elements (a LOPPER_QTYPE_* value, F32 meaning dynamic); padding reads as X_ZP
+ * (real 0). */
 enum {
   LOPPER_QCONV_IP_X_TYPE = LOPPER_CONV_IP_COUNT,
   LOPPER_QCONV_IP_X_ZP,

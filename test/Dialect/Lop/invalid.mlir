@@ -64,10 +64,20 @@ func.func @conv_residual(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %r: t
 // -----
 
 func.func @conv_mixed_quant(%x: tensor<1x3x8x8x!quant.uniform<u8:f32, 0.1:128>>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+2 {{input and weight must both be quantized or both not}}
+  // expected-error @+2 {{a quantized input needs a quantized weight}}
   // expected-error @+1 {{failed to infer returned types}}
   %0 = lop.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8x!quant.uniform<u8:f32, 0.1:128>>, tensor<4x3x3x3xf32> -> tensor<1x4x6x6xf32>
   return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @matmul_dynamic_wrong_float(%x: tensor<2x4xf16>) -> tensor<2x3xf16> {
+  %w = lop.constant dense<1> : tensor<4x3xi8> -> tensor<4x3x!quant.uniform<i8:f32:1, {0.1, 0.2, 0.3}>>
+  // expected-error @+2 {{a float input with a quantized weight must be the weight's expressed type}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.matmul %x, %w : tensor<2x4xf16>, tensor<4x3x!quant.uniform<i8:f32:1, {0.1, 0.2, 0.3}>> -> tensor<2x3xf16>
+  return %0 : tensor<2x3xf16>
 }
 
 // -----

@@ -32,3 +32,18 @@ func.func @matmul_dequant(%a: tensor<?x?x4x!qa>, %r: tensor<?x?x3xf32>) -> tenso
   %y = lop.matmul %a, %w residual(%r : tensor<?x?x3xf32>) : tensor<?x?x4x!qa>, tensor<4x3x!qb> -> tensor<?x?x3xf32>
   return %y : tensor<?x?x3xf32>
 }
+
+// -----
+
+!qd = !quant.uniform<i8:f32:1, {0.01, 0.03, 0.02}>
+
+// Dynamic quantization: a float input with a quantized weight; the kernel
+// quantizes the input at run time and the result is float.
+// CHECK-LABEL: func.func @matmul_dynamic
+// CHECK: lop.matmul %arg0, %{{.*}} bias(%{{.*}} : tensor<3xf32>) : tensor<?x?x4xf32>, tensor<4x3x!quant.uniform<i8:f32:1, {1.000000e-02,3.000000e-02,2.000000e-02}>> -> tensor<?x?x3xf32>
+func.func @matmul_dynamic(%a: tensor<?x?x4xf32>) -> tensor<?x?x3xf32> {
+  %w = lop.constant dense<1> : tensor<4x3xi8> -> tensor<4x3x!qd>
+  %b = lop.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32> -> tensor<3xf32>
+  %y = lop.matmul %a, %w bias(%b : tensor<3xf32>) : tensor<?x?x4xf32>, tensor<4x3x!qd> -> tensor<?x?x3xf32>
+  return %y : tensor<?x?x3xf32>
+}

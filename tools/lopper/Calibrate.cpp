@@ -1,0 +1,329 @@
+//===- Calibrate.cpp - activation ranges for static int8 ------------------===//
+
+#include "Calibrate.h"
+#include "TensorFiles.h"
+#include "Verify.h"
+
+#include "lopper/Target/CPU.h"
+#include "lopper/runtime.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <set>
+
+using namespace llvm;
+using namespace lopper;
+using namespace lopper::tools;
+
+bool lopper::tools::parseCalibrationMethod(StringRef text,
+                                           CalibrationMethod &method) {
+  if (text == "minmax")
+    method = CalibrationMethod::MinMax;
+  else if (text == "percentile")
+    method = CalibrationMethod::Percentile;
+  else if (text == "entropy")
+    method = CalibrationMethod::Entropy;
+  else if (text == "mse")
+    method = CalibrationMethod::MSE;
+  else
+    return false;
+  return true;
+}
+
+const char *lopper::tools::calibrationMethodName(CalibrationMethod method) {
+  switch (method) {
+  case CalibrationMethod::MinMax:
+    return "minmax";
+  case CalibrationMethod::Percentile:
+    return "percentile";
+  case CalibrationMethod::Entropy:
+    return "entropy";
+  case CalibrationMethod::MSE:
+    return "mse";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr int kBins = 2048;
+
+/// Everything seen of one tensor: its extremes, then a histogram over them.
+struct TensorStats {
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  std::vector<double> hist; // kBins over [lo, hi] (after pass 1)
+  double lo = 0, hi = 0;
+
+  void addRange(const HostTensor &t) {
+    for (int64_t i = 0, n = t.numElements(); i < n; ++i) {
+      double v = t.elementAsDouble(i);
+      if (!std::isfinite(v))
+        continue;
+      min = std::min(min, v);
+      max = std::max(max, v);
+    }
+  }
+  void startHistogram() {
+    lo = std::min(0.0, std::isfinite(min) ? min : 0.0);
+    hi = std::max(0.0, std::isfinite(max) ? max : 0.0);
+    if (hi <= lo)
+      hi = lo + 1e-12;
+    hist.assign(kBins, 0.0);
+  }
+  int binOf(double v) const {
+    int b = (int)((v - lo) / (hi - lo) * kBins);
+    return std::clamp(b, 0, kBins - 1);
+  }
+  double centre(int b) const { return lo + (b + 0.5) * (hi - lo) / kBins; }
+  void addHistogram(const HostTensor &t) {
+    for (int64_t i = 0, n = t.numElements(); i < n; ++i) {
+      double v = t.elementAsDouble(i);
+      if (std::isfinite(v))
+        hist[binOf(v)] += 1;
+    }
+  }
+};
+
+/// The quantization grid for a range: scale and zero point as lop-quantize
+/// computes them.
+struct Grid {
+  double scale, zp, qmin, qmax;
+  Grid(double lo, double hi, bool u8) {
+    lo = std::min(lo, 0.0);
+    hi = std::max(hi, 0.0);
+    if (u8) {
+      scale = (hi - lo) / 255.0;
+      if (scale <= 0)
+        scale = 1;
+      zp = std::clamp(std::nearbyint(-lo / scale), 0.0, 255.0);
+      qmin = 0;
+      qmax = 255;
+    } else {
+      scale = std::max(-lo, hi) / 127.0;
+      if (scale <= 0)
+        scale = 1;
+      zp = 0;
+      qmin = -128;
+      qmax = 127;
+    }
+  }
+  double level(double v) const {
+    return std::clamp(std::nearbyint(v / scale) + zp, qmin, qmax);
+  }
+  double roundTrip(double v) const { return (level(v) - zp) * scale; }
+};
+
+/// Candidate ranges: the full range shrunk by a factor, both ends alike.
+std::vector<double> shrinkFactors() {
+  std::vector<double> f;
+  for (int i = 0; i < 80; ++i)
+    f.push_back(1.0 - i * 0.01); // 1.00 .. 0.21
+  return f;
+}
+
+TensorRange chooseRange(const TensorStats &s, const CalibrateOptions &opt) {
+  TensorRange full{std::isfinite(s.min) ? s.min : 0.0,
+                   std::isfinite(s.max) ? s.max : 0.0};
+  switch (opt.method) {
+  case CalibrationMethod::MinMax:
+    return full;
+  case CalibrationMethod::Percentile: {
+    double total = 0;
+    for (double c : s.hist)
+      total += c;
+    if (total == 0)
+      return full;
+    double tail = total * (1.0 - opt.percentile / 100.0) / 2.0;
+    int b = 0;
+    for (double acc = 0; b < kBins && acc + s.hist[b] <= tail; ++b)
+      acc += s.hist[b];
+    int e = kBins - 1;
+    for (double acc = 0; e > 0 && acc + s.hist[e] <= tail; --e)
+      acc += s.hist[e];
+    double w = (s.hi - s.lo) / kBins;
+    return {std::max(full.min, s.lo + b * w),
+            std::min(full.max, s.lo + (e + 1) * w)};
+  }
+  case CalibrationMethod::MSE:
+  case CalibrationMethod::Entropy: {
+    double best = std::numeric_limits<double>::infinity();
+    TensorRange bestRange = full;
+    double total = 0;
+    for (double c : s.hist)
+      total += c;
+    if (total == 0)
+      return full;
+    for (double f : shrinkFactors()) {
+      TensorRange r{full.min * f, full.max * f};
+      Grid g(r.min, r.max, opt.unsignedActivations);
+      double cost = 0;
+      if (opt.method == CalibrationMethod::MSE) {
+        for (int b = 0; b < kBins; ++b)
+          if (s.hist[b] > 0) {
+            double v = s.centre(b), d = v - g.roundTrip(v);
+            cost += s.hist[b] * d * d;
+          }
+      } else {
+        // KL(P || Q): P the histogram, Q the same mass after quantization,
+        // spread evenly over the source bins of each level that are
+        // non-empty (TensorRT's scheme, on the asymmetric grid).
+        std::map<double, std::pair<double, int>> levels; // mass, bins
+        for (int b = 0; b < kBins; ++b)
+          if (s.hist[b] > 0) {
+            auto &l = levels[g.level(s.centre(b))];
+            l.first += s.hist[b];
+            l.second += 1;
+          }
+        for (int b = 0; b < kBins; ++b)
+          if (s.hist[b] > 0) {
+            auto &l = levels[g.level(s.centre(b))];
+            double p = s.hist[b] / total, q = l.first / l.second / total;
+            cost += p * std::log(p / q);
+          }
+      }
+      if (cost < best * (1 - 1e-12)) {
+        best = cost;
+        bestRange = r;
+      }
+    }
+    return bestRange;
+  }
+  }
+  return full;
+}
+
+struct TempDir {
+  SmallString<128> path;
+  ~TempDir() {
+    if (!path.empty())
+      sys::fs::remove_directories(path);
+  }
+};
+
+struct SessionDeleter {
+  void operator()(lopper_session *s) const { lopper_session_destroy(s); }
+};
+
+} // namespace
+
+bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
+                              const CalibrateOptions &options,
+                              CalibrationTable &table, std::string &error) {
+  if (data.samples.empty()) {
+    error = "the calibration data set has no samples";
+    return false;
+  }
+  std::vector<QuantizationSite> sites = findQuantizationSites(module);
+  // Tensors to observe: graph inputs come straight from the samples, the
+  // rest through taps.
+  std::set<std::string> tapSet;
+  std::map<std::string, std::string> inputOf; // tensor -> graph input name
+  for (auto &s : sites) {
+    if (s.graphInput)
+      inputOf[s.tensor] = s.graphInputName;
+    else
+      tapSet.insert(s.tensor);
+  }
+  table.method = calibrationMethodName(options.method);
+  table.samples = (int64_t)data.samples.size();
+  table.ranges.clear();
+  if (sites.empty())
+    return true;
+
+  TempDir tmp;
+  if (std::error_code ec =
+          sys::fs::createUniqueDirectory("lopper-calibrate", tmp.path)) {
+    error = "cannot create a temporary folder: " + ec.message();
+    return false;
+  }
+  SmallString<128> so(tmp.path);
+  sys::path::append(so, "fp32.so");
+  {
+    mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
+    CPUCompileOptions opts;
+    opts.name = "calibration";
+    CPUCompileReport report;
+    if (!compileForCPU(*copy, opts, so.str().str(), report, error)) {
+      error = "compiling the fp32 model for calibration: " + error;
+      return false;
+    }
+  }
+  Model model;
+  if (!loadModel(so, 0, model, error))
+    return false;
+  lopper_session *raw = nullptr;
+  if (lopper_session_create(model.handle, &raw) != LOPPER_OK) {
+    error = runtimeError();
+    return false;
+  }
+  std::unique_ptr<lopper_session, SessionDeleter> session(raw);
+  std::vector<std::string> taps;
+  size_t nTaps = 0;
+  lopper_model_num_taps(model.handle, &nTaps);
+  std::set<std::string> available;
+  for (size_t i = 0; i < nTaps; ++i) {
+    const char *n = nullptr;
+    if (lopper_model_tap_name(model.handle, i, &n) == LOPPER_OK && n)
+      available.insert(n);
+  }
+  for (const std::string &t : tapSet)
+    if (available.count(t)) {
+      if (lopper_session_tap(session.get(), t.c_str()) != LOPPER_OK) {
+        error = runtimeError();
+        return false;
+      }
+      taps.push_back(t);
+    }
+
+  std::map<std::string, TensorStats> stats;
+  bool needHistogram = options.method != CalibrationMethod::MinMax;
+  int passes = needHistogram ? 2 : 1;
+  size_t total = data.samples.size() * passes, done = 0;
+  for (int pass = 0; pass < passes; ++pass) {
+    if (pass == 1)
+      for (auto &[name, s] : stats)
+        s.startHistogram();
+    for (const Sample &sample : data.samples) {
+      std::vector<HostTensor> outputs;
+      if (!runSample(model, session.get(), sample, outputs, error))
+        return false;
+      auto observe = [&](const std::string &name, const HostTensor &t) {
+        TensorStats &s = stats[name];
+        if (pass == 0)
+          s.addRange(t);
+        else
+          s.addHistogram(t);
+      };
+      for (const std::string &t : taps) {
+        HostTensor value;
+        if (!getTap(session.get(), t, value, error))
+          return false;
+        if (isFloatDType(value.dtype))
+          observe(t, value);
+      }
+      for (auto &[tensor, input] : inputOf) {
+        auto it = sample.tensors.find(input);
+        if (it != sample.tensors.end() && isFloatDType(it->second.dtype))
+          observe(tensor, it->second);
+      }
+      ++done;
+      if (options.progress)
+        errs() << format("\rcalibrating (%s): %zu/%zu runs",
+                         table.method.c_str(), done, total);
+    }
+  }
+  if (options.progress)
+    errs() << "\n";
+  for (auto &[name, s] : stats)
+    table.ranges[name] = chooseRange(s, options);
+  return true;
+}

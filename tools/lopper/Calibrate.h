@@ -1,0 +1,45 @@
+//===- Calibrate.h - activation ranges for static int8 ----------*- C++ -*-===//
+//
+// Runs the fp32 model compiled by Lopper itself (in process, through the
+// runtime's tensor taps) on a calibration data set and computes, for every
+// tensor that feeds an op lop-quantize quantizes, the range its int8 grid
+// covers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOPPER_TOOLS_LOPPER_CALIBRATE_H
+#define LOPPER_TOOLS_LOPPER_CALIBRATE_H
+
+#include "CalibrationData.h"
+
+#include "lopper/Passes/Quantization.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace lopper::tools {
+
+enum class CalibrationMethod { MinMax, Percentile, Entropy, MSE };
+
+/// Parses minmax | percentile | entropy | mse.
+bool parseCalibrationMethod(llvm::StringRef text, CalibrationMethod &method);
+const char *calibrationMethodName(CalibrationMethod method);
+
+struct CalibrateOptions {
+  CalibrationMethod method = CalibrationMethod::MinMax;
+  double percentile = 99.999; // for Percentile: the kept central mass, in %
+  bool unsignedActivations = true; // the u8 grid (asymmetric) or i8
+  bool progress = true;            // a progress line on stderr
+  std::string workDir;             // where the temporary fp32 artifact goes
+};
+
+/// Fills `table` for the quantization sites of `module` (an fp32 module,
+/// after fusion). The module is not modified.
+bool calibrate(mlir::ModuleOp module, const Dataset &data,
+               const CalibrateOptions &options, CalibrationTable &table,
+               std::string &error);
+
+} // namespace lopper::tools
+
+#endif
