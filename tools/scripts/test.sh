@@ -76,6 +76,15 @@ suite_compiled() {
     --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER"
 }
 
+# int8 accuracy against fp32, beside onnxruntime's own quantizer on the same
+# calibration data (static for CNNs, dynamic for encoders).
+suite_quantized() {
+  local models=resnet18,bert_2layer
+  [ "$TIER" = full ] && models=resnet18,mobilenet_v2,resnet50,bert_2layer,bert_small,bert_encoder
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/quantize_models.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR" --models "$models"
+}
+
 # --full only: latency against onnxruntime measured in the same run (a
 # report: fails only if a model cannot be benchmarked).
 suite_benchmarks() {
@@ -107,7 +116,8 @@ suite_fuzz() {
       -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
       -DLOPPER_BUILD_FUZZERS=ON >/dev/null || return 1
   fi
-  cmake --build "$fb" --target lopper-import-fuzzer lopper-tensor-files-fuzzer -- -j"$(nproc)" || return 1
+  cmake --build "$fb" --target lopper-import-fuzzer lopper-tensor-files-fuzzer \
+    lopper-npz-fuzzer -- -j"$(nproc)" || return 1
   local corpus="$fb/fuzz-corpus"
   mkdir -p "$corpus"
   # The default tier uses a fixed seed so CI runs repeat; --full explores.
@@ -124,6 +134,14 @@ suite_fuzz() {
   echo "fuzzing the tensor-file readers for $((FUZZ_SECONDS / 3))s"
   "$fb/bin/lopper-tensor-files-fuzzer" "$tcorpus" "$LOPPER_ROOT/test/fuzz/corpus-tensors" \
     -max_total_time="$((FUZZ_SECONDS / 3))" -timeout=10 -rss_limit_mb=2048 \
+    -seed="$seed" -artifact_prefix="$fb/" -print_final_stats=1 2>&1 | tail -n 6
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  # The .npz reader of calibration data sets, for a sixth of the time.
+  local ncorpus="$fb/fuzz-corpus-npz"
+  mkdir -p "$ncorpus"
+  echo "fuzzing the .npz reader for $((FUZZ_SECONDS / 6))s"
+  "$fb/bin/lopper-npz-fuzzer" "$ncorpus" "$LOPPER_ROOT/test/fuzz/corpus-npz" \
+    -max_total_time="$((FUZZ_SECONDS / 6))" -timeout=10 -rss_limit_mb=2048 \
     -seed="$seed" -artifact_prefix="$fb/" -print_final_stats=1 2>&1 | tail -n 6
   return "${PIPESTATUS[0]}"
 }
@@ -153,6 +171,7 @@ run_suite fuzz-importer suite_fuzz
 run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
 run_suite compiled-$TIER suite_compiled
+run_suite quantized-$TIER suite_quantized
 run_suite onnx-backend suite_onnx_backend
 [ "$TIER" = full ] && run_suite benchmarks suite_benchmarks
 
