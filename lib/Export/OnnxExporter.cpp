@@ -488,11 +488,46 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
   auto isQuant = [](Type t) {
     return isa<quant::QuantizedType>(getElementTypeOrSelf(t));
   };
-  if (llvm::any_of(op->getOperandTypes(), isQuant) ||
-      llvm::any_of(op->getResultTypes(), isQuant))
-    return fail(op, "exporting quantized " + lop::getOnnxOpType(op) +
-                        " (quantized operands or result) is not supported yet");
+  if (llvm::any_of(op->getResultTypes(), isQuant))
+    return fail(op, "exporting a requantizing " + lop::getOnnxOpType(op) +
+                        " (quantized result) is not supported yet");
   Value x = op->getOperand(0), w = op->getOperand(1), bias, residual;
+  // Quantized operands export in QDQ form: a DequantizeLinear feeds the
+  // float op (onnxruntime fuses the pattern into its int8 kernels). A float
+  // input with a quantized weight (dynamic quantization) gets
+  // DynamicQuantizeLinear + DequantizeLinear, which is what the int8
+  // kernel does to it at run time.
+  std::string xName = nameOf(x), wName = nameOf(w);
+  auto dequantized = [&](Value v, std::string &name) -> LogicalResult {
+    auto q = dyn_cast<quant::QuantizedType>(getElementTypeOrSelf(v.getType()));
+    if (!q)
+      return success();
+    std::vector<std::string> ins{name};
+    int64_t axis = -1;
+    if (failed(addScaleZeroPoint(op, q, ins, axis)))
+      return failure();
+    std::string out = fresh("dq_");
+    onnx::NodeProto *n =
+        addNode("DequantizeLinear", ins, {out}, nodeName(op, "dequantize"));
+    if (axis >= 0) {
+      auto *a = n->add_attribute();
+      a->set_name("axis");
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(axis);
+    }
+    name = out;
+    return success();
+  };
+  bool dynamicInput = !isQuant(x.getType()) && isQuant(w.getType());
+  if (failed(dequantized(x, xName)) || failed(dequantized(w, wName)))
+    return failure();
+  if (dynamicInput) {
+    std::string q = fresh("dq_"), s = fresh("dq_"), z = fresh("dq_");
+    addNode("DynamicQuantizeLinear", {xName}, {q, s, z},
+            nodeName(op, "dynamic_quantize"));
+    xName = addNode1(op, "DequantizeLinear", {q, s, z}, "dequantize_input");
+  }
+
   lop::ActivationKind act;
   FloatAttr alpha, beta;
   auto grab = [&](auto o) {
@@ -515,7 +550,11 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
   bool isConv = isa<lop::ConvOp, lop::ConvTransposeOp>(op);
   if (bias && isConv && cast<RankedTensorType>(bias.getType()).getRank() != 1)
     return fail(op, "a convolution bias must be 1-D to export");
-  std::vector<std::string> ins{nameOf(x), nameOf(w)};
+  if (bias && !getElementTypeOrSelf(bias.getType()).isF32() &&
+      (isQuant(x.getType()) || isQuant(w.getType())))
+    return fail(op, "exporting an int8 op with an integer bias is not "
+                    "supported yet");
+  std::vector<std::string> ins{xName, wName};
   if (bias && !isMatMul)
     ins.push_back(nameOf(bias));
   std::string cur = fresh("v_");

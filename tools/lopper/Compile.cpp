@@ -10,6 +10,7 @@
 #include "Commands.h"
 #include "CompileExtras.h"
 
+#include "lopper/Export/OnnxExporter.h"
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
 #include "lopper/Passes/Passes.h"
@@ -18,6 +19,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -37,7 +39,8 @@ static cl::opt<std::string>
     emit("emit",
          cl::desc("what to write: lib (shared library, default), obj "
                   "(relocatable object + header for static linking), mlir "
-                  "(the lowered loops), llvm (LLVM IR)"),
+                  "(the lowered loops), llvm (LLVM IR), onnx (the compressed "
+                  "model as standard ONNX, int8 in QDQ form)"),
          cl::init("lib"), cl::sub(sub),
          cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<std::string>
@@ -197,6 +200,43 @@ static int runQuantization(mlir::ModuleOp module) {
   return 0;
 }
 
+/// --emit=onnx: the compressed model as ONNX, through a temporary file that
+/// is renamed (nothing is left behind on failure).
+static int writeOnnx(mlir::ModuleOp module) {
+  if (!reportFile.empty() || verify)
+    return error("--emit=onnx: --report and --verify need a compiled "
+                 "artifact (--emit=lib)");
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  std::vector<std::string> errors;
+  if (mlir::failed(lopper::exportOnnx(module, os, errors))) {
+    for (const std::string &e : errors)
+      errs() << "lopper: error: " << input << ": " << e << "\n";
+    return 1;
+  }
+  if (output == "-") {
+    outs() << bytes;
+    return 0;
+  }
+  auto tmp = sys::fs::TempFile::create(output + ".tmp%%%%%%");
+  if (!tmp)
+    return error(output + ": " + toString(tmp.takeError()));
+  {
+    llvm::raw_fd_ostream out(tmp->FD, /*shouldClose=*/false);
+    out << bytes;
+    out.flush();
+    if (out.has_error()) {
+      consumeError(tmp->discard());
+      return error(output + ": write failed");
+    }
+  }
+  if (Error e = tmp->keep(output))
+    return error(output + ": " + toString(std::move(e)));
+  if (!quiet)
+    outs() << "wrote " << output << " (" << bytes.size() << " bytes, ONNX)\n";
+  return 0;
+}
+
 static int runCompile() {
   lopper::CPUCompileOptions opts;
   if (emit == "lib")
@@ -207,8 +247,8 @@ static int runCompile() {
     opts.emit = lopper::EmitKind::MLIR;
   else if (emit == "llvm")
     opts.emit = lopper::EmitKind::LLVMIR;
-  else
-    return error("--emit=" + emit + ": expected lib, obj, mlir or llvm");
+  else if (emit != "onnx")
+    return error("--emit=" + emit + ": expected lib, obj, mlir, llvm or onnx");
   opts.cpu = mcpu;
   opts.triple = mtriple;
   opts.externalWeights = external;
@@ -246,6 +286,8 @@ static int runCompile() {
     return error(input + ": the fusion passes failed");
   if (int rc = runQuantization(*module))
     return rc;
+  if (emit == "onnx")
+    return writeOnnx(*module);
   extras.beforeCodegen(*module);
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))
