@@ -327,3 +327,120 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
     table.ranges[name] = chooseRange(s, options);
   return true;
 }
+
+namespace {
+
+/// A compiled copy of a module, loaded, with a session tapping `taps`.
+struct Compiled {
+  Model model;
+  std::unique_ptr<lopper_session, SessionDeleter> session;
+};
+
+bool compileAndLoad(mlir::ModuleOp module, StringRef dir, StringRef name,
+                    const std::vector<std::string> &taps, Compiled &out,
+                    std::string &error) {
+  SmallString<128> so(dir);
+  sys::path::append(so, name + ".so");
+  mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
+  CPUCompileOptions opts;
+  opts.name = name.str();
+  CPUCompileReport report;
+  if (!compileForCPU(*copy, opts, so.str().str(), report, error))
+    return false;
+  if (!loadModel(so, 0, out.model, error))
+    return false;
+  lopper_session *raw = nullptr;
+  if (lopper_session_create(out.model.handle, &raw) != LOPPER_OK) {
+    error = runtimeError();
+    return false;
+  }
+  out.session.reset(raw);
+  for (const std::string &t : taps)
+    if (lopper_session_tap(raw, t.c_str()) != LOPPER_OK) {
+      error = runtimeError();
+      return false;
+    }
+  return true;
+}
+
+std::set<std::string> tapNamesOf(const Model &m) {
+  std::set<std::string> names;
+  size_t n = 0;
+  lopper_model_num_taps(m.handle, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = nullptr;
+    if (lopper_model_tap_name(m.handle, i, &name) == LOPPER_OK && name)
+      names.insert(name);
+  }
+  return names;
+}
+
+} // namespace
+
+bool lopper::tools::measureLayerErrors(mlir::ModuleOp fp32,
+                                       mlir::ModuleOp quantized,
+                                       const Dataset &data,
+                                       std::vector<LayerError> &errors,
+                                       std::string &error) {
+  // The sites of the fp32 module name the ops and their input tensors; the
+  // quantized module keeps the ops' node names.
+  std::vector<QuantizationSite> sites = findQuantizationSites(fp32);
+  TempDir tmp;
+  if (std::error_code ec =
+          sys::fs::createUniqueDirectory("lopper-layer-error", tmp.path)) {
+    error = "cannot create a temporary folder: " + ec.message();
+    return false;
+  }
+  Compiled ref, q;
+  if (!compileAndLoad(fp32, tmp.path, "fp32", {}, ref, error) ||
+      !compileAndLoad(quantized, tmp.path, "int8", {}, q, error))
+    return false;
+  std::set<std::string> common;
+  {
+    std::set<std::string> a = tapNamesOf(ref.model), b = tapNamesOf(q.model);
+    for (const std::string &n : a)
+      if (b.count(n))
+        common.insert(n);
+  }
+  std::vector<std::string> taps(common.begin(), common.end());
+  for (const std::string &t : taps)
+    if (lopper_session_tap(ref.session.get(), t.c_str()) != LOPPER_OK ||
+        lopper_session_tap(q.session.get(), t.c_str()) != LOPPER_OK) {
+      error = runtimeError();
+      return false;
+    }
+  std::map<std::string, std::pair<double, double>> acc; // |q-f|^2, |f|^2
+  for (const Sample &sample : data.samples) {
+    std::vector<HostTensor> o1, o2;
+    if (!runSample(ref.model, ref.session.get(), sample, o1, error) ||
+        !runSample(q.model, q.session.get(), sample, o2, error))
+      return false;
+    for (const std::string &t : taps) {
+      HostTensor f, g;
+      if (!getTap(ref.session.get(), t, f, error) ||
+          !getTap(q.session.get(), t, g, error))
+        return false;
+      if (!isFloatDType(f.dtype) || f.dtype != g.dtype ||
+          f.numElements() != g.numElements())
+        continue;
+      auto &[num, den] = acc[t];
+      for (int64_t i = 0, n = f.numElements(); i < n; ++i) {
+        double d = g.elementAsDouble(i) - f.elementAsDouble(i);
+        num += d * d;
+        den += f.elementAsDouble(i) * f.elementAsDouble(i);
+      }
+    }
+  }
+  auto rel = [&](const std::string &t) {
+    auto it = acc.find(t);
+    if (it == acc.end() || it->second.second <= 0)
+      return 0.0;
+    return std::sqrt(it->second.first / it->second.second);
+  };
+  errors.clear();
+  for (const QuantizationSite &s : sites)
+    if (acc.count(s.nodeName))
+      errors.push_back(
+          {s.nodeName, rel(s.nodeName), s.graphInput ? 0.0 : rel(s.tensor)});
+  return true;
+}

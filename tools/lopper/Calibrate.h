@@ -16,7 +16,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace lopper::tools {
 
@@ -39,6 +41,23 @@ struct CalibrateOptions {
 bool calibrate(mlir::ModuleOp module, const Dataset &data,
                const CalibrateOptions &options, CalibrationTable &table,
                std::string &error);
+
+/// One quantized op's error against fp32 on a data set: relative L2 of its
+/// output and of the tensor feeding it (0 for a graph input); the
+/// difference is the error the op itself adds.
+struct LayerError {
+  std::string node;
+  double outputRelL2 = 0, inputRelL2 = 0;
+  double contribution() const {
+    return std::max(0.0, outputRelL2 - inputRelL2);
+  }
+};
+
+/// Compiles `fp32` and `quantized` (the same module before and after
+/// quantizeModule) and measures every quantized op on `data` through taps.
+bool measureLayerErrors(mlir::ModuleOp fp32, mlir::ModuleOp quantized,
+                        const Dataset &data, std::vector<LayerError> &errors,
+                        std::string &error);
 
 } // namespace lopper::tools
 

@@ -151,6 +151,13 @@ static cl::list<std::string>
                  cl::value_desc("GLOB"), cl::sub(sub),
                  cl::cat(lopper::tools::lopperCategory()));
 
+static cl::opt<double> maxLayerError(
+    "max-layer-error",
+    cl::desc("mixed precision: keep in f32 every quantized op that adds more "
+             "than this relative L2 error to its output on the calibration "
+             "data (its output's error minus its input's)"),
+    cl::init(0.0), cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+
 /// --quantize: calibrates (static) and runs the quantization on `module`.
 static int runQuantization(mlir::ModuleOp module) {
   if (quantize.empty())
@@ -161,6 +168,21 @@ static int runQuantization(mlir::ModuleOp module) {
     return error("--quantize-activations=" + quantizeActivations +
                  ": expected u8 or i8");
   qopts.unsignedActivations = quantizeActivations == "u8";
+  if (maxLayerError < 0)
+    return error("--max-layer-error must be positive");
+  if (maxLayerError > 0 && calibrationData.empty())
+    return error("--max-layer-error measures each layer on "
+                 "--calibration-data DATA; give it");
+  std::optional<lopper::tools::Dataset> data;
+  if (!calibrationData.empty()) {
+    auto sig = lopper::tools::signatureOf(module);
+    if (!sig)
+      return error(toString(sig.takeError()));
+    auto read = lopper::tools::loadDataset(calibrationData, *sig);
+    if (!read)
+      return error(toString(read.takeError()));
+    data = std::move(*read);
+  }
   lopper::CalibrationTable table;
   std::string msg;
   if (quantize == "int8-dynamic") {
@@ -172,13 +194,7 @@ static int runQuantization(mlir::ModuleOp module) {
                    ": expected minmax, percentile, entropy or mse");
     copts.unsignedActivations = qopts.unsignedActivations;
     copts.progress = !quiet;
-    if (!calibrationData.empty()) {
-      auto sig = lopper::tools::signatureOf(module);
-      if (!sig)
-        return error(toString(sig.takeError()));
-      auto data = lopper::tools::loadDataset(calibrationData, *sig);
-      if (!data)
-        return error(toString(data.takeError()));
+    if (data) {
       if (!lopper::tools::calibrate(module, *data, copts, table, msg))
         return error(calibrationData + ": " + msg);
       if (!saveCalibrationTable.empty() &&
@@ -195,6 +211,47 @@ static int runQuantization(mlir::ModuleOp module) {
   } else {
     return error("--quantize=" + quantize + ": expected int8 or int8-dynamic");
   }
+  mlir::OwningOpRef<mlir::ModuleOp> fp32;
+  if (maxLayerError > 0)
+    fp32 = module.clone();
+  if (mlir::failed(lopper::quantizeModule(module, qopts, &table)))
+    return error(input + ": quantization failed");
+  if (maxLayerError <= 0)
+    return 0;
+  // Mixed precision: measure what each quantized op adds and quantize
+  // again with the worst ones kept in f32.
+  std::vector<lopper::tools::LayerError> errs;
+  if (!lopper::tools::measureLayerErrors(*fp32, module, *data, errs, msg))
+    return error(calibrationData + ": " + msg);
+  std::vector<std::string> kept;
+  for (const auto &e : errs)
+    if (e.contribution() > maxLayerError)
+      kept.push_back(e.node);
+  if (!quiet)
+    outs() << "mixed precision: " << kept.size() << " of " << errs.size()
+           << " quantized ops add more than "
+           << format("%g", maxLayerError.getValue())
+           << " relative L2 error and stay f32\n";
+  if (kept.empty())
+    return 0;
+  for (const std::string &k : kept) {
+    if (!quiet)
+      outs() << "  " << k << "\n";
+    // Node names are matched as globs: escape the glob characters.
+    std::string g;
+    for (char c : k) {
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '{' ||
+          c == '}' || c == '\\')
+        g += '\\';
+      g += c;
+    }
+    qopts.skip.push_back(g);
+  }
+  // Start again from the fp32 module: replace the body of `module`.
+  module.getBody()->clear();
+  mlir::Block *src = fp32->getBody();
+  module.getBody()->getOperations().splice(module.getBody()->end(),
+                                           src->getOperations());
   if (mlir::failed(lopper::quantizeModule(module, qopts, &table)))
     return error(input + ": quantization failed");
   return 0;
