@@ -189,6 +189,10 @@ private:
   func::FuncOp fn;
   Value rtArg, symsArg, offsetsArg, arenaArg, weightsArg;
   SmallVector<Value> inArgs, outArgs;
+  // Arena buffers the current op touches, each passed as its own noalias
+  // argument (so LLVM knows that reading one and writing another do not
+  // overlap, and vectorizes); other buffers are reached through arenaArg.
+  DenseMap<unsigned, Value> bufArgs;
   std::map<std::string, Value> polyCache;
   Block *entry = nullptr;
   Operation *prologueEnd = nullptr;
@@ -433,6 +437,11 @@ Value Lowerer::view(Value v) {
     off = idx(s.offset);
     break;
   case Storage::Arena: {
+    if (Value own = bufArgs.lookup(s.index)) {
+      base = own;
+      off = idx(0);
+      break;
+    }
     base = arenaArg;
     Value o =
         memref::LoadOp::create(b, loc, offsetsArg, ValueRange{idx(s.index)});
@@ -2168,12 +2177,31 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
   auto mainFn = func::FuncOp::create(b, loc, "lopper_model", fnType);
   Block *mainEntry = mainFn.addEntryBlock();
   unsigned numFns = 0;
-  auto beginFunction = [&] {
+  // The arena buffers holding `values` (operands, results, materialized
+  // values of one op), in first-seen order.
+  SmallVector<unsigned> fnBufs;
+  auto buffersOf = [&](ArrayRef<Value> values) {
+    SmallVector<unsigned> ids;
+    for (Value v : values) {
+      Storage st = storage.lookup(v);
+      if (st.kind == Storage::Arena && !llvm::is_contained(ids, st.index))
+        ids.push_back(st.index);
+    }
+    return ids;
+  };
+  auto beginFunction = [&](ArrayRef<unsigned> bufs) {
     b.setInsertionPointToEnd(out.module->getBody());
+    SmallVector<Type> types(argTypes);
+    types.append(bufs.size(), bytesT);
     fn = func::FuncOp::create(b, loc, "lopper_op_" + std::to_string(numFns++),
-                              fnType);
+                              b.getFunctionType(types, {}));
     fn.setPrivate();
     fn->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    // Inputs, outputs, weights and the op's own buffers never overlap one
+    // another (the planner gives buffers live at the same op disjoint
+    // bytes; callers pass distinct tensors).
+    for (unsigned a = 4; a < types.size(); ++a)
+      fn.setArgAttr(a, "llvm.noalias", b.getUnitAttr());
     entry = fn.addEntryBlock();
     rtArg = fn.getArgument(0);
     symsArg = fn.getArgument(1);
@@ -2186,15 +2214,51 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
       inArgs.push_back(fn.getArgument(5 + i));
     for (unsigned i = 0; i < nOut; ++i)
       outArgs.push_back(fn.getArgument(5 + nIn + i));
+    bufArgs.clear();
+    for (auto [k, id] : llvm::enumerate(bufs))
+      bufArgs[id] = fn.getArgument(5 + nIn + nOut + k);
+    fnBufs.assign(bufs.begin(), bufs.end());
     polyCache.clear();
     b.setInsertionPointToEnd(entry);
     rtPtr = pointerOf(rtArg);
     prologueEnd = rtPtr.getDefiningOp();
   };
-  auto endFunction = [&] {
+  // Profiling and tap calls are made from @lopper_model around the op's
+  // call: inside, they would read buffers the op function holds noalias.
+  auto endFunction = [&](int64_t opId, ArrayRef<int64_t> taps) {
     func::ReturnOp::create(b, loc);
     OpBuilder mb = OpBuilder::atBlockEnd(mainEntry);
-    func::CallOp::create(mb, loc, fn, mainEntry->getArguments());
+    auto kernel = [&](StringRef name, int64_t arg) {
+      if (!out.module->lookupSymbol<func::FuncOp>(name)) {
+        OpBuilder db = OpBuilder::atBlockBegin(out.module->getBody());
+        auto idxT = db.getIndexType();
+        func::FuncOp::create(db, loc, name,
+                             db.getFunctionType({idxT, idxT}, {}))
+            .setPrivate();
+      }
+      Value rt = memref::ExtractAlignedPointerAsIndexOp::create(
+          mb, loc, mainEntry->getArgument(0));
+      Value a = arith::ConstantIndexOp::create(mb, loc, arg);
+      func::CallOp::create(mb, loc, name, TypeRange{}, ValueRange{rt, a});
+    };
+    if (opId >= 0)
+      kernel("lopper_k_op_begin_v1", opId);
+    SmallVector<Value> args(mainEntry->getArguments());
+    Value offsets = mainEntry->getArgument(2),
+          arena = mainEntry->getArgument(3);
+    for (unsigned id : fnBufs) {
+      Value i = arith::ConstantIndexOp::create(mb, loc, id);
+      Value o = memref::LoadOp::create(mb, loc, offsets, ValueRange{i});
+      o = arith::IndexCastOp::create(mb, loc, mb.getIndexType(), o);
+      Value zero = arith::ConstantIndexOp::create(mb, loc, 0);
+      args.push_back(
+          memref::ViewOp::create(mb, loc, bytesT, arena, o, ValueRange{zero}));
+    }
+    func::CallOp::create(mb, loc, fn, args);
+    if (opId >= 0)
+      kernel("lopper_k_op_end_v1", opId);
+    for (int64_t t : taps)
+      kernel("lopper_k_tap_v1", t);
   };
 
   auto tapName = [&](Operation *op, unsigned r) {
@@ -2224,21 +2288,23 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
                         percentEncode(nodeName(op)));
       continue;
     }
-    beginFunction();
+    {
+      SmallVector<Value> touched(op->getOperands());
+      llvm::append_range(touched, op->getResults());
+      llvm::append_range(touched, materializeAt.lookup(op));
+      beginFunction(buffersOf(touched));
+    }
     for (Value v : materializeAt.lookup(op))
       emitMaterialize(v);
-    if (timed)
-      callKernel("lopper_k_op_begin_v1", {rtPtr, idx(i)});
     if (!emitOp(op, error))
       return false;
-    if (timed)
-      callKernel("lopper_k_op_end_v1", {rtPtr, idx(i)});
     opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
                       percentEncode(nodeName(op)));
     if (!timed) {
-      endFunction();
+      endFunction(-1, {});
       continue;
     }
+    SmallVector<int64_t> taps;
     for (Value r : op->getResults()) {
       Storage s = storage.lookup(r);
       if (s.kind != Storage::Arena && s.kind != Storage::Output)
@@ -2250,13 +2316,18 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
           " " + std::to_string(dtypeOf(r)) + " " + dimsText(r) + " " +
           (s.kind == Storage::Arena ? "arena" : "output") + " " +
           std::to_string(s.index) + " 0");
-      callKernel("lopper_k_tap_v1", {rtPtr, idx(t)});
+      taps.push_back(t);
     }
-    endFunction();
+    endFunction((int64_t)i, taps);
   }
   loc = mainFn.getLoc();
-  beginFunction();
   auto ret = cast<func::ReturnOp>(srcFn.getBody().front().getTerminator());
+  {
+    SmallVector<Value> touched(materializeAt.lookup(ret));
+    for (auto [v, k] : finalCopies)
+      touched.push_back(v);
+    beginFunction(buffersOf(touched));
+  }
   for (Value v : materializeAt.lookup(ret))
     emitMaterialize(v);
   for (auto [v, k] : finalCopies) {
@@ -2269,7 +2340,7 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     Value to = memref::ViewOp::create(b, loc, mt, outArgs[k], idx(0), dyn);
     emitCopy(from, to);
   }
-  endFunction();
+  endFunction(-1, {});
   {
     OpBuilder mb = OpBuilder::atBlockEnd(mainEntry);
     func::ReturnOp::create(mb, loc);
