@@ -488,9 +488,6 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
   auto isQuant = [](Type t) {
     return isa<quant::QuantizedType>(getElementTypeOrSelf(t));
   };
-  if (llvm::any_of(op->getResultTypes(), isQuant))
-    return fail(op, "exporting a requantizing " + lop::getOnnxOpType(op) +
-                        " (quantized result) is not supported yet");
   Value x = op->getOperand(0), w = op->getOperand(1), bias, residual;
   // Quantized operands export in QDQ form: a DequantizeLinear feeds the
   // float op (onnxruntime fuses the pattern into its int8 kernels). A float
@@ -568,9 +565,22 @@ LogicalResult Exporter::exportHeavy(Operation *op) {
     cur = addNode1(op, "Add", {cur, nameOf(residual)}, "residual");
   Type elem =
       cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+  auto requant = dyn_cast<quant::QuantizedType>(elem);
+  if (requant)
+    elem = requant.getExpressedType();
   auto out = emitActivation(op, act, alpha, beta, cur, elem);
   if (failed(out))
     return failure();
+  if (requant) {
+    // The requantizing epilogue: a QuantizeLinear writes the result.
+    std::vector<std::string> ins{graph->node(graph->node_size() - 1).output(0)};
+    int64_t axis = -1;
+    if (failed(addScaleZeroPoint(op, requant, ins, axis)))
+      return failure();
+    addNode("QuantizeLinear", ins, {nameOf(op->getResult(0))},
+            nodeName(op, "requantize"));
+    return success();
+  }
   // The last node of the chain writes the op's result name.
   graph->mutable_node(graph->node_size() - 1)
       ->set_output(0, nameOf(op->getResult(0)));

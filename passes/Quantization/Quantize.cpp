@@ -277,6 +277,26 @@ LogicalResult lopper::quantizeModule(ModuleOp module,
     op->setOperand(0, x);
     op->setOperand(1, qw);
   }
+  // A quantized op whose f32 result only feeds a quantize (the next
+  // layer's input) writes the quantized type itself: the kernel's
+  // requantizing epilogue replaces a pass over the tensor.
+  SmallVector<lop::QuantizeOp> requant;
+  if (options.requantize)
+    module.walk([&](lop::QuantizeOp q) { requant.push_back(q); });
+  for (lop::QuantizeOp q : requant) {
+    Operation *h = q.getInput().getDefiningOp();
+    if (!h || !isa<lop::ConvOp, lop::GemmOp, lop::MatMulOp>(h) ||
+        !h->getResult(0).hasOneUse() ||
+        !isa<quant::QuantizedType>(
+            cast<RankedTensorType>(h->getOperand(1).getType())
+                .getElementType()) ||
+        !isa<quant::UniformQuantizedType>(
+            cast<RankedTensorType>(q.getType()).getElementType()))
+      continue;
+    h->getResult(0).setType(q.getType());
+    q.getResult().replaceAllUsesWith(h->getResult(0));
+    q->erase();
+  }
   // The f32 weights nothing uses any more.
   SmallVector<Operation *> dead;
   module.walk([&](lop::ConstantOp c) {

@@ -211,13 +211,17 @@ static int runQuantization(mlir::ModuleOp module) {
   } else {
     return error("--quantize=" + quantize + ": expected int8 or int8-dynamic");
   }
-  mlir::OwningOpRef<mlir::ModuleOp> fp32;
-  if (maxLayerError > 0)
-    fp32 = module.clone();
+  if (maxLayerError <= 0) {
+    if (mlir::failed(lopper::quantizeModule(module, qopts, &table)))
+      return error(input + ": quantization failed");
+    return 0;
+  }
+  // Every op's f32 output is measured: no requantizing epilogues yet.
+  mlir::OwningOpRef<mlir::ModuleOp> fp32 = module.clone();
+  qopts.requantize = false;
   if (mlir::failed(lopper::quantizeModule(module, qopts, &table)))
     return error(input + ": quantization failed");
-  if (maxLayerError <= 0)
-    return 0;
+  qopts.requantize = true;
   // Mixed precision: measure what each quantized op adds and quantize
   // again with the worst ones kept in f32.
   std::vector<lopper::tools::LayerError> errs;
@@ -232,8 +236,6 @@ static int runQuantization(mlir::ModuleOp module) {
            << " quantized ops add more than "
            << format("%g", maxLayerError.getValue())
            << " relative L2 error and stay f32\n";
-  if (kept.empty())
-    return 0;
   for (const std::string &k : kept) {
     if (!quiet)
       outs() << "  " << k << "\n";

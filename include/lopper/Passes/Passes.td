@@ -129,7 +129,9 @@ def LopQuantize : Pass<"lop-quantize", "::mlir::ModuleOp"> {
     - `mode=dynamic`: the input stays f32; the kernel quantizes it at run
       time (docs/ir-contracts.md, section 3).
     The result stays f32 (the dequantizing epilogue), so bias, residual and
-    activation keep their float meaning. The calibration table is the JSON
+    activation keep their float meaning, except where an op's only user is
+    the next layer's `lop.quantize`: the op then writes that quantized type
+    itself (the requantizing epilogue) and the quantize disappears. The calibration table is the JSON
     file `lopper compile --quantize` writes (keys: the tensor that feeds the
     op, named `input:NAME` for a graph input or after the node producing
     it); an op whose input has no entry stays f32 with a remark.

@@ -59,6 +59,10 @@ struct QuantizeOptions {
   bool dynamic = false;            // activations quantized at run time
   bool unsignedActivations = true; // static: u8 asymmetric, else i8
   std::vector<std::string> skip;   // node-name globs kept in f32
+  /// An op whose f32 result only feeds a quantize writes the quantized
+  /// type itself (the requantizing epilogue). Off to measure every op's
+  /// f32 output through taps.
+  bool requantize = true;
 };
 
 /// What lop-quantize does, with the table in memory (`table` may be null
