@@ -1128,7 +1128,7 @@ bool compareTensors(const HostTensor &actual, const HostTensor &expected,
     return false;
   }
   out = Agreement();
-  double diff2 = 0, ref2 = 0;
+  double diff2 = 0, ref2 = 0, act2 = 0, dot = 0;
   for (int64_t i = 0, n = actual.numElements(); i < n; ++i) {
     double a = actual.elementAsDouble(i), e = expected.elementAsDouble(i);
     if (!std::isfinite(a) || !std::isfinite(e)) {
@@ -1141,8 +1141,12 @@ bool compareTensors(const HostTensor &actual, const HostTensor &expected,
     out.maxAbs = std::max(out.maxAbs, d);
     diff2 += d * d;
     ref2 += e * e;
+    act2 += a * a;
+    dot += a * e;
   }
   out.relL2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  out.cosine = (ref2 > 0 && act2 > 0) ? dot / std::sqrt(ref2 * act2)
+                                      : (ref2 == act2 ? 1.0 : 0.0);
   return true;
 }
 

@@ -177,6 +177,7 @@ bool parseRandomRange(llvm::StringRef text, RandomRange &out,
 struct Agreement {
   double maxAbs = 0;
   double relL2 = 0;
+  double cosine = 1;     ///< cosine similarity of the finite elements
   int64_t nonFinite = 0; ///< elements where a and e are not both finite and
                          ///< not the same NaN/inf
 };
