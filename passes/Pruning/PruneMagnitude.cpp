@@ -1,0 +1,101 @@
+//===- PruneMagnitude.cpp - the lop-prune-magnitude pass ------------------===//
+
+#include "PruningUtils.h"
+#include "lopper/Passes/Passes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+using namespace mlir;
+
+namespace lopper {
+#define GEN_PASS_DEF_LOPPRUNEMAGNITUDE
+#include "lopper/Passes/Passes.h.inc"
+
+namespace {
+using namespace pruning;
+
+struct LopPruneMagnitude : impl::LopPruneMagnitudeBase<LopPruneMagnitude> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!isValidSparsity(sparsity)) {
+      module.emitError("lop-prune-magnitude: sparsity must be in [0, 1), got ")
+          << sparsity.getValue();
+      return signalPassFailure();
+    }
+    PruneContext ctx;
+    if (failed(ctx.init(module, config, activationNorms, configOnly)))
+      return signalPassFailure();
+    std::vector<Layer> layers = collectLayers(module, keepFirstLast);
+
+    // Layers pruned on their own, and pools sharing one global threshold
+    // (one pool per sparsity).
+    struct Item {
+      Layer *layer;
+      SmallVector<double> importance;
+    };
+    std::vector<Item> items;
+    std::map<double, std::vector<size_t>> pools;
+    std::vector<std::pair<size_t, double>> local;
+    for (Layer &l : layers) {
+      PruneSpec spec;
+      spec.kind = PruneSpec::Kind::Magnitude;
+      spec.sparsity = sparsity;
+      spec.global = global;
+      bool hasOwn = ctx.config.ruleFor(l.name).sparsity.has_value();
+      if (!ctx.selects(l, PruneSpec::Kind::Magnitude, spec))
+        continue;
+      Item it{&l, {}};
+      std::string error;
+      if (failed(ctx.norms.importance(l, it.importance, error))) {
+        l.op->emitError("lop-prune-magnitude: ") << error;
+        return signalPassFailure();
+      }
+      items.push_back(std::move(it));
+      if (spec.global && !hasOwn)
+        pools[spec.sparsity].push_back(items.size() - 1);
+      else
+        local.push_back({items.size() - 1, spec.sparsity});
+    }
+
+    // Zero the k least important elements of a set of (item, element)
+    // pairs; ties go by position.
+    auto prune = [&](ArrayRef<size_t> which, double s) {
+      std::vector<std::pair<size_t, int64_t>> all;
+      for (size_t i : which)
+        for (int64_t e = 0, n = items[i].layer->data.size(); e < n; ++e)
+          all.push_back({i, e});
+      int64_t k = (int64_t)std::floor(s * all.size());
+      auto less = [&](const std::pair<size_t, int64_t> &a,
+                      const std::pair<size_t, int64_t> &b) {
+        double ia = items[a.first].importance[a.second];
+        double ib = items[b.first].importance[b.second];
+        return ia != ib ? ia < ib : a < b;
+      };
+      if (k > 0 && k < (int64_t)all.size())
+        std::nth_element(all.begin(), all.begin() + k, all.end(), less);
+      for (int64_t j = 0; j < k; ++j)
+        items[all[j].first].layer->data[all[j].second] = 0.0;
+    };
+    for (auto &[s, which] : pools)
+      prune(which, s);
+    for (auto &[i, s] : local)
+      prune({i}, s);
+
+    WeightWriter writer;
+    for (Item &it : items) {
+      Layer &l = *it.layer;
+      auto sp =
+          lop::SparsityAttr::get(&getContext(), lop::SparsityKind::unstructured,
+                                 {}, l.outputAxis, APFloat(densityOf(l.data)));
+      writer.add(l, l.data, sp);
+    }
+    writer.commit();
+  }
+};
+} // namespace
+} // namespace lopper
