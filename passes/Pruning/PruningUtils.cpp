@@ -475,6 +475,12 @@ ElementsAttr makeElements(ElementsAttr like, RankedTensorType type,
 
 void WeightWriter::add(const Layer &layer, SmallVector<double> data,
                        lop::SparsityAttr sparsity) {
+  // A layer the pass leaves as it was keeps its weight and gets no
+  // annotation.
+  std::optional<SmallVector<double>> before =
+      lop::readElementsAsDouble(lop::ConstantOp(layer.weight).getValue());
+  if (before && *before == data)
+    return;
   updates.push_back({layer.op, layer.weight, std::move(data), sparsity});
 }
 
