@@ -4,6 +4,8 @@
 #include "lopper/Passes/Passes.h"
 #include "lopper/Passes/Pruning.h"
 
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
@@ -143,6 +145,45 @@ LogicalResult addPruningPasses(OpPassManager &pm, StringRef spec,
     }
   }
   return success();
+}
+
+namespace {
+struct PrunePipelineOptions : mlir::PassPipelineOptions<PrunePipelineOptions> {
+  Option<std::string> spec{*this, "spec",
+                           llvm::cl::desc("a --prune spec (nm:2:4, ...)")};
+  Option<std::string> config{*this, "config",
+                             llvm::cl::desc("per-layer rules (JSON or YAML)")};
+  Option<std::string> activationNorms{
+      *this, "activation-norms",
+      llvm::cl::desc("per-input-channel activation norms (JSON)")};
+  Option<bool> keepFirstLast{
+      *this, "keep-first-last", llvm::cl::init(true),
+      llvm::cl::desc("leave the first conv and the classifier dense")};
+};
+} // namespace
+
+void registerPruningPipeline() {
+  mlir::registerPassPipeline(
+      "lop-prune",
+      "the pruning passes of `lopper compile --prune=SPEC "
+      "--compression-config=FILE`",
+      [](OpPassManager &pm, StringRef text,
+         llvm::function_ref<LogicalResult(const Twine &)> errorHandler) {
+        PrunePipelineOptions o;
+        if (failed(o.parseFromString(text)))
+          return failure();
+        PruningOptions opts;
+        opts.configFile = o.config;
+        opts.activationNormsFile = o.activationNorms;
+        opts.keepFirstLast = o.keepFirstLast;
+        std::string error;
+        if (failed(addPruningPasses(pm, o.spec, opts, error)))
+          return errorHandler(error);
+        return success();
+      },
+      [](llvm::function_ref<void(const mlir::detail::PassOptions &)> fn) {
+        fn(PrunePipelineOptions());
+      });
 }
 
 } // namespace lopper

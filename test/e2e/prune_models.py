@@ -35,6 +35,12 @@ COSINE_BOUNDS = {
 }
 CHANNEL_SPARSITY = 0.25
 EXACT_TOL = 1e-4
+# What lop-detect-sparsity must find on every pruned layer after the pruned
+# model is exported and imported again.
+DETECTED = {"magnitude:0.5": "unstructured", "nm:2:4": "nm[2, 4]",
+            "block:4x1:0.5": "block[4, 1]", "block:1x16:0.5": "block[1, 16]"}
+# Modes also run through `lopper compile --prune` and `lopper run`.
+COMPILED_MODES = ("nm:2:4", f"channel:{CHANNEL_SPARSITY}")
 
 
 def pass_for(mode):
@@ -293,6 +299,42 @@ def check_channel_mode(orig, pruned, sparsity, feeds, ref_out):
     return pruned_layers, err, cos
 
 
+def check_compiled(lopper, src, mode, pruned, feeds, tmp):
+    """`lopper compile --prune=MODE` gives an artifact that computes what the
+    pruned ONNX computes in onnxruntime; returns the relative error."""
+    so = os.path.join(tmp, "pruned.so")
+    out_dir = os.path.join(tmp, "run")
+    run([lopper, "compile", src, "-o", so, f"--prune={mode}", "--quiet"])
+    cmd = [lopper, "run", so, "--output-dir", out_dir, "--threads", "2"]
+    for name, value in feeds.items():
+        path = os.path.join(tmp, name + ".npy")
+        np.save(path, value)
+        cmd += ["--input", f"{name}={path}"]
+    run(cmd)
+    want = run_ort(pruned, feeds)
+    names = [o.name for o in pruned.graph.output]
+    err = 0.0
+    for name, ref in zip(names, want):
+        got = np.load(os.path.join(out_dir, name + ".npy"))
+        err = max(err, float(np.abs(got - ref).max() / (np.abs(ref).max() + 1e-30)))
+    assert err <= EXACT_TOL, f"compiled artifact differs from onnxruntime: {err:.3g}"
+    return err
+
+
+def check_detected(tr, opt, onnx_path, pattern, layers, tmp):
+    """Re-imports a pruned model and counts the weights lop-detect-sparsity
+    annotates with `pattern`: one per pruned layer."""
+    mlir = os.path.join(tmp, "reimported.mlir")
+    run([tr, "--import-onnx", onnx_path, "-o", mlir])
+    out = run([opt, mlir, "--lop-detect-sparsity",
+               "--mlir-elide-resource-strings-if-larger=1"]).stdout
+    found = out.count("#lop.sparsity<" + pattern)
+    total = out.count("#lop.sparsity<")
+    assert found == layers == total, \
+        f"detected {found} x {pattern} ({total} in all), want {layers}"
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -300,6 +342,7 @@ def main():
     ap.add_argument("--models", default="resnet18,bert_small")
     args = ap.parse_args()
     opt = os.path.join(args.bin, "lopper-opt")
+    lopper = os.path.join(args.bin, "lopper")
     tr = os.path.join(args.bin, "lopper-translate")
     rng = np.random.default_rng(0)
     rows = []
@@ -337,6 +380,12 @@ def main():
                         bound = COSINE_BOUNDS[model_name][mode]
                         assert cos >= bound, f"cosine {cos:.4f} < {bound}"
                         note = f"cos >= {bound}"
+                        if mode in DETECTED:
+                            d = check_detected(tr, opt, out_onnx, DETECTED[mode], n, tmp)
+                            note += f"; detected {d}"
+                    if mode in COMPILED_MODES:
+                        cerr = check_compiled(lopper, src, mode, pruned, feeds, tmp)
+                        note += f"; compiled err {cerr:.1e}"
                     nz_before = params(orig)
                     nz_after = sum(int(np.count_nonzero(numpy_helper.to_array(i)))
                                    for i in pruned.graph.initializer)

@@ -2,7 +2,8 @@
 //
 // lopper compile model.onnx -o model.so [--emit=lib|obj|mlir|llvm]
 //   [--mcpu=NAME|native] [--mtriple=TRIPLE] [--input-shape NAME=DIMS]...
-//   [--external-weights] [--name=NAME]
+//   [--external-weights] [--name=NAME] [--prune=SPEC]
+//   [--compression-config=FILE]
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,9 +11,11 @@
 
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
+#include "lopper/Passes/Pruning.h"
 #include "lopper/Target/CPU.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -68,6 +71,17 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     linker("linker", cl::desc("the ELF linker (default ld.lld-22)"),
            cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    prune("prune",
+          cl::desc("prune after import: magnitude:S, magnitude:S:global, "
+                   "nm:N:M, block:RxC:S or channel:S"),
+          cl::value_desc("SPEC"), cl::sub(sub),
+          cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> compressionConfig(
+    "compression-config",
+    cl::desc("per-layer pruning rules (JSON or YAML; docs/passes.md)"),
+    cl::value_desc("FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<bool> quiet("quiet", cl::desc("print nothing on success"),
                            cl::sub(sub),
                            cl::cat(lopper::tools::lopperCategory()));
@@ -109,6 +123,15 @@ static int runCompile() {
     for (const std::string &e : errors)
       errs() << "lopper: error: " << e << "\n";
     return 1;
+  }
+  if (!prune.empty() || !compressionConfig.empty()) {
+    mlir::PassManager pm(&context);
+    lopper::PruningOptions pruning;
+    pruning.configFile = compressionConfig;
+    if (failed(lopper::addPruningPasses(pm, prune, pruning, msg)))
+      return error(msg);
+    if (failed(pm.run(*module)))
+      return error(input + ": pruning failed");
   }
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))

@@ -47,6 +47,10 @@ mlir::LogicalResult addPruningPasses(mlir::OpPassManager &pm,
                                      const PruningOptions &opts,
                                      std::string &error);
 
+/// Registers the `lop-prune` pipeline (options spec, config,
+/// activation-norms, keep-first-last): addPruningPasses for lopper-opt.
+void registerPruningPipeline();
+
 } // namespace lopper
 
 #endif // LOPPER_PASSES_PRUNING_H
