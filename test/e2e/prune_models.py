@@ -32,6 +32,8 @@ COSINE_BOUNDS = {
     "bert_small": {"magnitude:0.5": 0.95, "magnitude:0.5:global": 0.93,
                    "nm:2:4": 0.93, "block:4x1:0.5": 0.90,
                    "block:1x16:0.5": 0.88},
+    # Channel pruning only: its depthwise convs follow the expand convs.
+    "mobilenet_v2": {},
 }
 CHANNEL_SPARSITY = 0.25
 EXACT_TOL = 1e-4
@@ -208,45 +210,38 @@ def check_mask_mode(mode, orig, pruned):
     return pruned_layers
 
 
-def producer_of(model, name):
-    for n in model.graph.node:
-        if name in n.output:
-            return n
-    return None
+def as_oc(w, out_axis, in_axis):
+    """A weight as [O, C, K]: output channels, input channels (features),
+    and the kernel elements of each (O, C) pair."""
+    w = np.moveaxis(w, (out_axis, in_axis), (0, 1))
+    return w.reshape(w.shape[0], w.shape[1], -1)
 
 
-def channel_key_values(model, value, inits):
-    """The per-channel constant nearest above `value` (a BatchNormalization
-    mean, or a 1-D Add/Mul constant), walking back through ops that keep
-    channels apart; None if there is none."""
-    passthrough = {"Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
-                   "Flatten", "Erf", "Div", "Mul", "Add", "Sigmoid", "Reshape"}
-    seen = 0
-    while seen < 64:
-        seen += 1
-        n = producer_of(model, value)
-        if n is None:
-            return None
-        if n.op_type == "BatchNormalization":
-            # Mean and variance together (either alone repeats values).
-            return np.stack([inits[n.input[3]], inits[n.input[4]]], axis=1)
-        if n.op_type in ("Add", "Mul"):
-            for x in n.input:
-                if x in inits and inits[x].ndim == 1 and inits[x].size > 1:
-                    return inits[x][:, None]
-        if n.op_type not in passthrough:
-            return None
-        # Follow the first non-constant input.
-        value = next((x for x in n.input if x not in inits), None)
-        if value is None:
-            return None
-    return None
+def match_kept(a, b):
+    """The rows and columns of `a` ([O, C, K]) that `b` keeps, in order,
+    found by value: every (o, c) kernel of random weights is unique enough
+    that a few lookups per row (column) pin it down."""
+    where = {}
+    for o in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            where.setdefault(a[o, c].tobytes(), []).append((o, c))
 
+    def solve(n, m, pick, cell):
+        out = []
+        for i in range(n):
+            cand = None
+            for j in range(m):
+                s = {pick(p) for p in where.get(cell(i, j).tobytes(), [])}
+                cand = s if cand is None else cand & s
+                if len(cand) <= 1:
+                    break
+            assert cand and len(cand) == 1, "cannot tell which channel was kept"
+            out.append(cand.pop())
+        return out
 
-def kept_indices(full, sub):
-    pos = {tuple(v): i for i, v in enumerate(full.tolist())}
-    assert len(pos) == len(full), "per-channel constants are not unique"
-    return [pos[tuple(v)] for v in sub.tolist()]
+    rows = solve(b.shape[0], b.shape[1], lambda p: p[0], lambda i, j: b[i, j])
+    cols = solve(b.shape[1], b.shape[0], lambda p: p[1], lambda j, i: b[i, j])
+    return rows, cols
 
 
 def check_channel_mode(orig, pruned, sparsity, feeds, ref_out):
@@ -275,21 +270,19 @@ def check_channel_mode(orig, pruned, sparsity, feeds, ref_out):
         out_counts.append((o_before, o_after))
         if a.shape[in_axis] == b.shape[in_axis]:
             continue
-        # A consumer: find which input channels it kept and zero the others
-        # in the original.
-        keys_o = channel_key_values(orig, no.input[0], wo)
-        keys_p = channel_key_values(pruned, np_.input[0], wp)
-        assert keys_o is not None and keys_p is not None, \
-            f"{no.name}: cannot find the channels it kept"
-        kept = kept_indices(keys_o, keys_p)
-        per = a.shape[in_axis] // len(keys_o)  # flattened features per channel
-        features = [c * per + j for c in kept for j in range(per)]
-        removed = sorted(set(range(a.shape[in_axis])) - set(features))
-        z = a.copy()
-        idx = [slice(None)] * z.ndim
-        idx[in_axis] = removed
-        z[tuple(idx)] = 0
-        zinits[io].CopyFrom(numpy_helper.from_array(z, io))
+        # A consumer: find which input channels it kept, check it is the
+        # original restricted to the kept ones, and zero the others in the
+        # original.
+        ao, bo = as_oc(a, out_axis, in_axis), as_oc(b, out_axis, in_axis)
+        rows, cols = match_kept(ao, bo)
+        assert cols == sorted(cols), f"{no.name}: inputs reordered"
+        assert np.array_equal(ao[rows][:, cols], bo), \
+            f"{no.name}: not a slice of the original"
+        z = ao.copy()
+        z[:, sorted(set(range(ao.shape[1])) - set(cols))] = 0
+        z = np.moveaxis(z.reshape(np.moveaxis(a, (out_axis, in_axis), (0, 1)).shape),
+                        (0, 1), (out_axis, in_axis))
+        zinits[io].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(z), io))
     out_z = run_ort(zeroed, feeds)
     out_p = run_ort(pruned, feeds)
     err = max(float(np.abs(x - y).max() / (np.abs(x).max() + 1e-30))
@@ -339,7 +332,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--models-dir", required=True)
-    ap.add_argument("--models", default="resnet18,bert_small")
+    ap.add_argument("--models", default="resnet18,bert_small,mobilenet_v2")
     args = ap.parse_args()
     opt = os.path.join(args.bin, "lopper-opt")
     lopper = os.path.join(args.bin, "lopper")
