@@ -97,7 +97,9 @@ static bool isDepthwise(lop::ConvOp c) {
 
 class ChannelAnalysis {
 public:
-  ChannelAnalysis(const llvm::DenseMap<Operation *, double> &candidates)
+  /// `candidates`: the prunable producers, in program order (which keeps
+  /// the result deterministic), with their sparsity.
+  ChannelAnalysis(const llvm::MapVector<Operation *, double> &candidates)
       : candidates(candidates) {}
 
   void run() {
@@ -110,7 +112,7 @@ public:
     }
   }
 
-  const llvm::DenseMap<Operation *, double> &candidates;
+  const llvm::MapVector<Operation *, double> &candidates;
   UnionFind slots, values;
   llvm::MapVector<Value, int64_t> valueIndex; ///< in discovery order
   llvm::DenseMap<Value, int64_t> axisOf, baseOf;
@@ -475,7 +477,7 @@ struct LopPruneChannel : impl::LopPruneChannelBase<LopPruneChannel> {
     // Producers: convs with one group, gemms without transA, matmuls with a
     // 2-D weight, with their sparsity.
     std::vector<Layer> layers = collectLayers(module, keepFirstLast);
-    llvm::DenseMap<Operation *, double> candidates;
+    llvm::MapVector<Operation *, double> candidates;
     llvm::DenseMap<Operation *, Layer *> layerOf;
     for (Layer &l : layers) {
       PruneSpec spec;
