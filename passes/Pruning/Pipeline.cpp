@@ -93,6 +93,12 @@ LogicalResult addPruningPasses(OpPassManager &pm, StringRef spec,
     error = "no pruning spec and no compression config";
     return failure();
   }
+  if (!main && config.patterns().empty()) {
+    error = opts.configFile +
+            ": names no \"pattern\" to prune with (give one, or a pruning "
+            "spec)";
+    return failure();
+  }
   // One pass per kind: the spec's own (pruning the layers without a
   // pattern) or, for a kind only the config names, one limited to the
   // layers whose rule names it. Channel pruning runs first, as it changes
