@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 
 using namespace mlir;
 
@@ -62,24 +61,36 @@ struct LopPruneMagnitude : impl::LopPruneMagnitudeBase<LopPruneMagnitude> {
         local.push_back({items.size() - 1, spec.sparsity});
     }
 
-    // Zero the k least important elements of a set of (item, element)
-    // pairs; ties go by position.
+    // Zero the k least important elements of a set of layers; ties go by
+    // layer, then position. Only the threshold is found by selection, so no
+    // index is stored per element.
     auto prune = [&](ArrayRef<size_t> which, double s) {
-      std::vector<std::pair<size_t, int64_t>> all;
+      int64_t total = 0;
       for (size_t i : which)
-        for (int64_t e = 0, n = items[i].layer->data.size(); e < n; ++e)
-          all.push_back({i, e});
-      int64_t k = (int64_t)std::floor(s * all.size());
-      auto less = [&](const std::pair<size_t, int64_t> &a,
-                      const std::pair<size_t, int64_t> &b) {
-        double ia = items[a.first].importance[a.second];
-        double ib = items[b.first].importance[b.second];
-        return ia != ib ? ia < ib : a < b;
-      };
-      if (k > 0 && k < (int64_t)all.size())
-        std::nth_element(all.begin(), all.begin() + k, all.end(), less);
-      for (int64_t j = 0; j < k; ++j)
-        items[all[j].first].layer->data[all[j].second] = 0.0;
+        total += items[i].importance.size();
+      int64_t k = (int64_t)std::floor(s * total);
+      if (k <= 0)
+        return;
+      std::vector<double> all;
+      all.reserve(total);
+      for (size_t i : which)
+        all.insert(all.end(), items[i].importance.begin(),
+                   items[i].importance.end());
+      std::nth_element(all.begin(), all.begin() + (k - 1), all.end());
+      double threshold = all[k - 1];
+      std::vector<double>().swap(all);
+      int64_t below = 0;
+      for (size_t i : which)
+        for (double v : items[i].importance)
+          below += v < threshold;
+      int64_t ties = k - below;
+      for (size_t i : which) {
+        SmallVector<double> &data = items[i].layer->data;
+        const SmallVector<double> &imp = items[i].importance;
+        for (size_t e = 0; e < imp.size(); ++e)
+          if (imp[e] < threshold || (imp[e] == threshold && ties-- > 0))
+            data[e] = 0.0;
+      }
     };
     for (auto &[s, which] : pools)
       prune(which, s);
