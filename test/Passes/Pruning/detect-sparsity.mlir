@@ -37,3 +37,14 @@ func.func @weights(%x: tensor<2x8xf32>, %img: tensor<1x1x3x3xf32>, %g: tensor<2x
   %4 = lop.matmul %u, %d : tensor<2x4xf32>, tensor<4x2xf32> -> tensor<2x2xf32>
   return %0, %1, %2, %3, %4 : tensor<2x1xf32>, tensor<1x8x3x2xf32>, tensor<2x1xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// Quantized weights are read through their integer storage.
+// CHECK-LABEL: func.func @quantized
+// LOW-LABEL: func.func @quantized
+// LOW: #lop.sparsity<nm[2, 4]
+// CHECK: lop.constant {sparsity = #lop.sparsity<nm[2, 4], output_axis = 1, density = 5.000000e-01>} dense<{{\[}}[1], [0], [0], [-2], [0], [3], [4], [0]]> : tensor<8x1xi8> -> tensor<8x1x!quant.uniform<i8:f32, 5.000000e-01>>
+func.func @quantized(%x: tensor<2x8x!quant.uniform<u8:f32, 0.1:128>>) -> tensor<2x1xf32> {
+  %w = lop.constant dense<[[1], [0], [0], [-2], [0], [3], [4], [0]]> : tensor<8x1xi8> -> tensor<8x1x!quant.uniform<i8:f32, 5.000000e-01>>
+  %y = lop.matmul %x, %w : tensor<2x8x!quant.uniform<u8:f32, 0.1:128>>, tensor<8x1x!quant.uniform<i8:f32, 5.000000e-01>> -> tensor<2x1xf32>
+  return %y : tensor<2x1xf32>
+}
