@@ -31,7 +31,7 @@ struct LopPruneBlock : impl::LopPruneBlockBase<LopPruneBlock> {
     PruneContext ctx;
     if (failed(ctx.init(module, config, activationNorms, configOnly)))
       return signalPassFailure();
-    std::vector<Layer> layers = collectLayers(module, keepFirstLast);
+    std::vector<Layer> layers = ctx.layers(module, keepFirstLast);
     WeightWriter writer;
     for (Layer &l : layers) {
       PruneSpec spec;

@@ -476,7 +476,7 @@ struct LopPruneChannel : impl::LopPruneChannelBase<LopPruneChannel> {
 
     // Producers: convs with one group, gemms without transA, matmuls with a
     // 2-D weight, with their sparsity.
-    std::vector<Layer> layers = collectLayers(module, keepFirstLast);
+    std::vector<Layer> layers = ctx.layers(module, keepFirstLast);
     llvm::MapVector<Operation *, double> candidates;
     llvm::DenseMap<Operation *, Layer *> layerOf;
     for (Layer &l : layers) {

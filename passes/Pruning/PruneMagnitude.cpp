@@ -29,7 +29,7 @@ struct LopPruneMagnitude : impl::LopPruneMagnitudeBase<LopPruneMagnitude> {
     PruneContext ctx;
     if (failed(ctx.init(module, config, activationNorms, configOnly)))
       return signalPassFailure();
-    std::vector<Layer> layers = collectLayers(module, keepFirstLast);
+    std::vector<Layer> layers = ctx.layers(module, keepFirstLast);
 
     // Layers pruned on their own, and pools sharing one global threshold
     // (one pool per sparsity).

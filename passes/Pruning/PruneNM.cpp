@@ -28,7 +28,7 @@ struct LopPruneNM : impl::LopPruneNMBase<LopPruneNM> {
     PruneContext ctx;
     if (failed(ctx.init(module, config, activationNorms, configOnly)))
       return signalPassFailure();
-    std::vector<Layer> layers = collectLayers(module, keepFirstLast);
+    std::vector<Layer> layers = ctx.layers(module, keepFirstLast);
     WeightWriter writer;
     for (Layer &l : layers) {
       PruneSpec spec;

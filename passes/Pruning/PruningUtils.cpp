@@ -290,10 +290,16 @@ LogicalResult PruneConfig::load(StringRef path, std::string &error) {
           return failure();
         entries.push_back(std::move(e));
       }
+    } else if (key == "keep_first_last") {
+      keepFirstLast = kv.second.getAsBoolean();
+      if (!keepFirstLast) {
+        error = (path + ": \"keep_first_last\" must be true or false").str();
+        return failure();
+      }
     } else {
-      error =
-          (path + ": unknown key \"" + key + "\" (expected default or layers)")
-              .str();
+      error = (path + ": unknown key \"" + key +
+               "\" (expected default, layers or keep_first_last)")
+                  .str();
       return failure();
     }
   }
@@ -395,6 +401,11 @@ LogicalResult PruneContext::init(ModuleOp module, StringRef configFile,
     return failure();
   }
   return success();
+}
+
+std::vector<Layer> PruneContext::layers(ModuleOp module,
+                                        bool keepFirstLast) const {
+  return collectLayers(module, config.keepFirstLast.value_or(keepFirstLast));
 }
 
 bool PruneContext::selects(const Layer &layer, PruneSpec::Kind kind,

@@ -68,6 +68,8 @@ public:
   LayerRule ruleFor(llvm::StringRef nodeName) const;
   /// The patterns named anywhere in the config.
   std::vector<PruneSpec> patterns() const;
+  /// The config's "keep_first_last", if it sets one.
+  std::optional<bool> keepFirstLast;
 
 private:
   struct Entry {
@@ -104,6 +106,9 @@ struct PruneContext {
   /// Whether the pass of `kind` prunes `layer`, and with which parameters
   /// (`spec` starts as the pass's own options).
   bool selects(const Layer &layer, PruneSpec::Kind kind, PruneSpec &spec) const;
+  /// The layers a pass considers: the config's keep_first_last wins over
+  /// the pass option.
+  std::vector<Layer> layers(mlir::ModuleOp module, bool keepFirstLast) const;
 };
 
 /// Writes pruned weights back. A constant whose users all get the same new

@@ -1,4 +1,5 @@
 // RUN: lopper-opt %s --lop-prune-magnitude="sparsity=0.5 keep-first-last=false" --split-input-file | FileCheck %s
+// RUN: lopper-opt %s --lop-prune-magnitude="config=%S/Inputs/keep-config.json" --split-input-file | FileCheck %s
 // RUN: lopper-opt %s --lop-prune-magnitude="sparsity=0.5" --split-input-file | FileCheck %s --check-prefix=KEEP
 // RUN: lopper-opt %s --lop-prune-magnitude="sparsity=0.25 global=true keep-first-last=false" --split-input-file | FileCheck %s --check-prefix=GLOBAL
 // RUN: lopper-opt %s --lop-prune-magnitude="sparsity=0.5 keep-first-last=false activation-norms=%S/Inputs/norms.json" --split-input-file | FileCheck %s --check-prefix=NORMS
