@@ -3,6 +3,7 @@
 #include "lopper/InitAll.h"
 #include "lopper/Dialect/Lop/LopOps.h"
 #include "lopper/Passes/Passes.h"
+#include "lopper/Passes/Pruning.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
@@ -16,6 +17,7 @@ void lopper::registerAllDialects(mlir::DialectRegistry &registry) {
 void lopper::registerAllPasses() {
   registerLopperPasses();
   registerFusionPipeline();
+  registerPruningPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

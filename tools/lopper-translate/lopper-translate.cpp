@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (Error e = writeToOutput(outputFile, [&](raw_ostream &os) {
-          module->print(os, mlir::OpPrintingFlags().enableDebugInfo(false));
+          // Locations (the node names) only with --mlir-print-debuginfo.
+          module->print(os, mlir::OpPrintingFlags());
           return Error::success();
         }))
       return fail(toString(std::move(e)));

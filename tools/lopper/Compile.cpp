@@ -2,7 +2,9 @@
 //
 // lopper compile model.onnx -o model.so [--emit=lib|obj|mlir|llvm]
 //   [--mcpu=NAME|native] [--mtriple=TRIPLE] [--input-shape NAME=DIMS]...
-//   [--external-weights] [--name=NAME] [--fuse=false]
+//   [--external-weights] [--name=NAME] [--fuse=false] [--prune=SPEC]
+//   [--compression-config=FILE] [--quantize=int8|int8-dynamic]
+//   [--calibration-data=DATA] [--verify] [--report=FILE] [--emit=onnx]
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +16,7 @@
 #include "lopper/Import/OnnxImporter.h"
 #include "lopper/InitAll.h"
 #include "lopper/Passes/Passes.h"
+#include "lopper/Passes/Pruning.h"
 #include "lopper/Passes/Quantization.h"
 #include "lopper/Target/CPU.h"
 
@@ -76,6 +79,17 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     linker("linker", cl::desc("the ELF linker (default ld.lld-22)"),
            cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    prune("prune",
+          cl::desc("prune after import: magnitude:S, magnitude:S:global, "
+                   "nm:N:M, block:RxC:S or channel:S"),
+          cl::value_desc("SPEC"), cl::sub(sub),
+          cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> compressionConfig(
+    "compression-config",
+    cl::desc("per-layer pruning rules (JSON or YAML; docs/passes.md)"),
+    cl::value_desc("FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<bool> quiet("quiet", cl::desc("print nothing on success"),
                            cl::sub(sub),
                            cl::cat(lopper::tools::lopperCategory()));
@@ -340,7 +354,18 @@ static int runCompile() {
        opts.emit == lopper::EmitKind::Library, quiet || output == "-"});
   if (int rc = extras.begin(*module))
     return rc;
-  // Compression passes run here, between the two report hooks.
+  // Compression passes run here, between the two report hooks: pruning on
+  // the imported graph (node names as in the ONNX file, which configs
+  // match), then fusion, then quantization.
+  if (!prune.empty() || !compressionConfig.empty()) {
+    mlir::PassManager pm(&context);
+    lopper::PruningOptions pruning;
+    pruning.configFile = compressionConfig;
+    if (failed(lopper::addPruningPasses(pm, prune, pruning, msg)))
+      return error(msg);
+    if (failed(pm.run(*module)))
+      return error(input + ": pruning failed");
+  }
   if (fuse && !runPasses(*module, lopper::buildFusionPipeline))
     return error(input + ": the fusion passes failed");
   if (int rc = runQuantization(*module))

@@ -85,6 +85,14 @@ suite_quantized() {
     --bin "$BIN" --models-dir "$MODELS_DIR" --models "$models"
 }
 
+# Every pruning mode on ResNet-18 and the BERT 6x384 encoder: exact checks
+# of the pruned weights, onnxruntime against the original, and the pruned
+# artifact against onnxruntime (models exported by the models suite).
+suite_pruned() {
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/prune_models.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR"
+}
+
 # --full only: latency against onnxruntime measured in the same run (a
 # report: fails only if a model cannot be benchmarked).
 suite_benchmarks() {
@@ -172,6 +180,7 @@ run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
 run_suite compiled-$TIER suite_compiled
 run_suite quantized-$TIER suite_quantized
+run_suite pruned suite_pruned
 run_suite onnx-backend suite_onnx_backend
 [ "$TIER" = full ] && run_suite benchmarks suite_benchmarks
 
