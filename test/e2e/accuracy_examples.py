@@ -71,9 +71,16 @@ def ort_run(path, feeds):
     return dict(zip(names, sess.run(None, feeds)))
 
 
+def run(args):
+    """subprocess.run, with a binary that cannot be started as a Failed."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True)
+    except OSError as e:
+        raise Failed("cannot run %s: %s" % (args[0], e))
+
+
 def lopper_flags(binary):
-    r = subprocess.run([binary, "compile", "--help"], capture_output=True,
-                       text=True)
+    r = run([binary, "compile", "--help"])
     return r.stdout + r.stderr
 
 
@@ -82,8 +89,8 @@ def compile_model(binary, onnx_path, so_path, flags, report=False):
     start = time.monotonic()
     rep = so_path + ".report.json"
     extra = ["--report=" + rep] if report else []
-    r = subprocess.run([binary, "compile", onnx_path, "-o", so_path, "--quiet"]
-                       + flags + extra, capture_output=True, text=True)
+    r = run([binary, "compile", onnx_path, "-o", so_path, "--quiet"]
+            + flags + extra)
     if r.returncode != 0:
         raise Failed("lopper compile %s %s: %s" % (
             os.path.basename(onnx_path), " ".join(flags),
@@ -107,7 +114,7 @@ def lopper_run(binary, so_path, feeds, work):
         f = os.path.join(work, name + ".npy")
         np.save(f, arr)
         args += ["--input", "%s=%s" % (name, f)]
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = run(args)
     if r.returncode != 0:
         raise Failed("lopper run %s: %s" % (os.path.basename(so_path),
                                             (r.stderr or r.stdout).strip()))
@@ -116,8 +123,7 @@ def lopper_run(binary, so_path, feeds, work):
 
 
 def export(python, script, args):
-    r = subprocess.run([python, os.path.join(HERE, "models", script)] + args,
-                       capture_output=True, text=True)
+    r = run([python, os.path.join(HERE, "models", script)] + args)
     lines = [l for l in (r.stdout + r.stderr).splitlines()
              if "Warning" not in l and l.strip() and not l.startswith("  ")]
     if r.returncode != 0:
@@ -359,7 +365,11 @@ def main():
     args.models_dir = os.path.abspath(args.models_dir)
     os.makedirs(args.models_dir, exist_ok=True)
     binary = os.path.join(args.bin, "lopper")
-    help_text = lopper_flags(binary)
+    try:
+        help_text = lopper_flags(binary)
+    except Failed as e:
+        print("FAILED: %s" % e)
+        return 1
     caps = {"prune": "--prune" in help_text, "report": "--report" in help_text}
     print("lopper: %s; --prune %s" % (binary, "available" if caps["prune"]
                                       else "not available"))
