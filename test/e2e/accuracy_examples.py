@@ -362,6 +362,11 @@ def main():
     p.add_argument("--min-dynamic-cosine", type=float, default=0.99)
     p.add_argument("--json")
     args = p.parse_args()
+    unknown = [e for e in args.examples.split(",") if e not in ("digits",
+                                                                "minilm")]
+    if unknown:
+        p.error("unknown example(s) %s (known: digits, minilm)"
+                % ", ".join(unknown))
     args.models_dir = os.path.abspath(args.models_dir)
     os.makedirs(args.models_dir, exist_ok=True)
     binary = os.path.join(args.bin, "lopper")
