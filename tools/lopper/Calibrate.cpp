@@ -4,6 +4,7 @@
 #include "TensorFiles.h"
 #include "Verify.h"
 
+#include "lopper/Dialect/Lop/LopOps.h"
 #include "lopper/Target/CPU.h"
 #include "lopper/runtime.h"
 
@@ -442,5 +443,110 @@ bool lopper::tools::measureLayerErrors(mlir::ModuleOp fp32,
     if (acc.count(s.nodeName))
       errors.push_back(
           {s.nodeName, rel(s.nodeName), s.graphInput ? 0.0 : rel(s.tensor)});
+  return true;
+}
+
+bool lopper::tools::activationNorms(
+    mlir::ModuleOp module, const Dataset &data,
+    std::map<std::string, std::vector<double>> &norms, std::string &error) {
+  std::vector<QuantizationSite> sites = findQuantizationSites(module);
+  norms.clear();
+  if (sites.empty() || data.samples.empty())
+    return true;
+  TempDir tmp;
+  if (std::error_code ec =
+          sys::fs::createUniqueDirectory("lopper-norms", tmp.path)) {
+    error = "cannot create a temporary folder: " + ec.message();
+    return false;
+  }
+  std::vector<std::string> taps;
+  Compiled c;
+  if (!compileAndLoad(module, tmp.path, "fp32", {}, c, error))
+    return false;
+  std::set<std::string> available = tapNamesOf(c.model);
+  for (const QuantizationSite &s : sites)
+    if (!s.graphInput && available.count(s.tensor) &&
+        !llvm::is_contained(taps, s.tensor))
+      taps.push_back(s.tensor);
+  for (const std::string &t : taps)
+    if (lopper_session_tap(c.session.get(), t.c_str()) != LOPPER_OK) {
+      error = runtimeError();
+      return false;
+    }
+  // Sums of squares per tensor and channel. The channel of an element is
+  // read off the heavy op's own view of its input (a tap may be the same
+  // bytes under another shape, before a reshape): axis 1 of a conv input,
+  // the last axis of a gemm/matmul input.
+  std::map<std::string, std::vector<double>> sums;
+  // One accumulator per (tensor, channels, inner): ops may view one tensor
+  // differently.
+  using Layout = std::pair<int64_t, int64_t>; // channels, inner
+  std::map<std::string, std::set<Layout>> layouts;
+  std::map<std::string, Layout> siteLayout;       // node -> layout
+  std::map<std::string, std::string> graphInputs; // tensor -> input name
+  for (const QuantizationSite &s : sites) {
+    auto t = cast<mlir::RankedTensorType>(s.op->getOperand(0).getType());
+    int64_t channels = 0, inner = 1;
+    if (isa<lop::ConvOp>(s.op) && t.getRank() >= 2) {
+      channels = t.getDimSize(1);
+      for (int64_t d = 2; d < t.getRank(); ++d)
+        inner = mlir::ShapedType::isDynamic(t.getDimSize(d))
+                    ? -1
+                    : inner * t.getDimSize(d);
+    } else if (t.getRank() >= 1) {
+      channels = t.getDimSize(t.getRank() - 1);
+    }
+    if (channels <= 0 || inner <= 0)
+      continue;
+    layouts[s.tensor].insert({channels, inner});
+    siteLayout[s.nodeName] = {channels, inner};
+    if (s.graphInput)
+      graphInputs[s.tensor] = s.graphInputName;
+  }
+  auto keyOf = [](const std::string &tensor, Layout l) {
+    return tensor + "|" + std::to_string(l.first) + "x" +
+           std::to_string(l.second);
+  };
+  auto add = [&](const std::string &name, const HostTensor &t) {
+    if (!isFloatDType(t.dtype))
+      return;
+    for (Layout l : layouts[name]) {
+      auto [channels, inner] = l;
+      std::vector<double> &acc = sums[keyOf(name, l)];
+      acc.resize(channels, 0.0);
+      for (int64_t i = 0, n = t.numElements(); i < n; ++i) {
+        double v = t.elementAsDouble(i);
+        acc[(i / inner) % channels] += v * v;
+      }
+    }
+  };
+  for (const Sample &sample : data.samples) {
+    std::vector<HostTensor> outputs;
+    if (!runSample(c.model, c.session.get(), sample, outputs, error))
+      return false;
+    for (const std::string &t : taps) {
+      HostTensor value;
+      if (!getTap(c.session.get(), t, value, error))
+        return false;
+      add(t, value);
+    }
+    for (auto &[tensor, input] : graphInputs) {
+      auto it = sample.tensors.find(input);
+      if (it != sample.tensors.end())
+        add(tensor, it->second);
+    }
+  }
+  for (const QuantizationSite &s : sites) {
+    auto lay = siteLayout.find(s.nodeName);
+    if (lay == siteLayout.end())
+      continue;
+    auto it = sums.find(keyOf(s.tensor, lay->second));
+    if (it == sums.end())
+      continue;
+    std::vector<double> n(it->second.size());
+    for (size_t i = 0; i < n.size(); ++i)
+      n[i] = std::sqrt(it->second[i]);
+    norms[s.nodeName] = std::move(n);
+  }
   return true;
 }

@@ -17,6 +17,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,14 @@ struct LayerError {
 bool measureLayerErrors(mlir::ModuleOp fp32, mlir::ModuleOp quantized,
                         const Dataset &data, std::vector<LayerError> &errors,
                         std::string &error);
+
+/// Wanda-style importance data: for every conv/gemm/matmul with a constant
+/// weight, the L2 norm over `data` of each input channel of its input
+/// (axis 1 of a conv input, the last axis of a gemm/matmul input), keyed by
+/// node name. Runs the fp32 `module` compiled by Lopper through taps.
+bool activationNorms(mlir::ModuleOp module, const Dataset &data,
+                     std::map<std::string, std::vector<double>> &norms,
+                     std::string &error);
 
 } // namespace lopper::tools
 

@@ -22,8 +22,10 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -357,11 +359,54 @@ static int runCompile() {
   // Compression passes run here, between the two report hooks: pruning on
   // the imported graph (node names as in the ONNX file, which configs
   // match), then fusion, then quantization.
-  if (!prune.empty() || !compressionConfig.empty()) {
+  bool pruning = !prune.empty() || !compressionConfig.empty();
+  if (!calibrationData.empty() && !pruning && quantize != "int8" &&
+      maxLayerError <= 0 && !verify)
+    return error("--calibration-data is given but nothing uses it: it "
+                 "calibrates --quantize=int8, makes --prune calibration-aware, "
+                 "and feeds --max-layer-error and --verify");
+  if (pruning) {
     mlir::PassManager pm(&context);
-    lopper::PruningOptions pruning;
-    pruning.configFile = compressionConfig;
-    if (failed(lopper::addPruningPasses(pm, prune, pruning, msg)))
+    lopper::PruningOptions popts;
+    popts.configFile = compressionConfig;
+    // With data, importance is |W| times the input channel's activation
+    // norm (Wanda), measured on the imported fp32 model.
+    std::string normsPath;
+    auto removeNorms = llvm::make_scope_exit([&] {
+      if (!normsPath.empty())
+        sys::fs::remove(normsPath);
+    });
+    if (!calibrationData.empty()) {
+      auto sig = lopper::tools::signatureOf(*module);
+      if (!sig)
+        return error(toString(sig.takeError()));
+      auto data = lopper::tools::loadDataset(calibrationData, *sig);
+      if (!data)
+        return error(toString(data.takeError()));
+      std::map<std::string, std::vector<double>> norms;
+      if (!lopper::tools::activationNorms(*module, *data, norms, msg))
+        return error(calibrationData + ": " + msg);
+      json::Object o;
+      for (auto &[k, v] : norms)
+        o[k] = json::Array(v);
+      SmallString<128> path;
+      if (std::error_code ec = sys::fs::createTemporaryFile(
+              "lopper-activation-norms", "json", path))
+        return error("cannot create a temporary file: " + ec.message());
+      normsPath = path.str().str();
+      std::error_code ec;
+      raw_fd_ostream os(normsPath, ec);
+      if (ec)
+        return error(normsPath + ": " + ec.message());
+      os << json::Value(std::move(o));
+      os.close();
+      popts.activationNormsFile = normsPath;
+      if (!quiet)
+        outs() << "pruning importance: |W| x activation norms of "
+               << norms.size() << " layers on " << data->samples.size()
+               << " samples from " << calibrationData << "\n";
+    }
+    if (failed(lopper::addPruningPasses(pm, prune, popts, msg)))
       return error(msg);
     if (failed(pm.run(*module)))
       return error(input + ": pruning failed");
