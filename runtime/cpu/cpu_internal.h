@@ -205,6 +205,9 @@ constexpr int64_t kQ8Nr = LOPPER_CPU_Q8_NR;
 struct Q8Kernels {
   const char *name;
   void (*tile)(const Q8TileArgs &t);
+  // q8Quantize (q8.h), the same bits on every level.
+  void (*quantize)(const float *src, int64_t n, float scale, int32_t zp,
+                   int outType, void *dst);
 };
 // The int8 level for `isa`: AVX-512 needs VNNI and BW too (else the AVX2
 // level).

@@ -2,6 +2,7 @@
 // sums (255*127*2 > 32767), so both operands are widened to 16 bits and
 // multiplied with vpmaddwd (exact: int32 pair sums).
 #include "cpu_internal.h"
+#include "q8.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -88,7 +89,7 @@ void tileQ8Avx2(const Q8TileArgs &t) {
 
 } // namespace
 
-const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2};
+const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, q8Quantize};
 
 } // namespace cpu
 } // namespace lopper

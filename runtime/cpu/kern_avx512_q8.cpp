@@ -3,6 +3,8 @@
 // target attribute and run only after CPUID said yes (q8KernelsFor).
 #include "cpu_internal.h"
 
+#include "lopper/artifact_abi.h"
+
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 intrinsics pass a self-initialized variable as the
@@ -111,9 +113,35 @@ void tileQ8Avx512(const Q8TileArgs &t) {
   }
 }
 
+// q8Quantize 16 lanes at a time: the same operations (IEEE division,
+// clamp, round half to even, add, saturate) as the SSE2 and scalar forms.
+LOPPER_VNNI void quantizeAvx512(const float *src, int64_t n, float scale,
+                                int32_t zp, int outType, void *dst) {
+  const bool u8 = outType == LOPPER_QTYPE_U8;
+  const __m512 vs = _mm512_set1_ps(scale);
+  const __m512 flo = _mm512_set1_ps(-1e9f), fhi = _mm512_set1_ps(1e9f);
+  const __m512i vzp = _mm512_set1_epi32(zp);
+  const __m512i lo = _mm512_set1_epi32(u8 ? 0 : -128);
+  const __m512i hi = _mm512_set1_epi32(u8 ? 255 : 127);
+  int8_t *out = static_cast<int8_t *>(dst);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16
+                            ? static_cast<__mmask16>(0xffff)
+                            : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 f = _mm512_div_ps(_mm512_maskz_loadu_ps(m, src + i), vs);
+    f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+    __m512i q =
+        _mm512_add_epi32(_mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT |
+                                                         _MM_FROUND_NO_EXC),
+                         vzp);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, m, q);
+  }
+}
+
 } // namespace
 
-const Q8Kernels q8Avx512Kernels = {"avx512-vnni", tileQ8Avx512};
+const Q8Kernels q8Avx512Kernels = {"avx512-vnni", tileQ8Avx512, quantizeAvx512};
 
 } // namespace cpu
 } // namespace lopper

@@ -1,6 +1,7 @@
 // Portable scalar micro-kernels (the fallback and the reference for the
 // vector levels).
 #include "cpu_internal.h"
+#include "q8.h"
 
 namespace lopper {
 namespace cpu {
@@ -165,7 +166,7 @@ void tileQ8Scalar(const Q8TileArgs &t) {
 
 } // namespace
 
-const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar};
+const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar, q8Quantize};
 
 const Kernels scalarKernels = {IsaScalar,
                                256,

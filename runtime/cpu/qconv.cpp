@@ -313,7 +313,7 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
           ep.epilogue(tile, reinterpret_cast<float *>(out), 0, 1, nc, e);
         } else {
           ep.epilogue(tile, tmp, 0, 1, nc, e);
-          q8Quantize(tmp, nc, q.outScale, q.outZp, q.outType, out);
+          q.qk->quantize(tmp, nc, q.outScale, q.outZp, q.outType, out);
         }
       }
     }
@@ -321,6 +321,7 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
 }
 
 struct DynCtx {
+  const Q8Kernels *qk;
   const float *x;
   uint8_t *q;
   int64_t n, chunk;
@@ -332,8 +333,8 @@ void dynQuantTask(void *ctxp, int64_t begin, int64_t end) {
   const DynCtx &d = *static_cast<const DynCtx *>(ctxp);
   for (int64_t c = begin; c < end; ++c) {
     const int64_t i0 = c * d.chunk;
-    q8Quantize(d.x + i0, minI(d.chunk, d.n - i0), d.scale, d.zp,
-               LOPPER_QTYPE_U8, d.q + i0);
+    d.qk->quantize(d.x + i0, minI(d.chunk, d.n - i0), d.scale, d.zp,
+                   LOPPER_QTYPE_U8, d.q + i0);
   }
 }
 
@@ -399,6 +400,7 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
     // One scale and zero point for the whole tensor (all images), as
     // DynamicQuantizeLinear; the u8 copy in this thread's scratch.
     DynCtx d;
+    d.qk = q.qk;
     d.x = static_cast<const float *>(x);
     d.n = q.N * q.C * q.H * q.W;
     q8DynamicParams(d.x, 1, d.n, d.n, &d.scale, &d.zp);

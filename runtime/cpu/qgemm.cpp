@@ -142,8 +142,8 @@ void q8GemmBlock(const Kernels &kr, const Q8Kernels &qk, const Q8Gemm &g) {
         }
         ep.epilogue(tile + ch * 256, tmp, 32, mr, nc, e);
         for (int64_t i = 0; i < mr; ++i)
-          q8Quantize(tmp + i * 32, nc, g.outScale, g.outZp, g.outType,
-                     c + i * g.ldc);
+          qk.quantize(tmp + i * 32, nc, g.outScale, g.outZp, g.outType,
+                      c + i * g.ldc);
       }
     }
   }
@@ -232,8 +232,8 @@ void quantizeRowsTask(void *ctxp, int64_t begin, int64_t end) {
   uint8_t *dst = const_cast<uint8_t *>(x.a);
   for (int64_t r = begin; r < end; ++r) {
     const int64_t b = r / x.M, i = r % x.M;
-    q8Quantize(x.af + b * x.aBs + i * x.aRs, x.K, x.dynScale[b], x.dynZp[b],
-               LOPPER_QTYPE_U8, dst + r * x.kq * 4);
+    x.qk->quantize(x.af + b * x.aBs + i * x.aRs, x.K, x.dynScale[b], x.dynZp[b],
+                   LOPPER_QTYPE_U8, dst + r * x.kq * 4);
   }
 }
 

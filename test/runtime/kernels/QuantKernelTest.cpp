@@ -646,6 +646,39 @@ TEST(QuantPack, ConvSizes) {
   EXPECT_EQ(lopper_pack_conv2d_s8_size(ip.data()), 128); // 81 bytes
 }
 
+// The requantizing store: halfway cases round to even, saturation at both
+// ends, huge values; the same bytes on every level.
+TEST(QuantDispatch, QuantizeSameBitsOnEveryLevel) {
+  std::vector<float> v = {0.5f,   1.5f,   2.5f,    -0.5f,   -1.5f,  -2.5f,
+                          127.5f, 128.5f, -128.5f, 254.5f,  255.5f, 1e20f,
+                          -1e20f, 0.0f,   -0.0f,   3.49999f};
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> d(-400.0f, 400.0f);
+  for (int i = 0; i < 77; ++i)
+    v.push_back(d(rng));
+  for (int outType : {LOPPER_QTYPE_U8, LOPPER_QTYPE_I8})
+    for (int32_t zp : {0, 5, -3}) {
+      std::vector<uint8_t> first;
+      for (Isa isa : kIsas) {
+        if (isa > detectedIsa())
+          continue;
+        std::vector<uint8_t> out(v.size());
+        q8KernelsFor(isa).quantize(v.data(), static_cast<int64_t>(v.size()),
+                                   1.0f, zp, outType, out.data());
+        for (size_t i = 0; i < v.size(); ++i) {
+          const int64_t got = outType == LOPPER_QTYPE_U8
+                                  ? int64_t(out[i])
+                                  : int64_t(static_cast<int8_t>(out[i]));
+          EXPECT_EQ(got, requant(v[i], 1.0f, zp, outType))
+              << isaName(isa) << " " << v[i] << " zp " << zp;
+        }
+        if (first.empty())
+          first = out;
+        EXPECT_EQ(out, first) << isaName(isa);
+      }
+    }
+}
+
 TEST(QuantDispatch, Levels) {
   EXPECT_STREQ(q8KernelsFor(IsaScalar).name, "scalar");
   if (detectedIsa() >= IsaAvx2) {
