@@ -1,6 +1,7 @@
 // lopper_k_conv2d_q8_v1: an int8 GEMM per (image, group) whose broadcast
 // rows are the packed weights (8 output channels per panel) and whose
-// vector columns are 16-pixel panels of the u8 im2col, built per task; or
+// vector columns are 16-pixel panels of the u8 im2col (gathered from
+// zero-point-padded input planes, per task or shared); or
 // the direct path for convs with one input channel per group (depthwise).
 // Padding reads as the activation zero point (real 0).
 #include "kernels.h"
@@ -45,41 +46,77 @@ struct QConv {
   int64_t ig0, igs;
   uint8_t *shared;
   int64_t sharedStride;
+  // The pass's input planes (buildPlane): Cg per pair, planeStride bytes
+  // each (with read slack), Hp rows of Wq bytes per column phase.
+  // planesAreX (1x1, stride 1, no padding): the planes are x itself, and
+  // the pixels of a block one contiguous run.
+  uint8_t *planes;
+  int64_t Hp, Wq, planeStride;
+  bool planesAreX;
 };
 
 size_t elemSize(int outType) { return outType == LOPPER_QTYPE_F32 ? 4 : 1; }
 
-// Row k = (c, kh, kw) of the im2col over pixels [p0, p0 + pn) of channel
-// plane xc (raw bytes; `pad` where the window leaves the input).
-void im2colRow(const QConv &q, const uint8_t *xc, int64_t kh, int64_t kw,
-               int64_t p0, int64_t pn, uint8_t pad, uint8_t *out) {
+// Copies n bytes in 16-byte chunks: reads and writes up to 15 bytes past
+// the end (the planes and row buffers have that slack; a run's overflow is
+// overwritten by the next run).
+inline void copyRun(uint8_t *dst, const uint8_t *src, int64_t n) {
+  for (int64_t t = 0; t < n; t += 16) {
+#if defined(__x86_64__)
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(dst + t),
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + t)));
+#else
+    std::memcpy(dst + t, src + t, 16);
+#endif
+  }
+}
+
+// Row k = (c, kh, kw) of the im2col over pixels [p0, p0 + pn) from the
+// channel's plane (padded, split by column phase: see buildPlane).
+void im2colRow(const QConv &q, const uint8_t *plane, int64_t kh, int64_t kw,
+               int64_t p0, int64_t pn, uint8_t *out) {
+  const int64_t col = kw * q.dw;
+  const uint8_t *base =
+      plane + (col % q.sw * q.Hp + kh * q.dh) * q.Wq + col / q.sw;
   int64_t p = p0, idx = 0;
   while (idx < pn) {
     const int64_t oh = p / q.OW, ow = p % q.OW;
     const int64_t run = minI(q.OW - ow, pn - idx);
-    const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-    uint8_t *o = out + idx;
-    if (ih < 0 || ih >= q.H) {
-      std::memset(o, pad, static_cast<size_t>(run));
-    } else {
-      const uint8_t *row = xc + ih * q.W;
-      const int64_t iw0 = ow * q.sw - q.pl + kw * q.dw;
-      if (q.sw == 1) {
-        const int64_t lo = std::max<int64_t>(0, minI(run, -iw0));
-        const int64_t hi = std::max(lo, minI(run, q.W - iw0));
-        std::memset(o, pad, static_cast<size_t>(lo));
-        std::memcpy(o + lo, row + iw0 + lo, static_cast<size_t>(hi - lo));
-        std::memset(o + hi, pad, static_cast<size_t>(run - hi));
-      } else {
-        for (int64_t t = 0; t < run; ++t) {
-          const int64_t iw = iw0 + t * q.sw;
-          o[t] = iw >= 0 && iw < q.W ? row[iw] : pad;
-        }
-      }
-    }
+    copyRun(out + idx, base + oh * q.sh * q.Wq + ow, run);
     idx += run;
     p += run;
   }
+}
+
+// The plane of one input channel: the input padded with the zero point
+// (raw byte `pad`) and split by column phase, rows of Wq bytes:
+//   plane[(ph*Hp + r)*Wq + j] = x[r - pt][j*sw + ph - pl]
+// so that every tap of a strided conv reads a contiguous run.
+void buildPlane(const QConv &q, const uint8_t *xc, uint8_t pad,
+                uint8_t *plane) {
+  for (int64_t ph = 0; ph < q.sw; ++ph)
+    for (int64_t r = 0; r < q.Hp; ++r) {
+      uint8_t *dst = plane + (ph * q.Hp + r) * q.Wq;
+      const int64_t ih = r - q.pt;
+      if (ih < 0 || ih >= q.H) {
+        std::memset(dst, pad, static_cast<size_t>(q.Wq));
+        continue;
+      }
+      const uint8_t *src = xc + ih * q.W;
+      if (q.sw == 1) {
+        const int64_t lo = minI(q.pl, q.Wq);
+        const int64_t n = std::max<int64_t>(0, minI(q.W, q.Wq - lo));
+        std::memset(dst, pad, static_cast<size_t>(lo));
+        std::memcpy(dst + lo, src, static_cast<size_t>(n));
+        std::memset(dst + lo + n, pad, static_cast<size_t>(q.Wq - lo - n));
+        continue;
+      }
+      for (int64_t j = 0; j < q.Wq; ++j) {
+        const int64_t iw = j * q.sw + ph - q.pl;
+        dst[j] = iw >= 0 && iw < q.W ? src[iw] : pad;
+      }
+    }
 }
 
 // 4 rows of n16 (a multiple of 16) bytes into 16-pixel panels at dst
@@ -114,25 +151,32 @@ void interleave4(const uint8_t *const r[4], int64_t n16, uint8_t flip,
 #endif
 }
 
-// The im2col of pixels [p0, p0 + pn) of (image n, group g) as 16-pixel
+// The im2col of pixels [p0, p0 + pn) of pair ig (image, group) as 16-pixel
 // panels at dst (panel stride kq*64), 4 reduction rows at a time through
-// `rows` (4 rows of round_up(pn, 16) bytes).
-void buildPanels(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+// `rows` (4 rows of rowStride(pn) bytes).
+inline int64_t rowStride(int64_t pn) {
+  return lopper_cpu_round_up(pn, 16) + 16;
+}
+void buildPanels(const QConv &q, int64_t ig, int64_t p0, int64_t pn,
                  uint8_t *dst, uint8_t *rows) {
-  const int64_t n16 = lopper_cpu_round_up(pn, 16);
-  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
-  const uint8_t *xg = q.x + (n * q.C + g * q.Cg) * q.H * q.W;
-  std::memset(rows, pad, static_cast<size_t>(4 * n16));
+  const int64_t n16 = lopper_cpu_round_up(pn, 16), rs = rowStride(pn);
+  const uint8_t *planes =
+      q.planesAreX ? q.x + (ig / q.G * q.C + ig % q.G * q.Cg) * q.H * q.W
+                   : q.planes + (ig - q.ig0) * q.Cg * q.planeStride;
   for (int64_t kq = 0; kq < q.kq; ++kq) {
     const uint8_t *r[4];
     for (int b = 0; b < 4; ++b) {
       const int64_t k = 4 * kq + b;
-      uint8_t *row = rows + b * n16;
+      uint8_t *row = rows + b * rs;
       r[b] = row;
       if (k >= q.Kg)
         continue; // any value: the weights are 0 there
       const int64_t c = k / (q.KH * q.KW), kh = k / q.KW % q.KH, kw = k % q.KW;
-      im2colRow(q, xg + c * q.H * q.W, kh, kw, p0, pn, pad, row);
+      if (q.planesAreX)
+        std::memcpy(row, planes + c * q.planeStride + p0,
+                    static_cast<size_t>(pn));
+      else
+        im2colRow(q, planes + c * q.planeStride, kh, kw, p0, pn, row);
     }
     interleave4(r, n16, q.flip, dst + kq * 64, q.kq * 64);
   }
@@ -203,7 +247,8 @@ void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
   uint8_t *buf = nullptr, *rows = nullptr;
   if (!q.shared) {
     buf = reinterpret_cast<uint8_t *>(scratch(
-        6, static_cast<size_t>((pbPad / 16 * vecStride + 4 * pbPad) / 4 + 16)));
+        6, static_cast<size_t>(
+               (pbPad / 16 * vecStride + 4 * rowStride(q.pb)) / 4 + 16)));
     rows = buf + pbPad / 16 * vecStride;
   }
   for (int64_t task = begin; task < end; ++task) {
@@ -217,7 +262,7 @@ void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
     if (q.shared) {
       panels = q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * vecStride;
     } else {
-      buildPanels(q, n, g, p0, pn, buf, rows);
+      buildPanels(q, ig, p0, pn, buf, rows);
       panels = buf;
     }
     convMultiply(q, n, g, p0, pn, c0, cn, panels);
@@ -230,14 +275,26 @@ void im2colTasks(void *ctxp, int64_t begin, int64_t end) {
   const QConv &q = *static_cast<const QConv *>(ctxp);
   const int64_t blocks = lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels);
   uint8_t *rows = reinterpret_cast<uint8_t *>(
-      scratch(6, static_cast<size_t>(16 * kIm2colPanels + 16)));
+      scratch(6, static_cast<size_t>(rowStride(16 * kIm2colPanels) + 16)));
   for (int64_t task = begin; task < end; ++task) {
     const int64_t ig = q.ig0 + task / blocks, b = task % blocks;
     const int64_t p0 = b * 16 * kIm2colPanels;
     const int64_t pn = minI(16 * kIm2colPanels, q.P - p0);
-    buildPanels(q, ig / q.G, ig % q.G, p0, pn,
+    buildPanels(q, ig, p0, pn,
                 q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * q.kq * 64,
                 rows);
+  }
+}
+
+// The planes of the pass: tasks (pair, input channel of the group).
+void planeTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t ig = q.ig0 + task / q.Cg, c = task % q.Cg;
+    const int64_t n = ig / q.G, g = ig % q.G;
+    buildPlane(q, q.x + (n * q.C + g * q.Cg + c) * q.H * q.W, pad,
+               q.planes + ((ig - q.ig0) * q.Cg + c) * q.planeStride);
   }
 }
 
@@ -450,21 +507,31 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
     else
       break;
   }
-  // Channel blocks would each build the same im2col: build it once per
-  // pass of (image, group) pairs (at most ~16 MB) and share it.
-  q.shared = nullptr;
-  q.sharedStride = lopper_cpu_round_up(q.P, 16) * q.kq * 4;
-  int64_t pairs = NG;
-  if (q.ct_ > 1) {
-    pairs = std::max<int64_t>(
-        1,
-        minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, q.sharedStride)));
-    q.shared = reinterpret_cast<uint8_t *>(
-        scratch(8, static_cast<size_t>(pairs * q.sharedStride / 4 + 16)));
-  }
+  // The planes of every input channel, then (when channel blocks would
+  // each build the same im2col) the im2col once per (image, group) pair,
+  // for passes of pairs that fit ~16 MB.
+  q.Hp = q.H + q.pt + ip[LOPPER_CONV_IP_PAD_BOTTOM];
+  q.Wq = lopper_cpu_ceil_div(q.W + q.pl + ip[LOPPER_CONV_IP_PAD_RIGHT], q.sw);
+  q.planesAreX = q.KH == 1 && q.KW == 1 && q.sh == 1 && q.sw == 1 &&
+                 q.Hp == q.H && q.Wq == q.W && q.pt == 0 && q.pl == 0 &&
+                 q.OH == q.H && q.OW == q.W;
+  q.planeStride = q.planesAreX
+                      ? q.H * q.W
+                      : lopper_cpu_round_up(q.sw * q.Hp * q.Wq, 64) + 64;
+  const bool share = q.ct_ > 1;
+  q.sharedStride = share ? lopper_cpu_round_up(q.P, 16) * q.kq * 4 : 0;
+  const int64_t perPair =
+      (q.planesAreX ? 0 : q.Cg * q.planeStride) + q.sharedStride;
+  const int64_t pairs = std::max<int64_t>(
+      1, minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, perPair)));
+  q.planes = reinterpret_cast<uint8_t *>(
+      scratch(8, static_cast<size_t>(pairs * perPair / 4 + 16)));
+  q.shared = share ? q.planes + pairs * (perPair - q.sharedStride) : nullptr;
   for (q.ig0 = 0; q.ig0 < NG; q.ig0 += pairs) {
     q.igs = minI(pairs, NG - q.ig0);
-    if (q.shared)
+    if (!q.planesAreX)
+      lopper_rt_parallel_for(rt, q.igs * q.Cg, 1, planeTasks, &q);
+    if (share)
       lopper_rt_parallel_for(
           rt, q.igs * lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels), 1,
           im2colTasks, &q);
