@@ -298,6 +298,56 @@ void planeTasks(void *ctxp, int64_t begin, int64_t end) {
   }
 }
 
+// acc[oh*OW + ow] += sum of w * plane over the taps of a depthwise window
+// that land inside the input (plane: x - zp as int16, H x W).
+inline __attribute__((always_inline)) void dwAccumBody(const QConv &q,
+                                                       const int16_t *plane,
+                                                       const int8_t *w,
+                                                       int32_t *acc) {
+  // Taps outer: the bounds of the outputs whose tap lands inside the row
+  // (0 <= ow*sw + off < W) are computed once per column tap.
+  for (int64_t kw = 0; kw < q.KW; ++kw) {
+    const int64_t off = kw * q.dw - q.pl;
+    const int64_t lo = off >= 0 ? 0 : (-off + q.sw - 1) / q.sw;
+    const int64_t hi =
+        q.W - off <= 0 ? 0 : minI(q.OW, (q.W - off - 1) / q.sw + 1);
+    for (int64_t oh = 0; oh < q.OH; ++oh) {
+      int32_t *a = acc + oh * q.OW;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H)
+          continue;
+        const int16_t *row = plane + ih * q.W;
+        const int16_t wv = w[kh * q.KW + kw];
+        if (q.sw == 1) {
+          const int16_t *r = row + off;
+          for (int64_t ow = lo; ow < hi; ++ow)
+            a[ow] += static_cast<int32_t>(wv) * static_cast<int32_t>(r[ow]);
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow)
+            a[ow] += static_cast<int32_t>(wv) *
+                     static_cast<int32_t>(row[ow * q.sw + off]);
+        }
+      }
+    }
+  }
+}
+
+void dwAccum(const QConv &q, const int16_t *plane, const int8_t *w,
+             int32_t *acc) {
+  dwAccumBody(q, plane, w, acc);
+}
+
+#if defined(__x86_64__)
+// The same integer sums, vectorized 8 or 16 lanes wide.
+__attribute__((target("avx2"))) void dwAccumAvx2(const QConv &q,
+                                                 const int16_t *plane,
+                                                 const int8_t *w,
+                                                 int32_t *acc) {
+  dwAccumBody(q, plane, w, acc);
+}
+#endif
+
 // Depthwise (one input channel per group): per output plane, int32 sums of
 // w * (x - zp) over the taps inside the input, then the epilogue per
 // 32-output chunk of a row.
@@ -307,22 +357,35 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
   const Kernels &ep = q.outType != LOPPER_QTYPE_F32 && !q8ActIsExact(q.act)
                           ? scalarKernels
                           : *q.kr;
+  const int64_t P = q.OH * q.OW, Pr = lopper_cpu_round_up(P, 32);
   int16_t *plane = reinterpret_cast<int16_t *>(
       scratch(6, static_cast<size_t>(q.H * q.W / 2 + 16)));
-  int32_t *acc = reinterpret_cast<int32_t *>(
-      scratch(7, static_cast<size_t>(lopper_cpu_round_up(q.OW, 32) + 32)));
-  alignas(64) float tile[32];
-  alignas(64) float tmp[32];
+  // The plane's int32 sums, then (64-byte aligned) its scaled sums and the
+  // epilogue's output, as rows of 32 (the float epilogue's tile rows).
+  int32_t *acc =
+      reinterpret_cast<int32_t *>(scratch(7, static_cast<size_t>(3 * Pr)));
+  float *tile = reinterpret_cast<float *>(acc + Pr);
+  float *tmp = tile + Pr;
   const int64_t khw = q.KH * q.KW;
   for (int64_t task = begin; task < end; ++task) {
     const int64_t m = task % q.M, n = task / q.M;
     const int64_t ch = m / q.Mg;
     const uint8_t *xc = q.x + (n * q.C + ch) * q.H * q.W;
+    const int16_t zp = static_cast<int16_t>(q.zp);
+    const uint8_t flip = q.flip;
     for (int64_t i = 0; i < q.H * q.W; ++i)
-      plane[i] = static_cast<int16_t>((xc[i] ^ q.flip) - q.zp);
-    const int8_t *w = q.w + m * khw;
+      plane[i] = static_cast<int16_t>(static_cast<uint8_t>(xc[i] ^ flip) - zp);
+    std::memset(acc, 0, sizeof(int32_t) * static_cast<size_t>(P));
+#if defined(__x86_64__)
+    if (q.kr->isa >= IsaAvx2)
+      dwAccumAvx2(q, plane, q.w + m * khw, acc);
+    else
+#endif
+      dwAccum(q, plane, q.w + m * khw, acc);
     const float s = q.xScale * q.wScales[m];
-    const int64_t yOff = (n * q.M + m) * q.OH * q.OW;
+    for (int64_t i = 0; i < Pr; ++i)
+      tile[i] = i < P ? static_cast<float>(acc[i]) * s : 0.0f;
+    // The plane as rows of 32 outputs, then the last partial row.
     Epilogue e = {};
     e.act = q.act;
     e.alpha = q.alpha;
@@ -331,49 +394,22 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
       e.rowBias = q.bias + m;
       e.rowBiasStride = 0;
     }
-    for (int64_t oh = 0; oh < q.OH; ++oh) {
-      for (int64_t ow = 0; ow < q.OW; ++ow)
-        acc[ow] = 0;
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        if (ih < 0 || ih >= q.H)
-          continue;
-        const int16_t *row = plane + ih * q.W;
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int32_t wv = w[kh * q.KW + kw];
-          const int64_t off = kw * q.dw - q.pl;
-          // Outputs whose tap lands inside the row: 0 <= ow*sw + off < W.
-          const int64_t lo = off >= 0 ? 0 : (-off + q.sw - 1) / q.sw;
-          const int64_t hi =
-              q.W - off <= 0 ? 0 : minI(q.OW, (q.W - off - 1) / q.sw + 1);
-          if (q.sw == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow)
-              acc[ow] += wv * row[ow + off];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow)
-              acc[ow] += wv * row[ow * q.sw + off];
-          }
-        }
-      }
-      const int64_t rOff = yOff + oh * q.OW;
-      for (int64_t j0 = 0; j0 < q.OW; j0 += 32) {
-        const int64_t nc = minI(32, q.OW - j0);
-        for (int64_t j = 0; j < 32; ++j)
-          tile[j] = j < nc ? static_cast<float>(acc[j0 + j]) * s : 0.0f;
-        if (q.residual) {
-          e.add1 = q.residual + rOff + j0;
-          e.ld1 = 0;
-        }
-        char *out =
-            static_cast<char *>(q.y) + static_cast<int64_t>(elem) * (rOff + j0);
-        if (q.outType == LOPPER_QTYPE_F32) {
-          ep.epilogue(tile, reinterpret_cast<float *>(out), 0, 1, nc, e);
-        } else {
-          ep.epilogue(tile, tmp, 0, 1, nc, e);
-          q.qk->quantize(tmp, nc, q.outScale, q.outZp, q.outType, out);
-        }
-      }
+    const int64_t yOff = (n * q.M + m) * P;
+    if (q.residual) {
+      e.add1 = q.residual + yOff;
+      e.ld1 = 32;
     }
+    char *out = static_cast<char *>(q.y) + static_cast<int64_t>(elem) * yOff;
+    float *dst =
+        q.outType == LOPPER_QTYPE_F32 ? reinterpret_cast<float *>(out) : tmp;
+    const int64_t full = P / 32, rest = P - full * 32;
+    if (full > 0)
+      ep.epilogue(tile, dst, 32, full, 32, e);
+    if (rest > 0)
+      ep.epilogue(tile + full * 32, dst + full * 32, 32, 1, rest,
+                  e.at(full, 0));
+    if (q.outType != LOPPER_QTYPE_F32)
+      q.qk->quantize(tmp, P, q.outScale, q.outZp, q.outType, out);
   }
 }
 
