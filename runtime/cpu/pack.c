@@ -45,7 +45,15 @@
  *     header: int32 sum[r] = sum_k W(g*Mg + 8p + r, k), r < 8 (32 bytes,
  *             then 32 zero bytes)
  *     body:   byte[64 + (q*8 + r)*4 + b] = W(g*Mg + 8p + r, 4q + b)
- *   (0 past Kg or Mg). Size G * ceil(Mg/8) * Pb. */
+ *   (0 past Kg or Mg). Size G * ceil(Mg/8) * Pb.
+ *
+ * Block-sparse fp32 MatMul W (K x N), lopper_pack_matmul_bsr_f32: column
+ * panels p of 16 output columns; in each, the reduction rows k whose 16
+ * values W(k, 16p .. 16p + 15) are not all zero ("blocks", nb in all), in
+ * increasing k. Bytes:
+ *     int32 start[ceil(N/16) + 1]   blocks of panel p: start[p] .. start[p+1]
+ *     int32 k[nb]                   (each part padded to 64 bytes)
+ *     float v[nb][16]               v[b][j] = W(k[b], 16p + j), 0 past N */
 #include "layout.h"
 
 int64_t lopper_pack_matmul_b_f32_size(int64_t K, int64_t N) {
@@ -155,4 +163,54 @@ void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out) {
       }
       memcpy(panel, sums, sizeof sums);
     }
+}
+
+static int lopper_cpu_bsr_block_nonzero(const float *w, int64_t rs, int64_t cs,
+                                        int64_t N, int64_t k, int64_t p) {
+  int64_t j;
+  for (j = 0; j < 16 && p * 16 + j < N; ++j)
+    if (w[k * rs + (p * 16 + j) * cs] != 0.0f)
+      return 1;
+  return 0;
+}
+
+static int64_t lopper_cpu_bsr_blocks(int64_t K, int64_t N, const float *w,
+                                     int64_t rs, int64_t cs) {
+  int64_t nb = 0, p, k;
+  for (p = 0; p * 16 < N; ++p)
+    for (k = 0; k < K; ++k)
+      nb += lopper_cpu_bsr_block_nonzero(w, rs, cs, N, k, p);
+  return nb;
+}
+
+int64_t lopper_pack_matmul_bsr_f32_size(int64_t K, int64_t N, const float *w,
+                                        int64_t rs, int64_t cs) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t nb = lopper_cpu_bsr_blocks(K, N, w, rs, cs);
+  return lopper_cpu_round_up(4 * (panels + 1), 64) +
+         lopper_cpu_round_up(4 * nb, 64) + 64 * nb;
+}
+
+void lopper_pack_matmul_bsr_f32(int64_t K, int64_t N, const float *w,
+                                int64_t rs, int64_t cs, void *out) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t nb = lopper_cpu_bsr_blocks(K, N, w, rs, cs);
+  int32_t *start = (int32_t *)out;
+  int32_t *kidx =
+      (int32_t *)((char *)out + lopper_cpu_round_up(4 * (panels + 1), 64));
+  float *v = (float *)((char *)kidx + lopper_cpu_round_up(4 * nb, 64));
+  int64_t b = 0, p, k, j;
+  memset(out, 0, (size_t)lopper_pack_matmul_bsr_f32_size(K, N, w, rs, cs));
+  for (p = 0; p < panels; ++p) {
+    start[p] = (int32_t)b;
+    for (k = 0; k < K; ++k) {
+      if (!lopper_cpu_bsr_block_nonzero(w, rs, cs, N, k, p))
+        continue;
+      kidx[b] = (int32_t)k;
+      for (j = 0; j < 16 && p * 16 + j < N; ++j)
+        v[b * 16 + j] = w[k * rs + (p * 16 + j) * cs];
+      ++b;
+    }
+  }
+  start[panels] = (int32_t)b;
 }

@@ -271,6 +271,36 @@ typedef void (*lopper_k_conv2d_q8_v1_fn)(void *rt, const int64_t *ip,
                                          const float *bias,
                                          const float *residual, void *y);
 
+/* ---- Block-sparse fp32 matmul (BSR, blocks of 16 output channels x 1
+ * reduction element). W (K x N) is viewed as [O = N, R = K] (as in
+ * docs/ir-contracts.md section 2); a block is 16 consecutive output columns
+ * j of one reduction row k, i.e. W(k, 16p .. 16p + 15): in the [O, R] view
+ * block[16, 1]. Only blocks holding a nonzero are stored; each is one
+ * 16-float vector FMA broadcast from A(i, k). Edge blocks (N % 16) are
+ * zero-padded.
+ *   C(b,i,j) = act(sum_k A(b,i,k) W(k,j) + bias[j] + residual(b,i,j))
+ *   A(b,i,k) = a[b*a_bs + i*a_rs + k], C and residual at [b*c_bs | b*r_bs
+ *   + i*ldc + j]; bias and residual may be NULL; fp[0] alpha, fp[1] beta.
+ * w_packed from lopper_pack_matmul_bsr_f32 (shared by all batches). */
+enum {
+  LOPPER_SMM_IP_BATCH,
+  LOPPER_SMM_IP_M,
+  LOPPER_SMM_IP_N,
+  LOPPER_SMM_IP_K,
+  LOPPER_SMM_IP_A_BS,
+  LOPPER_SMM_IP_A_RS,
+  LOPPER_SMM_IP_R_BS,
+  LOPPER_SMM_IP_C_BS,
+  LOPPER_SMM_IP_LDC,
+  LOPPER_SMM_IP_ACT,
+  LOPPER_SMM_IP_COUNT
+};
+typedef void (*lopper_k_matmul_bsr_f32_v1_fn)(void *rt, const int64_t *ip,
+                                              const float *fp, const float *a,
+                                              const void *w_packed,
+                                              const float *bias,
+                                              const float *residual, float *c);
+
 /* Profiling and taps: called by generated code around every op (op_begin /
  * op_end with the op's id) and after a tapped tensor is written (tap with the
  * tap's id). Cheap no-ops unless enabled on the run. */
@@ -297,6 +327,14 @@ void lopper_pack_matmul_b_s8(int64_t K, int64_t N, const int8_t *w, int64_t rs,
 int64_t lopper_pack_conv2d_s8_size(const int64_t *ip);
 /* w: [M][C/group][KH][KW] contiguous int8 */
 void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out);
+
+/* Block-sparse fp32 weights (lopper_k_matmul_bsr_f32_v1), sizes in bytes
+ * (64-byte multiples; the size depends on which blocks are nonzero).
+ * w(k, j) = w[k*rs + j*cs]. */
+int64_t lopper_pack_matmul_bsr_f32_size(int64_t K, int64_t N, const float *w,
+                                        int64_t rs, int64_t cs);
+void lopper_pack_matmul_bsr_f32(int64_t K, int64_t N, const float *w,
+                                int64_t rs, int64_t cs, void *out);
 
 #ifdef __cplusplus
 }

@@ -293,6 +293,52 @@ void benchMatmulQ8(const Runner &r, const char *name, int64_t M, int64_t N,
   });
 }
 
+// Block-sparse fp32 (1 x 16 blocks, `density` of them kept) against the
+// dense fp32 kernel on the same weights: GFLOP/s-effective counts the
+// dense FLOPs (2 M N K).
+void benchSparse(const Runner &r, int64_t M, int64_t N, int64_t K,
+                 double density) {
+  std::mt19937 rng(1);
+  std::vector<float> a = randomVector(static_cast<size_t>(M * K), rng, 1.0f);
+  std::vector<float> w(static_cast<size_t>(K * N), 0.0f);
+  std::bernoulli_distribution keep(density);
+  std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = 0; p * 16 < N; ++p)
+      if (keep(rng))
+        for (int64_t j = p * 16; j < N && j < p * 16 + 16; ++j)
+          w[static_cast<size_t>(k * N + j)] = u(rng);
+  std::vector<float> bias = randomVector(static_cast<size_t>(N), rng, 0.1f);
+  std::vector<float> c(static_cast<size_t>(M * N));
+  const float fp[2] = {0, 0};
+  AlignedBytes sp(lopper_pack_matmul_bsr_f32_size(K, N, w.data(), N, 1));
+  lopper_pack_matmul_bsr_f32(K, N, w.data(), N, 1, sp.p);
+  std::vector<int64_t> sip(LOPPER_SMM_IP_COUNT);
+  sip[LOPPER_SMM_IP_BATCH] = 1;
+  sip[LOPPER_SMM_IP_M] = M;
+  sip[LOPPER_SMM_IP_N] = N;
+  sip[LOPPER_SMM_IP_K] = K;
+  sip[LOPPER_SMM_IP_A_RS] = K;
+  sip[LOPPER_SMM_IP_LDC] = N;
+  const double flops = 2.0 * static_cast<double>(M * N * K);
+  char name[96];
+  std::snprintf(name, sizeof name, "bsr 1x16 %lldx%lldx%lld %.0f%% sparse",
+                static_cast<long long>(M), static_cast<long long>(N),
+                static_cast<long long>(K), 100 * (1 - density));
+  report(r, name, flops, [&](void *rt) {
+    lopper_k_matmul_bsr_f32_v1(rt, sip.data(), fp, a.data(), sp.p, bias.data(),
+                               nullptr, c.data());
+  });
+}
+
+void benchDenseRef(const Runner &r, int64_t M, int64_t N, int64_t K) {
+  char name[96];
+  std::snprintf(name, sizeof name, "bsr dense fp32 %lldx%lldx%lld",
+                static_cast<long long>(M), static_cast<long long>(N),
+                static_cast<long long>(K));
+  benchMatmul(r, name, M, N, K, LOPPER_ACT_NONE);
+}
+
 // The distinct convolutions of ResNet-50 (v1.5) at batch 1.
 const ConvCase kResNet50[] = {
     {"r50 conv1 7x7 s2 3->64 224", 3, 224, 224, 64, 7, 7, 2, 3, 1},
@@ -424,6 +470,13 @@ int main(int argc, char **argv) {
     for (const ConvCase &c : kResNet50)
       if (want(c.name) || std::strstr("q8", filter.c_str()))
         benchConvQ8(r, c);
+  }
+  if (filter.empty() || filter.find("bsr") != std::string::npos) {
+    for (int64_t M : {128, 1}) {
+      benchDenseRef(r, M, 1024, 1024);
+      benchSparse(r, M, 1024, 1024, 0.2);
+      benchSparse(r, M, 1024, 1024, 0.1);
+    }
   }
   benchPoolDestroy(r.many);
   benchPoolDestroy(r.one);
