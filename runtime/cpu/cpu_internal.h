@@ -202,9 +202,26 @@ constexpr int kQ8MaxNv = 3;
 constexpr int64_t kQ8Mr = LOPPER_CPU_Q8_MR;
 constexpr int64_t kQ8Nr = LOPPER_CPU_Q8_NR;
 
+// One 16-column panel of a block-sparse int8 tile (lopper_k_matmul_bsr_q8
+// layout, pack.c): 8 u8 broadcast rows (bc as in Q8TileArgs) x 16 columns,
+//   acc(i, j) = sum_{b < nb} sum_{r < 4} bc[(q[b]*8 + i)*4 + r] *
+//               blocks[b*64 + j*4 + r]                        (s8)
+// scaled per column like Q8TileArgs: out[i*32 + j] = float(acc(i, j) -
+// corr[j]) * scale[j], all 8 rows.
+struct Q8SparseArgs {
+  const uint8_t *bc;
+  const int32_t *q;
+  const int8_t *blocks;
+  int64_t nb;
+  const int32_t *corr;
+  const float *scale;
+  float *out;
+};
+
 struct Q8Kernels {
   const char *name;
   void (*tile)(const Q8TileArgs &t);
+  void (*sparseTile)(const Q8SparseArgs &t);
   // q8Quantize (q8.h), the same bits on every level.
   void (*quantize)(const float *src, int64_t n, float scale, int32_t zp,
                    int outType, void *dst);
@@ -213,6 +230,7 @@ struct Q8Kernels {
 // level).
 const Q8Kernels &q8KernelsFor(Isa isa);
 extern const Q8Kernels q8ScalarKernels;
+void q8SparseTileScalar(const Q8SparseArgs &t);
 extern const Q8Kernels q8Avx2Kernels;   // x86-64 only
 extern const Q8Kernels q8Avx512Kernels; // x86-64 only
 bool cpuHasVnni();

@@ -89,7 +89,9 @@ void tileQ8Avx2(const Q8TileArgs &t) {
 
 } // namespace
 
-const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, q8Quantize};
+// The block-sparse tile runs the scalar code at this level.
+const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, q8SparseTileScalar,
+                                 q8Quantize};
 
 } // namespace cpu
 } // namespace lopper

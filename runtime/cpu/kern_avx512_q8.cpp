@@ -113,6 +113,30 @@ void tileQ8Avx512(const Q8TileArgs &t) {
   }
 }
 
+LOPPER_VNNI void sparseTileVnni(const Q8SparseArgs &t) {
+  __m512i acc[8];
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r)
+    acc[r] = _mm512_setzero_si512();
+  for (int64_t b = 0; b < t.nb; ++b) {
+    const __m512i w = _mm512_loadu_si512(t.blocks + b * 64);
+    const uint8_t *a = t.bc + static_cast<int64_t>(t.q[b]) * 32;
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+      int32_t word;
+      std::memcpy(&word, a + 4 * r, 4);
+      acc[r] = dpbusd(acc[r], _mm512_set1_epi32(word), w);
+    }
+  }
+  const __m512i c = _mm512_loadu_si512(t.corr);
+  const __m512 s = _mm512_loadu_ps(t.scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r)
+    _mm512_storeu_ps(
+        t.out + r * 32,
+        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r], c)), s));
+}
+
 // q8Quantize 16 lanes at a time: the same operations (IEEE division,
 // clamp, round half to even, add, saturate) as the SSE2 and scalar forms.
 LOPPER_VNNI void quantizeAvx512(const float *src, int64_t n, float scale,
@@ -141,7 +165,8 @@ LOPPER_VNNI void quantizeAvx512(const float *src, int64_t n, float scale,
 
 } // namespace
 
-const Q8Kernels q8Avx512Kernels = {"avx512-vnni", tileQ8Avx512, quantizeAvx512};
+const Q8Kernels q8Avx512Kernels = {"avx512-vnni", tileQ8Avx512, sparseTileVnni,
+                                   quantizeAvx512};
 
 } // namespace cpu
 } // namespace lopper

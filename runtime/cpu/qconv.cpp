@@ -213,6 +213,9 @@ void convMultiply(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
   gm.bcStride = q.panelBytes;
   gm.vec = panels;
   gm.vecStride = q.kq * 64;
+  gm.bsrStart = gm.bsrQ = nullptr;
+  gm.bsrBlocks = nullptr;
+  gm.bsrPanel0 = 0;
   gm.bcSigned = true;
   gm.perRow = true;
   gm.corr = corr;

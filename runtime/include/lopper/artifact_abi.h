@@ -301,6 +301,22 @@ typedef void (*lopper_k_matmul_bsr_f32_v1_fn)(void *rt, const int64_t *ip,
                                               const float *bias,
                                               const float *residual, float *c);
 
+/* ---- Block-sparse int8 matmul (BSR, blocks of 16 output channels x 4
+ * reduction elements: in the [O = N, R = K] view block[16, 4]). A block is
+ * W(4q .. 4q + 3, 16p .. 16p + 15), one 64-byte vpdpbusd operand (16 int32
+ * lanes of 4 products each) broadcast-multiplied with the 4 activation
+ * bytes A(i, 4q .. 4q + 3); only blocks holding a nonzero are stored (K and
+ * N zero-padded to multiples of 4 and 16). Parameters, data pointers,
+ * types, zero points and the requantizing epilogue exactly as
+ * lopper_k_matmul_q8_v1 (LOPPER_QMM_IP_*, LOPPER_QFP_*); w_packed from
+ * lopper_pack_matmul_bsr_s8. */
+typedef void (*lopper_k_matmul_bsr_q8_v1_fn)(void *rt, const int64_t *ip,
+                                             const float *fp, const void *a,
+                                             const int8_t *w_packed,
+                                             const float *w_scales,
+                                             const float *bias,
+                                             const float *residual, void *c);
+
 /* Profiling and taps: called by generated code around every op (op_begin /
  * op_end with the op's id) and after a tapped tensor is written (tap with the
  * tap's id). Cheap no-ops unless enabled on the run. */
@@ -335,6 +351,13 @@ int64_t lopper_pack_matmul_bsr_f32_size(int64_t K, int64_t N, const float *w,
                                         int64_t rs, int64_t cs);
 void lopper_pack_matmul_bsr_f32(int64_t K, int64_t N, const float *w,
                                 int64_t rs, int64_t cs, void *out);
+
+/* Block-sparse int8 weights (lopper_k_matmul_bsr_q8_v1), sizes in bytes
+ * (64-byte multiples, data dependent). w(k, j) = w[k*rs + j*cs], int8. */
+int64_t lopper_pack_matmul_bsr_s8_size(int64_t K, int64_t N, const int8_t *w,
+                                       int64_t rs, int64_t cs);
+void lopper_pack_matmul_bsr_s8(int64_t K, int64_t N, const int8_t *w,
+                               int64_t rs, int64_t cs, int8_t *out);
 
 #ifdef __cplusplus
 }

@@ -204,7 +204,10 @@ std::string mmName(const MmCase &c) {
          (c.residual ? " res" : "");
 }
 
-void runMatmul(const MmCase &c, uint32_t seed) {
+// bsr: the block-sparse kernel on W with about `density` of its 4 x 16
+// blocks kept.
+void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
+               double density = 1.0) {
   std::mt19937 rng(seed);
   const int64_t aRs = c.K + c.aPad, aBs = c.M * aRs + 3;
   const int64_t ldc = c.N + c.cPad, cBs = c.M * ldc + 5;
@@ -239,9 +242,28 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   if (c.act == LOPPER_ACT_LEAKY_RELU)
     fp[0] = 0.1f;
 
-  Blob packed(lopper_pack_matmul_b_s8_size(c.K, c.N));
+  if (bsr) {
+    std::bernoulli_distribution keep(density);
+    for (int64_t q = 0; q * 4 < c.K; ++q)
+      for (int64_t p = 0; p * 16 < c.N; ++p)
+        if (!keep(rng))
+          for (int64_t k = 4 * q; k < c.K && k < 4 * q + 4; ++k)
+            for (int64_t j = 16 * p; j < c.N && j < 16 * p + 16; ++j)
+              w[static_cast<size_t>(j * c.K + k)] = 0;
+  }
   // K x N with a column stride: w(k, j) = w[j*K + k] (transposed source).
-  lopper_pack_matmul_b_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  const int64_t packedSize =
+      bsr ? lopper_pack_matmul_bsr_s8_size(c.K, c.N, w.data(), 1, c.K)
+          : lopper_pack_matmul_b_s8_size(c.K, c.N);
+  EXPECT_EQ(packedSize % 64, 0);
+  Blob packed(packedSize + 64);
+  std::memset(packed.p, 0x5a, static_cast<size_t>(packedSize + 64));
+  if (bsr)
+    lopper_pack_matmul_bsr_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  else
+    lopper_pack_matmul_b_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  for (int64_t i = packedSize; i < packedSize + 64; ++i)
+    ASSERT_EQ(packed.p[i], 0x5a) << "packing wrote past its size";
 
   // The reference.
   std::vector<double> want;
@@ -302,14 +324,14 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   auto outs = onEveryIsa(
       static_cast<size_t>(cElems) * elem,
       [&](void *out) {
-        lopper_k_matmul_q8_v1(c.threaded ? kThreaded : nullptr, ip.data(), fp,
-                              a, packed.p, wScales.data(),
-                              c.bias ? bias.data() : nullptr,
-                              c.residual ? res.data() : nullptr, out);
+        (bsr ? lopper_k_matmul_bsr_q8_v1 : lopper_k_matmul_q8_v1)(
+            c.threaded ? kThreaded : nullptr, ip.data(), fp, a, packed.p,
+            wScales.data(), c.bias ? bias.data() : nullptr,
+            c.residual ? res.data() : nullptr, out);
       },
       &levels);
   checkOutputs(outs, levels, want, where, c.outType, outScale, outZp,
-               mmName(c));
+               (bsr ? "bsr " : "") + mmName(c));
 }
 
 const int kActs[] = {LOPPER_ACT_NONE,       LOPPER_ACT_RELU,    LOPPER_ACT_CLIP,
@@ -387,6 +409,42 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                  1,
                  0};
   runMatmul(bigF, 301);
+}
+
+TEST(QuantMatmul, BlockSparse) {
+  const int64_t sizes[][3] = {{1, 1, 1},    {3, 17, 5},    {9, 47, 13},
+                              {17, 49, 35}, {1, 100, 130}, {33, 70, 64}};
+  uint32_t seed = 400;
+  for (const auto &s : sizes)
+    for (double density : {0.0, 0.2, 1.0})
+      for (int aType = 0; aType < 3; ++aType) {
+        MmCase c = {1,
+                    s[0],
+                    s[1],
+                    s[2],
+                    aType,
+                    (aType + 1) % 3,
+                    LOPPER_ACT_RELU,
+                    true,
+                    aType == 2,
+                    false,
+                    0,
+                    0};
+        runMatmul(c, seed++, true, density);
+      }
+  MmCase big = {2,
+                130,
+                300,
+                260,
+                LOPPER_QTYPE_U8,
+                LOPPER_QTYPE_I8,
+                LOPPER_ACT_NONE,
+                true,
+                true,
+                true,
+                5,
+                3};
+  runMatmul(big, 450, true, 0.1);
 }
 
 // Dynamic quantization of an all-zero A: scale 1, zero point 0 (as
