@@ -528,9 +528,9 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
   const double ops = 2.0 * static_cast<double>(q.N * q.M) *
                      static_cast<double>(q.P) * static_cast<double>(q.Kg);
   const int64_t want =
-      serial
-          ? 1
-          : static_cast<int64_t>(std::fmax(1.0, std::fmin(ops / 16e6, 64.0)));
+      serial ? 1
+             : static_cast<int64_t>(
+                   std::fmax(1.0, std::fmin(std::ceil(ops / 16e6), 64.0)));
   const int64_t NG = q.N * q.G;
   for (;;) {
     q.pt_ = lopper_cpu_ceil_div(q.P, q.pb);

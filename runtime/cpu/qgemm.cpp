@@ -195,7 +195,7 @@ void packAPanels(const uint8_t *a, int64_t rs, int64_t rows, int64_t K,
 
 // Blocks of up to 256 rows (the packed A block stays in L2) and 480
 // columns, whole tiles (8 x 48) where possible; split (columns first, down
-// to 96) until there are about one task per 32 M ops, at most 32.
+// to 96) until there are about one task per 32 M ops rounded up, at most 32.
 Grid q8Grid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K) {
   const int64_t tn = kQ8MaxNv * kQ8Nr;
   Grid g;
@@ -204,7 +204,7 @@ Grid q8Grid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K) {
   const double ops = 2.0 * static_cast<double>(outer) * static_cast<double>(M) *
                      static_cast<double>(N) * static_cast<double>(K);
   const int64_t want =
-      serial ? 1 : static_cast<int64_t>(std::fmin(ops / 32e6, 32.0));
+      serial ? 1 : static_cast<int64_t>(std::fmin(std::ceil(ops / 32e6), 32.0));
   for (;;) {
     g.mt = lopper_cpu_ceil_div(M, g.mb);
     g.nt = lopper_cpu_ceil_div(N, g.nb);

@@ -239,7 +239,9 @@ lopper_k_matmul_bsr_f32_v1(void *rt, const int64_t *ip, const float *fp,
   const double flops =
       2.0 * static_cast<double>(batch * x.M) * static_cast<double>(nb) * 16.0;
   const int64_t want =
-      rt == nullptr ? 1 : static_cast<int64_t>(std::fmin(flops / 4e6, 32.0));
+      rt == nullptr
+          ? 1
+          : static_cast<int64_t>(std::fmin(std::ceil(flops / 4e6), 32.0));
   Grid &g = x.grid;
   g.mb = minI(lopper_cpu_round_up(x.M, MR), 64);
   g.nb = lopper_cpu_round_up(x.N, NR);

@@ -52,19 +52,16 @@ struct AlignedBuf {
 // The fastest of many calls (at least gSeconds and 10 calls): the machine
 // may be shared, and the minimum is what the kernel costs when it has the
 // cores.
-// --cpu-time: CPU time instead of wall time, which preemption by other
-// processes does not inflate: the calling thread's for the one-thread
-// columns, the whole process's for the threads column, where the figure is
-// then ops per CPU-second times the thread count (what idle cores would
-// give if the threads overlapped perfectly: a projection, labelled so).
+// --cpu-time: the calling thread's CPU time instead of wall time for the
+// single-thread columns (a figure that preemption by other processes does
+// not inflate); the threads column stays wall time (process CPU time
+// misses helper threads' time and would overstate it).
 bool gCpuTime = false;
-bool gProcessTime = false;
 
 double now() {
   if (gCpuTime) {
     timespec ts;
-    clock_gettime(
-        gProcessTime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) +
            1e-9 * static_cast<double>(ts.tv_nsec);
   }
@@ -100,11 +97,10 @@ template <typename F>
 Times report(const Runner &r, const char *name, double flops, F &&call) {
   const double s0 = secondsPerCall([&] { call(nullptr); });
   const double s1 = secondsPerCall([&] { call(r.one); });
-  gProcessTime = true;
-  double sn = secondsPerCall([&] { call(r.many); });
-  gProcessTime = false;
-  if (gCpuTime)
-    sn /= r.threads;
+  const bool cpuTime = gCpuTime;
+  gCpuTime = false;
+  const double sn = secondsPerCall([&] { call(r.many); });
+  gCpuTime = cpuTime;
   std::printf("%-6s %-44s %8.3f %6.1f | %8.3f %6.1f | %8.3f %6.1f\n",
               isaName(activeIsa()), name, s0 * 1e3, flops / s0 * 1e-9, s1 * 1e3,
               flops / s1 * 1e-9, sn * 1e3, flops / sn * 1e-9);
@@ -469,7 +465,7 @@ int main(int argc, char **argv) {
   std::printf("%-6s %-44s %15s | %15s | %15s\n", "isa", "case",
               "rt=NULL ms GF/s", "1 thread", "threads");
   std::printf("%-6s %-44s %15s | %15s | %12d thr%s\n", "", "", "", "", threads,
-              gCpuTime ? " (CPU time: projected)" : "");
+              gCpuTime ? " (wall time)" : "");
   auto want = [&](const char *name) {
     return filter.empty() || std::strstr(name, filter.c_str());
   };
