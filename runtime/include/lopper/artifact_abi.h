@@ -257,6 +257,11 @@ typedef void (*lopper_k_matmul_q8_v1_fn)(void *rt, const int64_t *ip,
 /* int8 2-D convolution, NCHW: ip[0 .. LOPPER_CONV_IP_COUNT) as for the fp32
  * conv (LOPPER_CONV_IP_ACT included), then the entries below. x holds X_TYPE
  * elements (0 u8, 1 i8, 2 f32 dynamic); padding reads as X_ZP (real 0). */
+/* (Added with the kernels:) X_TYPE 2 quantizes the whole x, all N images,
+ * with one scale and zero point, as DynamicQuantizeLinear on the conv input;
+ * fp[LOPPER_QFP_A_SCALE] and X_ZP are then ignored (likewise A_SCALE and
+ * A_ZP for the matmul's A_TYPE 2, per batch matrix). The packed int8
+ * weights carry per-channel int32 sums (layouts in runtime/cpu/pack.c). */
 enum {
   LOPPER_QCONV_IP_X_TYPE = LOPPER_CONV_IP_COUNT,
   LOPPER_QCONV_IP_X_ZP,
