@@ -353,7 +353,7 @@ Grid chooseGrid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K,
 //   5: int8 kernels (caller): activations quantized at run time
 //   6: int8 kernels (task): packed activation panels / im2col
 //   7: int8 kernels (task): zero-point corrections and scales
-//   8: int8 conv (caller): the shared im2col
+//   8: int8 conv (caller): the padded input planes and the shared im2col
 constexpr int kScratchSlots = 9;
 float *scratch(int slot, size_t floats);
 

@@ -1,7 +1,9 @@
 /* Weight packing for the CPU kernels (lopper_k_conv2d_f32_v1,
- * lopper_k_matmul_f32_v1). Runs in the compiler at compile time; the blobs
- * are stored 64-byte aligned and read by the kernels at run time. Sizes are
- * in floats. MR = LOPPER_CPU_MR = 8, NR = LOPPER_CPU_NR = 32 (layout.h).
+ * lopper_k_matmul_f32_v1, their int8 forms _q8_v1 and the block-sparse
+ * lopper_k_matmul_bsr_f32_v1 / _bsr_q8_v1). Runs in the compiler at compile
+ * time; the blobs are stored 64-byte aligned and read by the kernels at run
+ * time. fp32 sizes are in floats, int8 and block-sparse sizes in bytes.
+ * MR = LOPPER_CPU_MR = 8, NR = LOPPER_CPU_NR = 32 (layout.h).
  *
  * MatMul B (K x N), lopper_pack_matmul_b_f32:
  *   ceil(N/NR) column panels, panel p holds columns [p*NR, p*NR + NR), each

@@ -340,8 +340,8 @@ const int kActs[] = {LOPPER_ACT_NONE,       LOPPER_ACT_RELU,    LOPPER_ACT_CLIP,
 
 TEST(QuantMatmul, SizesTailsAndTypes) {
   // M, N, K not multiples of the 8 x 48 tile or of 4 (K).
-  const int64_t sizes[][3] = {{1, 1, 1},     {3, 17, 5},   {8, 16, 4},
-                              {9, 47, 13},   {17, 49, 35}, {2, 97, 3},
+  const int64_t sizes[][3] = {{1, 1, 1},     {3, 17, 5},    {8, 16, 4},
+                              {9, 47, 13},   {17, 49, 35},  {2, 97, 3},
                               {33, 100, 64}, {13, 33, 130}, {4, 20, 0}};
   uint32_t seed = 1;
   for (const auto &s : sizes)
