@@ -489,10 +489,10 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
   q.y = y;
   q.flip = 0;
   q.x = static_cast<const uint8_t *>(x);
-  if (xType == LOPPER_QTYPE_I8) {
+  if (xType == LOPPER_QIN_I8) {
     q.flip = 0x80;
     q.zp += 128;
-  } else if (xType == LOPPER_QTYPE_F32) {
+  } else if (xType == LOPPER_QIN_F32) {
     // One scale and zero point for the whole tensor (all images), as
     // DynamicQuantizeLinear; the u8 copy in this thread's scratch.
     DynCtx d;

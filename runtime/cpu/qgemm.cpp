@@ -272,7 +272,7 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
     uint32_t flip = 0;
     int32_t zp;
     float aScale;
-    if (x.aType == LOPPER_QTYPE_F32) {
+    if (x.aType == LOPPER_QIN_F32) {
       aRows = x.a + (batch * x.M + m0) * x.kq * 4;
       aRs = x.kq * 4;
       zp = x.dynZp[batch];
@@ -282,7 +282,7 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
       aRs = x.aRs;
       zp = x.aZp;
       aScale = x.aScale;
-      if (x.aType == LOPPER_QTYPE_I8) {
+      if (x.aType == LOPPER_QIN_I8) {
         // i8 -> u8: a + 128 (flip the sign bit), zero point likewise.
         flip = 0x80808080u;
         zp += 128;
@@ -411,7 +411,7 @@ void matmulQ8(void *rt, const int64_t *ip, const float *fp, const void *a,
   x.dynScale = nullptr;
   x.dynZp = nullptr;
   x.a = static_cast<const uint8_t *>(a);
-  if (x.aType == LOPPER_QTYPE_F32) {
+  if (x.aType == LOPPER_QIN_F32) {
     // Per batch matrix: the parameters, then the u8 copy (rows of kq*4
     // bytes) in this thread's scratch, read by every task.
     const int64_t rowBytes = x.kq * 4;

@@ -225,6 +225,14 @@ enum {
   LOPPER_QFP_OUT_SCALE,
   LOPPER_QFP_COUNT
 };
+/* (Added with the kernels:) names for the activation element types of
+ * A_TYPE and X_TYPE below. Their order differs from LOPPER_QTYPE_* (the
+ * OUT_TYPE codes, where 0 is f32). */
+enum {
+  LOPPER_QIN_U8 = 0,
+  LOPPER_QIN_I8 = 1,
+  LOPPER_QIN_F32 = 2, /* quantized at run time (dynamic) */
+};
 /* Batched int8 matmul: A(b,i,k) = a[b*a_bs + i*a_rs + k] (K contiguous,
  * elements of A_TYPE), W = packed output of lopper_pack_matmul_b_s8 (shared by
  * all batches), C(b,i,j) at c[b*c_bs + i*ldc + j] in OUT_TYPE elements,

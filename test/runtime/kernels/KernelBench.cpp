@@ -232,7 +232,7 @@ Times benchConvQ8(const Runner &r, const ConvCase &c) {
   ip[LOPPER_CONV_IP_DIL_W] = 1;
   ip[LOPPER_CONV_IP_GROUP] = c.G;
   ip[LOPPER_CONV_IP_ACT] = LOPPER_ACT_RELU;
-  ip[LOPPER_QCONV_IP_X_TYPE] = LOPPER_QTYPE_U8;
+  ip[LOPPER_QCONV_IP_X_TYPE] = LOPPER_QIN_U8;
   ip[LOPPER_QCONV_IP_X_ZP] = 3;
   ip[LOPPER_QCONV_IP_OUT_TYPE] = LOPPER_QTYPE_U8;
   ip[LOPPER_QCONV_IP_OUT_ZP] = 0;
@@ -280,7 +280,7 @@ void benchMatmulQ8(const Runner &r, const char *name, int64_t M, int64_t N,
   ip[LOPPER_QMM_IP_ACT] = LOPPER_ACT_NONE;
   ip[LOPPER_QMM_IP_OUT_TYPE] = outType;
   float fp[LOPPER_QFP_COUNT] = {0, 0, 0.02f, 0.05f};
-  const void *ap = aType == LOPPER_QTYPE_F32
+  const void *ap = aType == LOPPER_QIN_F32
                        ? static_cast<const void *>(af.data())
                        : static_cast<const void *>(a.data());
   report(r, name, 2.0 * static_cast<double>(M * N * K), [&](void *rt) {
@@ -359,7 +359,7 @@ void benchSparseQ8(const Runner &r, int64_t M, int64_t N, int64_t K,
   ip[LOPPER_QMM_IP_N] = N;
   ip[LOPPER_QMM_IP_K] = K;
   ip[LOPPER_QMM_IP_A_RS] = K;
-  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QTYPE_U8;
+  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QIN_U8;
   ip[LOPPER_QMM_IP_A_ZP] = 3;
   ip[LOPPER_QMM_IP_LDC] = N;
   ip[LOPPER_QMM_IP_OUT_TYPE] = LOPPER_QTYPE_U8;
@@ -504,13 +504,13 @@ int main(int argc, char **argv) {
       int64_t M, N, K;
       int aType, outType;
     } const mm[] = {
-        {"q8 gemm 1024^3 u8 -> f32", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 u8 -> f32", 1024, 1024, 1024, LOPPER_QIN_U8,
          LOPPER_QTYPE_F32},
-        {"q8 gemm 1024^3 u8 -> u8", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 u8 -> u8", 1024, 1024, 1024, LOPPER_QIN_U8,
          LOPPER_QTYPE_U8},
-        {"q8 gemm 1024^3 f32 dynamic -> f32", 1024, 1024, 1024,
-         LOPPER_QTYPE_F32, LOPPER_QTYPE_F32},
-        {"q8 gemm 128x768x768 u8 -> u8", 128, 768, 768, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 f32 dynamic -> f32", 1024, 1024, 1024, LOPPER_QIN_F32,
+         LOPPER_QTYPE_F32},
+        {"q8 gemm 128x768x768 u8 -> u8", 128, 768, 768, LOPPER_QIN_U8,
          LOPPER_QTYPE_U8},
     };
     for (const auto &m : mm)

@@ -22,6 +22,14 @@ using namespace lopper::cpu;
 
 namespace {
 
+// The codes artifact_abi.h gives A_TYPE / X_TYPE (0 u8, 1 i8, 2 f32) and
+// OUT_TYPE (0 f32, 1 u8, 2 i8).
+static_assert(LOPPER_QIN_U8 == 0 && LOPPER_QIN_I8 == 1 && LOPPER_QIN_F32 == 2,
+              "A_TYPE codes");
+static_assert(LOPPER_QTYPE_F32 == 0 && LOPPER_QTYPE_U8 == 1 &&
+                  LOPPER_QTYPE_I8 == 2,
+              "OUT_TYPE codes");
+
 int fakeRuntime;
 void *const kThreaded = &fakeRuntime;
 
@@ -233,8 +241,8 @@ void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
   std::vector<float> res(static_cast<size_t>(cElems));
   for (auto &v : res)
     v = f(rng);
-  const int32_t aZp = c.aType == LOPPER_QTYPE_U8 ? 131 : -11;
-  const float aScale = c.aType == LOPPER_QTYPE_F32 ? 0.0f : 0.03f;
+  const int32_t aZp = c.aType == LOPPER_QIN_U8 ? 131 : -11;
+  const float aScale = c.aType == LOPPER_QIN_F32 ? 0.0f : 0.03f;
   // Small output scales: many outputs saturate.
   const float outScale = 0.02f;
   const int32_t outZp = c.outType == LOPPER_QTYPE_U8 ? 100 : -7;
@@ -272,7 +280,7 @@ void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
     std::vector<int64_t> qa;
     float dScale = aScale;
     int32_t dZp = aZp;
-    if (c.aType == LOPPER_QTYPE_F32) {
+    if (c.aType == LOPPER_QIN_F32) {
       std::vector<float> mat;
       for (int64_t i = 0; i < c.M; ++i)
         for (int64_t k = 0; k < c.K; ++k)
@@ -284,8 +292,8 @@ void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
         int64_t acc = 0;
         for (int64_t k = 0; k < c.K; ++k) {
           const size_t ai = static_cast<size_t>(b * aBs + i * aRs + k);
-          int64_t av = c.aType == LOPPER_QTYPE_U8 ? aBytes[ai]
-                       : c.aType == LOPPER_QTYPE_I8
+          int64_t av = c.aType == LOPPER_QIN_U8 ? aBytes[ai]
+                       : c.aType == LOPPER_QIN_I8
                            ? static_cast<int8_t>(aBytes[ai])
                            : qa[static_cast<size_t>(i * c.K + k)];
           acc += (av - dZp) * w[static_cast<size_t>(j * c.K + k)];
@@ -316,7 +324,7 @@ void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
   ip[LOPPER_QMM_IP_ACT] = c.act;
   ip[LOPPER_QMM_IP_OUT_TYPE] = c.outType;
   ip[LOPPER_QMM_IP_OUT_ZP] = outZp;
-  const void *a = c.aType == LOPPER_QTYPE_F32
+  const void *a = c.aType == LOPPER_QIN_F32
                       ? static_cast<const void *>(aF.data())
                       : static_cast<const void *>(aBytes.data());
   const size_t elem = c.outType == LOPPER_QTYPE_F32 ? 4 : 1;
@@ -362,7 +370,7 @@ TEST(QuantMatmul, ActivationsBiasResidual) {
                     11,
                     37,
                     21,
-                    LOPPER_QTYPE_U8,
+                    LOPPER_QIN_U8,
                     outType,
                     act,
                     (br & 1) != 0,
@@ -387,7 +395,7 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                 300,
                 600,
                 260,
-                LOPPER_QTYPE_I8,
+                LOPPER_QIN_I8,
                 LOPPER_QTYPE_U8,
                 LOPPER_ACT_CLIP,
                 true,
@@ -400,7 +408,7 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                  270,
                  520,
                  129,
-                 LOPPER_QTYPE_F32,
+                 LOPPER_QIN_F32,
                  LOPPER_QTYPE_F32,
                  LOPPER_ACT_GELU,
                  true,
@@ -436,7 +444,7 @@ TEST(QuantMatmul, BlockSparse) {
                 130,
                 300,
                 260,
-                LOPPER_QTYPE_U8,
+                LOPPER_QIN_U8,
                 LOPPER_QTYPE_I8,
                 LOPPER_ACT_NONE,
                 true,
@@ -461,7 +469,7 @@ TEST(QuantMatmul, DynamicAllZero) {
   ip[LOPPER_QMM_IP_N] = 5;
   ip[LOPPER_QMM_IP_K] = 10;
   ip[LOPPER_QMM_IP_A_RS] = 10;
-  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QTYPE_F32;
+  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QIN_F32;
   ip[LOPPER_QMM_IP_LDC] = 5;
   float fp[LOPPER_QFP_COUNT] = {0, 0, 0, 1};
   std::vector<float> c(30, -1.0f);
@@ -502,7 +510,7 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   ip[LOPPER_CONV_IP_DIL_W] = s.dw;
   ip[LOPPER_CONV_IP_GROUP] = s.G;
   ip[LOPPER_CONV_IP_ACT] = act;
-  const int32_t xZp = xType == LOPPER_QTYPE_U8 ? 121 : 9;
+  const int32_t xZp = xType == LOPPER_QIN_U8 ? 121 : 9;
   const int32_t outZp = outType == LOPPER_QTYPE_U8 ? 90 : -3;
   ip[LOPPER_QCONV_IP_X_TYPE] = xType;
   ip[LOPPER_QCONV_IP_X_ZP] = xZp;
@@ -540,11 +548,11 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   std::vector<int64_t> xq(static_cast<size_t>(xElems));
   float dScale = xScale;
   int32_t dZp = xZp;
-  if (xType == LOPPER_QTYPE_F32)
+  if (xType == LOPPER_QIN_F32)
     refDynamic(xf, &dScale, &dZp, xq);
   else
     for (size_t i = 0; i < xq.size(); ++i)
-      xq[i] = xType == LOPPER_QTYPE_U8 ? xb[i] : static_cast<int8_t>(xb[i]);
+      xq[i] = xType == LOPPER_QIN_U8 ? xb[i] : static_cast<int8_t>(xb[i]);
   std::vector<double> want;
   std::vector<int64_t> where;
   for (int64_t n = 0; n < N; ++n)
@@ -584,7 +592,7 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   lopper_pack_conv2d_s8(ip.data(), w.data(), packed.p);
   for (int64_t i = size; i < size + 64; ++i)
     ASSERT_EQ(packed.p[i], 0x5a) << "packing wrote past its size";
-  const void *x = xType == LOPPER_QTYPE_F32
+  const void *x = xType == LOPPER_QIN_F32
                       ? static_cast<const void *>(xf.data())
                       : static_cast<const void *>(xb.data());
   const size_t elem = outType == LOPPER_QTYPE_F32 ? 4 : 1;
@@ -640,7 +648,7 @@ TEST(QuantConv, ActivationsBiasResidual) {
   for (const QConvShape &s : shapes)
     for (int act : kActs)
       for (int outType = 0; outType < 3; ++outType)
-        runConv(s, 1, LOPPER_QTYPE_I8, outType, act, act % 2 == 0, act % 3 != 0,
+        runConv(s, 1, LOPPER_QIN_I8, outType, act, act % 2 == 0, act % 3 != 0,
                 true, seed++);
 }
 
@@ -649,18 +657,18 @@ TEST(QuantConv, ResNetLikeThreaded) {
   // 56x56 to keep the reference quick).
   const QConvShape s1 = {64, 14, 14, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   const QConvShape s2 = {64, 28, 28, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
-  runConv(s1, 1, LOPPER_QTYPE_U8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, true,
+  runConv(s1, 1, LOPPER_QIN_U8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, true,
           true, 3000);
-  runConv(s2, 1, LOPPER_QTYPE_U8, LOPPER_QTYPE_I8, LOPPER_ACT_NONE, true, true,
+  runConv(s2, 1, LOPPER_QIN_U8, LOPPER_QTYPE_I8, LOPPER_ACT_NONE, true, true,
           true, 3001);
   // Deep layer: the channels split into blocks that share one im2col per
   // (image, group) pair.
   const QConvShape s3 = {128, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  runConv(s3, 2, LOPPER_QTYPE_I8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, false,
+  runConv(s3, 2, LOPPER_QIN_I8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, false,
           true, 3002);
   const QConvShape s4 = {64, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2};
-  runConv(s4, 2, LOPPER_QTYPE_F32, LOPPER_QTYPE_F32, LOPPER_ACT_NONE, true,
-          true, true, 3003);
+  runConv(s4, 2, LOPPER_QIN_F32, LOPPER_QTYPE_F32, LOPPER_ACT_NONE, true, true,
+          true, 3003);
 }
 
 //===--- Packing and dispatch ------------------------------------------===//
