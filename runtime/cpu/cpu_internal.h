@@ -225,6 +225,11 @@ struct Q8Kernels {
   // q8Quantize (q8.h), the same bits on every level.
   void (*quantize)(const float *src, int64_t n, float scale, int32_t zp,
                    int outType, void *dst);
+  // Optional (null: the float epilogue, then quantize): both in one pass,
+  // for the activations q8ActIsExact accepts; the same bits. Rows i < mr of
+  // `tile` (rows of 32 floats), columns j < nc, into c[i*ldc + j].
+  void (*requant)(const float *tile, int64_t mr, int64_t nc, const Epilogue &e,
+                  float scale, int32_t zp, int outType, void *c, int64_t ldc);
 };
 // The int8 level for `isa`: AVX-512 needs VNNI and BW too (else the AVX2
 // level).

@@ -130,8 +130,8 @@ void sparseTileAvx2(const Q8SparseArgs &t) {
 
 } // namespace
 
-const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, sparseTileAvx2,
-                                 q8Quantize};
+const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, sparseTileAvx2, q8Quantize,
+                                 nullptr};
 
 } // namespace cpu
 } // namespace lopper

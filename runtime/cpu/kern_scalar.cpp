@@ -183,7 +183,7 @@ void q8SparseTileScalar(const Q8SparseArgs &t) {
 }
 
 const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar, q8SparseTileScalar,
-                                   q8Quantize};
+                                   q8Quantize, nullptr};
 
 const Kernels scalarKernels = {IsaScalar,
                                256,

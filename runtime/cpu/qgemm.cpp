@@ -155,6 +155,11 @@ void q8GemmBlock(const Kernels &kr, const Q8Kernels &qk, const Q8Gemm &g) {
                       nc, e);
           continue;
         }
+        if (qk.requant && &ep == &kr) {
+          qk.requant(tile + ch * 256, mr, nc, e, g.outScale, g.outZp, g.outType,
+                     c, g.ldc);
+          continue;
+        }
         ep.epilogue(tile + ch * 256, tmp, 32, mr, nc, e);
         for (int64_t i = 0; i < mr; ++i)
           qk.quantize(tmp + i * 32, nc, g.outScale, g.outZp, g.outType,
