@@ -202,14 +202,40 @@ constexpr int kQ8MaxNv = 3;
 constexpr int64_t kQ8Mr = LOPPER_CPU_Q8_MR;
 constexpr int64_t kQ8Nr = LOPPER_CPU_Q8_NR;
 
+// One 16-column panel of a block-sparse int8 tile (lopper_k_matmul_bsr_q8
+// layout, pack.c): 8 u8 broadcast rows (bc as in Q8TileArgs) x 16 columns,
+//   acc(i, j) = sum_{b < nb} sum_{r < 4} bc[(q[b]*8 + i)*4 + r] *
+//               blocks[b*64 + j*4 + r]                        (s8)
+// scaled per column like Q8TileArgs: out[i*32 + j] = float(acc(i, j) -
+// corr[j]) * scale[j], all 8 rows.
+struct Q8SparseArgs {
+  const uint8_t *bc;
+  const int32_t *q;
+  const int8_t *blocks;
+  int64_t nb;
+  const int32_t *corr;
+  const float *scale;
+  float *out;
+};
+
 struct Q8Kernels {
   const char *name;
   void (*tile)(const Q8TileArgs &t);
+  void (*sparseTile)(const Q8SparseArgs &t);
+  // q8Quantize (q8.h), the same bits on every level.
+  void (*quantize)(const float *src, int64_t n, float scale, int32_t zp,
+                   int outType, void *dst);
+  // Optional (null: the float epilogue, then quantize): both in one pass,
+  // for the activations q8ActIsExact accepts; the same bits. Rows i < mr of
+  // `tile` (rows of 32 floats), columns j < nc, into c[i*ldc + j].
+  void (*requant)(const float *tile, int64_t mr, int64_t nc, const Epilogue &e,
+                  float scale, int32_t zp, int outType, void *c, int64_t ldc);
 };
 // The int8 level for `isa`: AVX-512 needs VNNI and BW too (else the AVX2
 // level).
 const Q8Kernels &q8KernelsFor(Isa isa);
 extern const Q8Kernels q8ScalarKernels;
+void q8SparseTileScalar(const Q8SparseArgs &t);
 extern const Q8Kernels q8Avx2Kernels;   // x86-64 only
 extern const Q8Kernels q8Avx512Kernels; // x86-64 only
 bool cpuHasVnni();
@@ -332,7 +358,7 @@ Grid chooseGrid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K,
 //   5: int8 kernels (caller): activations quantized at run time
 //   6: int8 kernels (task): packed activation panels / im2col
 //   7: int8 kernels (task): zero-point corrections and scales
-//   8: int8 conv (caller): the shared im2col
+//   8: int8 conv (caller): the padded input planes and the shared im2col
 constexpr int kScratchSlots = 9;
 float *scratch(int slot, size_t floats);
 

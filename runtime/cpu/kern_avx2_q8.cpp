@@ -2,6 +2,7 @@
 // sums (255*127*2 > 32767), so both operands are widened to 16 bits and
 // multiplied with vpmaddwd (exact: int32 pair sums).
 #include "cpu_internal.h"
+#include "q8.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -86,9 +87,51 @@ void tileQ8Avx2(const Q8TileArgs &t) {
       }
 }
 
+// Block-sparse: rows 4*rh .. 4*rh + 3, columns 8*h8 .. 8*h8 + 7 of the
+// panel, widened like tile4x8 (the activation words widened per block).
+LOPPER_AVX2 void sparse4x8(const Q8SparseArgs &t, int rh, int h8) {
+  __m256i acc[4][2];
+  for (int r = 0; r < 4; ++r)
+    acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int64_t b = 0; b < t.nb; ++b) {
+    const __m256i raw = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i *>(t.blocks + b * 64 + 32 * h8));
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(raw));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(raw, 1));
+    const uint8_t *a = t.bc + static_cast<int64_t>(t.q[b]) * 32 + 16 * rh;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      int32_t word;
+      __builtin_memcpy(&word, a + 4 * r, 4);
+      const __m256i bb =
+          _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(word)));
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(w0, bb));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(w1, bb));
+    }
+  }
+  const int j = h8 * 8;
+  const __m256i c =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(t.corr + j));
+  const __m256 sc = _mm256_loadu_ps(t.scale + j);
+  for (int r = 0; r < 4; ++r) {
+    const __m256i s =
+        _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xd8);
+    _mm256_storeu_ps(
+        t.out + (4 * rh + r) * 32 + j,
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(s, c)), sc));
+  }
+}
+
+void sparseTileAvx2(const Q8SparseArgs &t) {
+  for (int rh = 0; rh < 2; ++rh)
+    for (int h8 = 0; h8 < 2; ++h8)
+      sparse4x8(t, rh, h8);
+}
+
 } // namespace
 
-const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2};
+const Q8Kernels q8Avx2Kernels = {"avx2", tileQ8Avx2, sparseTileAvx2, q8Quantize,
+                                 nullptr};
 
 } // namespace cpu
 } // namespace lopper

@@ -1,6 +1,7 @@
 // Portable scalar micro-kernels (the fallback and the reference for the
 // vector levels).
 #include "cpu_internal.h"
+#include "q8.h"
 
 namespace lopper {
 namespace cpu {
@@ -165,7 +166,24 @@ void tileQ8Scalar(const Q8TileArgs &t) {
 
 } // namespace
 
-const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar};
+void q8SparseTileScalar(const Q8SparseArgs &t) {
+  int32_t acc[kQ8Mr][16] = {};
+  for (int64_t b = 0; b < t.nb; ++b) {
+    const uint8_t *a = t.bc + static_cast<int64_t>(t.q[b]) * 32;
+    const int8_t *w = t.blocks + b * 64;
+    for (int i = 0; i < kQ8Mr; ++i)
+      for (int j = 0; j < 16; ++j)
+        for (int r = 0; r < 4; ++r)
+          acc[i][j] += static_cast<int32_t>(a[i * 4 + r]) * w[j * 4 + r];
+  }
+  for (int i = 0; i < kQ8Mr; ++i)
+    for (int j = 0; j < 16; ++j)
+      t.out[i * 32 + j] =
+          static_cast<float>(acc[i][j] - t.corr[j]) * t.scale[j];
+}
+
+const Q8Kernels q8ScalarKernels = {"scalar", tileQ8Scalar, q8SparseTileScalar,
+                                   q8Quantize, nullptr};
 
 const Kernels scalarKernels = {IsaScalar,
                                256,

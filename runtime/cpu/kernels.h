@@ -36,6 +36,20 @@ void lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
                            const float *w_scales, const float *bias,
                            const float *residual, void *y);
 
+/* Block-sparse int8 matmul, parameters as lopper_k_matmul_q8_v1; w_packed
+ * from lopper_pack_matmul_bsr_s8. */
+void lopper_k_matmul_bsr_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                               const void *a, const int8_t *w_packed,
+                               const float *w_scales, const float *bias,
+                               const float *residual, void *c);
+
+/* Block-sparse fp32 matmul, see LOPPER_SMM_IP_*; w_packed from
+ * lopper_pack_matmul_bsr_f32. */
+void lopper_k_matmul_bsr_f32_v1(void *rt, const int64_t *ip, const float *fp,
+                                const float *a, const void *w_packed,
+                                const float *bias, const float *residual,
+                                float *c);
+
 #ifdef __cplusplus
 }
 #endif

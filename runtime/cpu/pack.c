@@ -1,7 +1,9 @@
 /* Weight packing for the CPU kernels (lopper_k_conv2d_f32_v1,
- * lopper_k_matmul_f32_v1). Runs in the compiler at compile time; the blobs
- * are stored 64-byte aligned and read by the kernels at run time. Sizes are
- * in floats. MR = LOPPER_CPU_MR = 8, NR = LOPPER_CPU_NR = 32 (layout.h).
+ * lopper_k_matmul_f32_v1, their int8 forms _q8_v1 and the block-sparse
+ * lopper_k_matmul_bsr_f32_v1 / _bsr_q8_v1). Runs in the compiler at compile
+ * time; the blobs are stored 64-byte aligned and read by the kernels at run
+ * time. fp32 sizes are in floats, int8 and block-sparse sizes in bytes.
+ * MR = LOPPER_CPU_MR = 8, NR = LOPPER_CPU_NR = 32 (layout.h).
  *
  * MatMul B (K x N), lopper_pack_matmul_b_f32:
  *   ceil(N/NR) column panels, panel p holds columns [p*NR, p*NR + NR), each
@@ -45,7 +47,25 @@
  *     header: int32 sum[r] = sum_k W(g*Mg + 8p + r, k), r < 8 (32 bytes,
  *             then 32 zero bytes)
  *     body:   byte[64 + (q*8 + r)*4 + b] = W(g*Mg + 8p + r, 4q + b)
- *   (0 past Kg or Mg). Size G * ceil(Mg/8) * Pb. */
+ *   (0 past Kg or Mg). Size G * ceil(Mg/8) * Pb.
+ *
+ * Block-sparse fp32 MatMul W (K x N), lopper_pack_matmul_bsr_f32: column
+ * panels p of 16 output columns; in each, the reduction rows k whose 16
+ * values W(k, 16p .. 16p + 15) are not all zero ("blocks", nb in all), in
+ * increasing k. Bytes:
+ *     int32 start[ceil(N/16) + 1]   blocks of panel p: start[p] .. start[p+1]
+ *     int32 k[nb]                   (each part padded to 64 bytes)
+ *     float v[nb][16]               v[b][j] = W(k[b], 16p + j), 0 past N
+ *
+ * Block-sparse int8 MatMul W (K x N), lopper_pack_matmul_bsr_s8: column
+ * panels p of 16 output columns; in each, the groups q of 4 reduction rows
+ * whose 4 x 16 values are not all zero ("blocks", nb in all), increasing q:
+ *     int32 start[ceil(N/16) + 1]   blocks of panel p: start[p] .. start[p+1]
+ *     int32 sum[ceil(N/16)*16]      column sums over all k (zero point)
+ *     int32 q[nb]                   (each part padded to 64 bytes)
+ *     int8  v[nb][64]               v[b][j*4 + r] = W(4q[b] + r, 16p + j),
+ *                                   0 past K or N (the dense panel body's
+ *                                   64-byte row for that q) */
 #include "layout.h"
 
 int64_t lopper_pack_matmul_b_f32_size(int64_t K, int64_t N) {
@@ -155,4 +175,116 @@ void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out) {
       }
       memcpy(panel, sums, sizeof sums);
     }
+}
+
+static int lopper_cpu_bsr_block_nonzero(const float *w, int64_t rs, int64_t cs,
+                                        int64_t N, int64_t k, int64_t p) {
+  int64_t j;
+  for (j = 0; j < 16 && p * 16 + j < N; ++j)
+    if (w[k * rs + (p * 16 + j) * cs] != 0.0f)
+      return 1;
+  return 0;
+}
+
+static int64_t lopper_cpu_bsr_blocks(int64_t K, int64_t N, const float *w,
+                                     int64_t rs, int64_t cs) {
+  int64_t nb = 0, p, k;
+  for (p = 0; p * 16 < N; ++p)
+    for (k = 0; k < K; ++k)
+      nb += lopper_cpu_bsr_block_nonzero(w, rs, cs, N, k, p);
+  return nb;
+}
+
+int64_t lopper_pack_matmul_bsr_f32_size(int64_t K, int64_t N, const float *w,
+                                        int64_t rs, int64_t cs) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t nb = lopper_cpu_bsr_blocks(K, N, w, rs, cs);
+  return lopper_cpu_round_up(4 * (panels + 1), 64) +
+         lopper_cpu_round_up(4 * nb, 64) + 64 * nb;
+}
+
+void lopper_pack_matmul_bsr_f32(int64_t K, int64_t N, const float *w,
+                                int64_t rs, int64_t cs, void *out) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t nb = lopper_cpu_bsr_blocks(K, N, w, rs, cs);
+  int32_t *start = (int32_t *)out;
+  int32_t *kidx =
+      (int32_t *)((char *)out + lopper_cpu_round_up(4 * (panels + 1), 64));
+  float *v = (float *)((char *)kidx + lopper_cpu_round_up(4 * nb, 64));
+  int64_t b = 0, p, k, j;
+  memset(out, 0, (size_t)lopper_pack_matmul_bsr_f32_size(K, N, w, rs, cs));
+  for (p = 0; p < panels; ++p) {
+    start[p] = (int32_t)b;
+    for (k = 0; k < K; ++k) {
+      if (!lopper_cpu_bsr_block_nonzero(w, rs, cs, N, k, p))
+        continue;
+      kidx[b] = (int32_t)k;
+      for (j = 0; j < 16 && p * 16 + j < N; ++j)
+        v[b * 16 + j] = w[k * rs + (p * 16 + j) * cs];
+      ++b;
+    }
+  }
+  start[panels] = (int32_t)b;
+}
+
+static int lopper_cpu_bsr8_block_nonzero(const int8_t *w, int64_t rs,
+                                         int64_t cs, int64_t K, int64_t N,
+                                         int64_t q, int64_t p) {
+  int64_t j, r;
+  for (r = 0; r < 4 && 4 * q + r < K; ++r)
+    for (j = 0; j < 16 && p * 16 + j < N; ++j)
+      if (w[(4 * q + r) * rs + (p * 16 + j) * cs] != 0)
+        return 1;
+  return 0;
+}
+
+static int64_t lopper_cpu_bsr8_blocks(int64_t K, int64_t N, const int8_t *w,
+                                      int64_t rs, int64_t cs) {
+  const int64_t kq = lopper_cpu_ceil_div(K, 4);
+  int64_t nb = 0, p, q;
+  for (p = 0; p * 16 < N; ++p)
+    for (q = 0; q < kq; ++q)
+      nb += lopper_cpu_bsr8_block_nonzero(w, rs, cs, K, N, q, p);
+  return nb;
+}
+
+int64_t lopper_pack_matmul_bsr_s8_size(int64_t K, int64_t N, const int8_t *w,
+                                       int64_t rs, int64_t cs) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t nb = lopper_cpu_bsr8_blocks(K, N, w, rs, cs);
+  return lopper_cpu_round_up(4 * (panels + 1), 64) + 64 * panels +
+         lopper_cpu_round_up(4 * nb, 64) + 64 * nb;
+}
+
+void lopper_pack_matmul_bsr_s8(int64_t K, int64_t N, const int8_t *w,
+                               int64_t rs, int64_t cs, int8_t *out) {
+  const int64_t panels = lopper_cpu_ceil_div(N, 16);
+  const int64_t kq = lopper_cpu_ceil_div(K, 4);
+  const int64_t nb = lopper_cpu_bsr8_blocks(K, N, w, rs, cs);
+  int32_t *start = (int32_t *)out;
+  int32_t *sums =
+      (int32_t *)((char *)out + lopper_cpu_round_up(4 * (panels + 1), 64));
+  int32_t *qidx = sums + 16 * panels;
+  int8_t *v = (int8_t *)qidx + lopper_cpu_round_up(4 * nb, 64);
+  int64_t b = 0, p, q, j, r, k;
+  memset(out, 0, (size_t)lopper_pack_matmul_bsr_s8_size(K, N, w, rs, cs));
+  for (p = 0; p < panels; ++p) {
+    start[p] = (int32_t)b;
+    for (j = 0; j < 16 && p * 16 + j < N; ++j) {
+      int32_t sum = 0;
+      for (k = 0; k < K; ++k)
+        sum += w[k * rs + (p * 16 + j) * cs];
+      sums[p * 16 + j] = sum;
+    }
+    for (q = 0; q < kq; ++q) {
+      if (!lopper_cpu_bsr8_block_nonzero(w, rs, cs, K, N, q, p))
+        continue;
+      qidx[b] = (int32_t)q;
+      for (j = 0; j < 16 && p * 16 + j < N; ++j)
+        for (r = 0; r < 4 && 4 * q + r < K; ++r)
+          v[b * 64 + j * 4 + r] = w[(4 * q + r) * rs + (p * 16 + j) * cs];
+      ++b;
+    }
+  }
+  start[panels] = (int32_t)b;
 }

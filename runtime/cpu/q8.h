@@ -29,6 +29,11 @@ struct Q8Gemm {
   bool bcSigned, perRow;
   const int32_t *corr;
   const float *scale;
+  // Block-sparse weights (bsrStart non-null): the vector columns come
+  // from the BSR panels bsrPanel0, bsrPanel0 + 1, ... instead of vec.
+  const int32_t *bsrStart, *bsrQ;
+  const int8_t *bsrBlocks;
+  int64_t bsrPanel0;
   Epilogue e;
   int outType;
   float outScale;

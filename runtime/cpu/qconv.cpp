@@ -1,6 +1,7 @@
 // lopper_k_conv2d_q8_v1: an int8 GEMM per (image, group) whose broadcast
 // rows are the packed weights (8 output channels per panel) and whose
-// vector columns are 16-pixel panels of the u8 im2col, built per task; or
+// vector columns are 16-pixel panels of the u8 im2col (gathered from
+// zero-point-padded input planes, per task or shared); or
 // the direct path for convs with one input channel per group (depthwise).
 // Padding reads as the activation zero point (real 0).
 #include "kernels.h"
@@ -45,41 +46,77 @@ struct QConv {
   int64_t ig0, igs;
   uint8_t *shared;
   int64_t sharedStride;
+  // The pass's input planes (buildPlane): Cg per pair, planeStride bytes
+  // each (with read slack), Hp rows of Wq bytes per column phase.
+  // planesAreX (1x1, stride 1, no padding): the planes are x itself, and
+  // the pixels of a block one contiguous run.
+  uint8_t *planes;
+  int64_t Hp, Wq, planeStride;
+  bool planesAreX;
 };
 
 size_t elemSize(int outType) { return outType == LOPPER_QTYPE_F32 ? 4 : 1; }
 
-// Row k = (c, kh, kw) of the im2col over pixels [p0, p0 + pn) of channel
-// plane xc (raw bytes; `pad` where the window leaves the input).
-void im2colRow(const QConv &q, const uint8_t *xc, int64_t kh, int64_t kw,
-               int64_t p0, int64_t pn, uint8_t pad, uint8_t *out) {
+// Copies n bytes in 16-byte chunks: reads and writes up to 15 bytes past
+// the end (the planes and row buffers have that slack; a run's overflow is
+// overwritten by the next run).
+inline void copyRun(uint8_t *dst, const uint8_t *src, int64_t n) {
+  for (int64_t t = 0; t < n; t += 16) {
+#if defined(__x86_64__)
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(dst + t),
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + t)));
+#else
+    std::memcpy(dst + t, src + t, 16);
+#endif
+  }
+}
+
+// Row k = (c, kh, kw) of the im2col over pixels [p0, p0 + pn) from the
+// channel's plane (padded, split by column phase: see buildPlane).
+void im2colRow(const QConv &q, const uint8_t *plane, int64_t kh, int64_t kw,
+               int64_t p0, int64_t pn, uint8_t *out) {
+  const int64_t col = kw * q.dw;
+  const uint8_t *base =
+      plane + (col % q.sw * q.Hp + kh * q.dh) * q.Wq + col / q.sw;
   int64_t p = p0, idx = 0;
   while (idx < pn) {
     const int64_t oh = p / q.OW, ow = p % q.OW;
     const int64_t run = minI(q.OW - ow, pn - idx);
-    const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-    uint8_t *o = out + idx;
-    if (ih < 0 || ih >= q.H) {
-      std::memset(o, pad, static_cast<size_t>(run));
-    } else {
-      const uint8_t *row = xc + ih * q.W;
-      const int64_t iw0 = ow * q.sw - q.pl + kw * q.dw;
-      if (q.sw == 1) {
-        const int64_t lo = std::max<int64_t>(0, minI(run, -iw0));
-        const int64_t hi = std::max(lo, minI(run, q.W - iw0));
-        std::memset(o, pad, static_cast<size_t>(lo));
-        std::memcpy(o + lo, row + iw0 + lo, static_cast<size_t>(hi - lo));
-        std::memset(o + hi, pad, static_cast<size_t>(run - hi));
-      } else {
-        for (int64_t t = 0; t < run; ++t) {
-          const int64_t iw = iw0 + t * q.sw;
-          o[t] = iw >= 0 && iw < q.W ? row[iw] : pad;
-        }
-      }
-    }
+    copyRun(out + idx, base + oh * q.sh * q.Wq + ow, run);
     idx += run;
     p += run;
   }
+}
+
+// The plane of one input channel: the input padded with the zero point
+// (raw byte `pad`) and split by column phase, rows of Wq bytes:
+//   plane[(ph*Hp + r)*Wq + j] = x[r - pt][j*sw + ph - pl]
+// so that every tap of a strided conv reads a contiguous run.
+void buildPlane(const QConv &q, const uint8_t *xc, uint8_t pad,
+                uint8_t *plane) {
+  for (int64_t ph = 0; ph < q.sw; ++ph)
+    for (int64_t r = 0; r < q.Hp; ++r) {
+      uint8_t *dst = plane + (ph * q.Hp + r) * q.Wq;
+      const int64_t ih = r - q.pt;
+      if (ih < 0 || ih >= q.H) {
+        std::memset(dst, pad, static_cast<size_t>(q.Wq));
+        continue;
+      }
+      const uint8_t *src = xc + ih * q.W;
+      if (q.sw == 1) {
+        const int64_t lo = minI(q.pl, q.Wq);
+        const int64_t n = std::max<int64_t>(0, minI(q.W, q.Wq - lo));
+        std::memset(dst, pad, static_cast<size_t>(lo));
+        std::memcpy(dst + lo, src, static_cast<size_t>(n));
+        std::memset(dst + lo + n, pad, static_cast<size_t>(q.Wq - lo - n));
+        continue;
+      }
+      for (int64_t j = 0; j < q.Wq; ++j) {
+        const int64_t iw = j * q.sw + ph - q.pl;
+        dst[j] = iw >= 0 && iw < q.W ? src[iw] : pad;
+      }
+    }
 }
 
 // 4 rows of n16 (a multiple of 16) bytes into 16-pixel panels at dst
@@ -114,25 +151,32 @@ void interleave4(const uint8_t *const r[4], int64_t n16, uint8_t flip,
 #endif
 }
 
-// The im2col of pixels [p0, p0 + pn) of (image n, group g) as 16-pixel
+// The im2col of pixels [p0, p0 + pn) of pair ig (image, group) as 16-pixel
 // panels at dst (panel stride kq*64), 4 reduction rows at a time through
-// `rows` (4 rows of round_up(pn, 16) bytes).
-void buildPanels(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
+// `rows` (4 rows of rowStride(pn) bytes).
+inline int64_t rowStride(int64_t pn) {
+  return lopper_cpu_round_up(pn, 16) + 16;
+}
+void buildPanels(const QConv &q, int64_t ig, int64_t p0, int64_t pn,
                  uint8_t *dst, uint8_t *rows) {
-  const int64_t n16 = lopper_cpu_round_up(pn, 16);
-  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
-  const uint8_t *xg = q.x + (n * q.C + g * q.Cg) * q.H * q.W;
-  std::memset(rows, pad, static_cast<size_t>(4 * n16));
+  const int64_t n16 = lopper_cpu_round_up(pn, 16), rs = rowStride(pn);
+  const uint8_t *planes =
+      q.planesAreX ? q.x + (ig / q.G * q.C + ig % q.G * q.Cg) * q.H * q.W
+                   : q.planes + (ig - q.ig0) * q.Cg * q.planeStride;
   for (int64_t kq = 0; kq < q.kq; ++kq) {
     const uint8_t *r[4];
     for (int b = 0; b < 4; ++b) {
       const int64_t k = 4 * kq + b;
-      uint8_t *row = rows + b * n16;
+      uint8_t *row = rows + b * rs;
       r[b] = row;
       if (k >= q.Kg)
         continue; // any value: the weights are 0 there
       const int64_t c = k / (q.KH * q.KW), kh = k / q.KW % q.KH, kw = k % q.KW;
-      im2colRow(q, xg + c * q.H * q.W, kh, kw, p0, pn, pad, row);
+      if (q.planesAreX)
+        std::memcpy(row, planes + c * q.planeStride + p0,
+                    static_cast<size_t>(pn));
+      else
+        im2colRow(q, planes + c * q.planeStride, kh, kw, p0, pn, row);
     }
     interleave4(r, n16, q.flip, dst + kq * 64, q.kq * 64);
   }
@@ -169,6 +213,9 @@ void convMultiply(const QConv &q, int64_t n, int64_t g, int64_t p0, int64_t pn,
   gm.bcStride = q.panelBytes;
   gm.vec = panels;
   gm.vecStride = q.kq * 64;
+  gm.bsrStart = gm.bsrQ = nullptr;
+  gm.bsrBlocks = nullptr;
+  gm.bsrPanel0 = 0;
   gm.bcSigned = true;
   gm.perRow = true;
   gm.corr = corr;
@@ -203,7 +250,8 @@ void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
   uint8_t *buf = nullptr, *rows = nullptr;
   if (!q.shared) {
     buf = reinterpret_cast<uint8_t *>(scratch(
-        6, static_cast<size_t>((pbPad / 16 * vecStride + 4 * pbPad) / 4 + 16)));
+        6, static_cast<size_t>(
+               (pbPad / 16 * vecStride + 4 * rowStride(q.pb)) / 4 + 16)));
     rows = buf + pbPad / 16 * vecStride;
   }
   for (int64_t task = begin; task < end; ++task) {
@@ -217,7 +265,7 @@ void gemmConvTasks(void *ctxp, int64_t begin, int64_t end) {
     if (q.shared) {
       panels = q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * vecStride;
     } else {
-      buildPanels(q, n, g, p0, pn, buf, rows);
+      buildPanels(q, ig, p0, pn, buf, rows);
       panels = buf;
     }
     convMultiply(q, n, g, p0, pn, c0, cn, panels);
@@ -230,16 +278,78 @@ void im2colTasks(void *ctxp, int64_t begin, int64_t end) {
   const QConv &q = *static_cast<const QConv *>(ctxp);
   const int64_t blocks = lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels);
   uint8_t *rows = reinterpret_cast<uint8_t *>(
-      scratch(6, static_cast<size_t>(16 * kIm2colPanels + 16)));
+      scratch(6, static_cast<size_t>(rowStride(16 * kIm2colPanels) + 16)));
   for (int64_t task = begin; task < end; ++task) {
     const int64_t ig = q.ig0 + task / blocks, b = task % blocks;
     const int64_t p0 = b * 16 * kIm2colPanels;
     const int64_t pn = minI(16 * kIm2colPanels, q.P - p0);
-    buildPanels(q, ig / q.G, ig % q.G, p0, pn,
+    buildPanels(q, ig, p0, pn,
                 q.shared + (ig - q.ig0) * q.sharedStride + p0 / 16 * q.kq * 64,
                 rows);
   }
 }
+
+// The planes of the pass: tasks (pair, input channel of the group).
+void planeTasks(void *ctxp, int64_t begin, int64_t end) {
+  const QConv &q = *static_cast<const QConv *>(ctxp);
+  const uint8_t pad = static_cast<uint8_t>(q.zp ^ q.flip);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t ig = q.ig0 + task / q.Cg, c = task % q.Cg;
+    const int64_t n = ig / q.G, g = ig % q.G;
+    buildPlane(q, q.x + (n * q.C + g * q.Cg + c) * q.H * q.W, pad,
+               q.planes + ((ig - q.ig0) * q.Cg + c) * q.planeStride);
+  }
+}
+
+// acc[oh*OW + ow] += sum of w * plane over the taps of a depthwise window
+// that land inside the input (plane: x - zp as int16, H x W).
+inline __attribute__((always_inline)) void dwAccumBody(const QConv &q,
+                                                       const int16_t *plane,
+                                                       const int8_t *w,
+                                                       int32_t *acc) {
+  // Taps outer: the bounds of the outputs whose tap lands inside the row
+  // (0 <= ow*sw + off < W) are computed once per column tap.
+  for (int64_t kw = 0; kw < q.KW; ++kw) {
+    const int64_t off = kw * q.dw - q.pl;
+    const int64_t lo = off >= 0 ? 0 : (-off + q.sw - 1) / q.sw;
+    const int64_t hi =
+        q.W - off <= 0 ? 0 : minI(q.OW, (q.W - off - 1) / q.sw + 1);
+    for (int64_t oh = 0; oh < q.OH; ++oh) {
+      int32_t *a = acc + oh * q.OW;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H)
+          continue;
+        const int16_t *row = plane + ih * q.W;
+        const int16_t wv = w[kh * q.KW + kw];
+        if (q.sw == 1) {
+          const int16_t *r = row + off;
+          for (int64_t ow = lo; ow < hi; ++ow)
+            a[ow] += static_cast<int32_t>(wv) * static_cast<int32_t>(r[ow]);
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow)
+            a[ow] += static_cast<int32_t>(wv) *
+                     static_cast<int32_t>(row[ow * q.sw + off]);
+        }
+      }
+    }
+  }
+}
+
+void dwAccum(const QConv &q, const int16_t *plane, const int8_t *w,
+             int32_t *acc) {
+  dwAccumBody(q, plane, w, acc);
+}
+
+#if defined(__x86_64__)
+// The same integer sums, vectorized 8 or 16 lanes wide.
+__attribute__((target("avx2"))) void dwAccumAvx2(const QConv &q,
+                                                 const int16_t *plane,
+                                                 const int8_t *w,
+                                                 int32_t *acc) {
+  dwAccumBody(q, plane, w, acc);
+}
+#endif
 
 // Depthwise (one input channel per group): per output plane, int32 sums of
 // w * (x - zp) over the taps inside the input, then the epilogue per
@@ -250,22 +360,35 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
   const Kernels &ep = q.outType != LOPPER_QTYPE_F32 && !q8ActIsExact(q.act)
                           ? scalarKernels
                           : *q.kr;
+  const int64_t P = q.OH * q.OW, Pr = lopper_cpu_round_up(P, 32);
   int16_t *plane = reinterpret_cast<int16_t *>(
       scratch(6, static_cast<size_t>(q.H * q.W / 2 + 16)));
-  int32_t *acc = reinterpret_cast<int32_t *>(
-      scratch(7, static_cast<size_t>(lopper_cpu_round_up(q.OW, 32) + 32)));
-  alignas(64) float tile[32];
-  alignas(64) float tmp[32];
+  // The plane's int32 sums, then (64-byte aligned) its scaled sums and the
+  // epilogue's output, as rows of 32 (the float epilogue's tile rows).
+  int32_t *acc =
+      reinterpret_cast<int32_t *>(scratch(7, static_cast<size_t>(3 * Pr)));
+  float *tile = reinterpret_cast<float *>(acc + Pr);
+  float *tmp = tile + Pr;
   const int64_t khw = q.KH * q.KW;
   for (int64_t task = begin; task < end; ++task) {
     const int64_t m = task % q.M, n = task / q.M;
     const int64_t ch = m / q.Mg;
     const uint8_t *xc = q.x + (n * q.C + ch) * q.H * q.W;
+    const int16_t zp = static_cast<int16_t>(q.zp);
+    const uint8_t flip = q.flip;
     for (int64_t i = 0; i < q.H * q.W; ++i)
-      plane[i] = static_cast<int16_t>((xc[i] ^ q.flip) - q.zp);
-    const int8_t *w = q.w + m * khw;
+      plane[i] = static_cast<int16_t>(static_cast<uint8_t>(xc[i] ^ flip) - zp);
+    std::memset(acc, 0, sizeof(int32_t) * static_cast<size_t>(P));
+#if defined(__x86_64__)
+    if (q.kr->isa >= IsaAvx2)
+      dwAccumAvx2(q, plane, q.w + m * khw, acc);
+    else
+#endif
+      dwAccum(q, plane, q.w + m * khw, acc);
     const float s = q.xScale * q.wScales[m];
-    const int64_t yOff = (n * q.M + m) * q.OH * q.OW;
+    for (int64_t i = 0; i < Pr; ++i)
+      tile[i] = i < P ? static_cast<float>(acc[i]) * s : 0.0f;
+    // The plane as rows of 32 outputs, then the last partial row.
     Epilogue e = {};
     e.act = q.act;
     e.alpha = q.alpha;
@@ -274,53 +397,27 @@ void directConvTasks(void *ctxp, int64_t begin, int64_t end) {
       e.rowBias = q.bias + m;
       e.rowBiasStride = 0;
     }
-    for (int64_t oh = 0; oh < q.OH; ++oh) {
-      for (int64_t ow = 0; ow < q.OW; ++ow)
-        acc[ow] = 0;
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        if (ih < 0 || ih >= q.H)
-          continue;
-        const int16_t *row = plane + ih * q.W;
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int32_t wv = w[kh * q.KW + kw];
-          const int64_t off = kw * q.dw - q.pl;
-          // Outputs whose tap lands inside the row: 0 <= ow*sw + off < W.
-          const int64_t lo = off >= 0 ? 0 : (-off + q.sw - 1) / q.sw;
-          const int64_t hi =
-              q.W - off <= 0 ? 0 : minI(q.OW, (q.W - off - 1) / q.sw + 1);
-          if (q.sw == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow)
-              acc[ow] += wv * row[ow + off];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow)
-              acc[ow] += wv * row[ow * q.sw + off];
-          }
-        }
-      }
-      const int64_t rOff = yOff + oh * q.OW;
-      for (int64_t j0 = 0; j0 < q.OW; j0 += 32) {
-        const int64_t nc = minI(32, q.OW - j0);
-        for (int64_t j = 0; j < 32; ++j)
-          tile[j] = j < nc ? static_cast<float>(acc[j0 + j]) * s : 0.0f;
-        if (q.residual) {
-          e.add1 = q.residual + rOff + j0;
-          e.ld1 = 0;
-        }
-        char *out =
-            static_cast<char *>(q.y) + static_cast<int64_t>(elem) * (rOff + j0);
-        if (q.outType == LOPPER_QTYPE_F32) {
-          ep.epilogue(tile, reinterpret_cast<float *>(out), 0, 1, nc, e);
-        } else {
-          ep.epilogue(tile, tmp, 0, 1, nc, e);
-          q8Quantize(tmp, nc, q.outScale, q.outZp, q.outType, out);
-        }
-      }
+    const int64_t yOff = (n * q.M + m) * P;
+    if (q.residual) {
+      e.add1 = q.residual + yOff;
+      e.ld1 = 32;
     }
+    char *out = static_cast<char *>(q.y) + static_cast<int64_t>(elem) * yOff;
+    float *dst =
+        q.outType == LOPPER_QTYPE_F32 ? reinterpret_cast<float *>(out) : tmp;
+    const int64_t full = P / 32, rest = P - full * 32;
+    if (full > 0)
+      ep.epilogue(tile, dst, 32, full, 32, e);
+    if (rest > 0)
+      ep.epilogue(tile + full * 32, dst + full * 32, 32, 1, rest,
+                  e.at(full, 0));
+    if (q.outType != LOPPER_QTYPE_F32)
+      q.qk->quantize(tmp, P, q.outScale, q.outZp, q.outType, out);
   }
 }
 
 struct DynCtx {
+  const Q8Kernels *qk;
   const float *x;
   uint8_t *q;
   int64_t n, chunk;
@@ -332,8 +429,8 @@ void dynQuantTask(void *ctxp, int64_t begin, int64_t end) {
   const DynCtx &d = *static_cast<const DynCtx *>(ctxp);
   for (int64_t c = begin; c < end; ++c) {
     const int64_t i0 = c * d.chunk;
-    q8Quantize(d.x + i0, minI(d.chunk, d.n - i0), d.scale, d.zp,
-               LOPPER_QTYPE_U8, d.q + i0);
+    d.qk->quantize(d.x + i0, minI(d.chunk, d.n - i0), d.scale, d.zp,
+                   LOPPER_QTYPE_U8, d.q + i0);
   }
 }
 
@@ -392,13 +489,14 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
   q.y = y;
   q.flip = 0;
   q.x = static_cast<const uint8_t *>(x);
-  if (xType == LOPPER_QTYPE_I8) {
+  if (xType == LOPPER_QIN_I8) {
     q.flip = 0x80;
     q.zp += 128;
-  } else if (xType == LOPPER_QTYPE_F32) {
+  } else if (xType == LOPPER_QIN_F32) {
     // One scale and zero point for the whole tensor (all images), as
     // DynamicQuantizeLinear; the u8 copy in this thread's scratch.
     DynCtx d;
+    d.qk = q.qk;
     d.x = static_cast<const float *>(x);
     d.n = q.N * q.C * q.H * q.W;
     q8DynamicParams(d.x, 1, d.n, d.n, &d.scale, &d.zp);
@@ -430,9 +528,9 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
   const double ops = 2.0 * static_cast<double>(q.N * q.M) *
                      static_cast<double>(q.P) * static_cast<double>(q.Kg);
   const int64_t want =
-      serial
-          ? 1
-          : static_cast<int64_t>(std::fmax(1.0, std::fmin(ops / 16e6, 64.0)));
+      serial ? 1
+             : static_cast<int64_t>(
+                   std::fmax(1.0, std::fmin(std::ceil(ops / 16e6), 64.0)));
   const int64_t NG = q.N * q.G;
   for (;;) {
     q.pt_ = lopper_cpu_ceil_div(q.P, q.pb);
@@ -448,21 +546,31 @@ lopper_k_conv2d_q8_v1(void *rt, const int64_t *ip, const float *fp,
     else
       break;
   }
-  // Channel blocks would each build the same im2col: build it once per
-  // pass of (image, group) pairs (at most ~16 MB) and share it.
-  q.shared = nullptr;
-  q.sharedStride = lopper_cpu_round_up(q.P, 16) * q.kq * 4;
-  int64_t pairs = NG;
-  if (q.ct_ > 1) {
-    pairs = std::max<int64_t>(
-        1,
-        minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, q.sharedStride)));
-    q.shared = reinterpret_cast<uint8_t *>(
-        scratch(8, static_cast<size_t>(pairs * q.sharedStride / 4 + 16)));
-  }
+  // The planes of every input channel, then (when channel blocks would
+  // each build the same im2col) the im2col once per (image, group) pair,
+  // for passes of pairs that fit ~16 MB.
+  q.Hp = q.H + q.pt + ip[LOPPER_CONV_IP_PAD_BOTTOM];
+  q.Wq = lopper_cpu_ceil_div(q.W + q.pl + ip[LOPPER_CONV_IP_PAD_RIGHT], q.sw);
+  q.planesAreX = q.KH == 1 && q.KW == 1 && q.sh == 1 && q.sw == 1 &&
+                 q.Hp == q.H && q.Wq == q.W && q.pt == 0 && q.pl == 0 &&
+                 q.OH == q.H && q.OW == q.W;
+  q.planeStride = q.planesAreX
+                      ? q.H * q.W
+                      : lopper_cpu_round_up(q.sw * q.Hp * q.Wq, 64) + 64;
+  const bool share = q.ct_ > 1;
+  q.sharedStride = share ? lopper_cpu_round_up(q.P, 16) * q.kq * 4 : 0;
+  const int64_t perPair =
+      (q.planesAreX ? 0 : q.Cg * q.planeStride) + q.sharedStride;
+  const int64_t pairs = std::max<int64_t>(
+      1, minI(NG, (int64_t(16) << 20) / std::max<int64_t>(1, perPair)));
+  q.planes = reinterpret_cast<uint8_t *>(
+      scratch(8, static_cast<size_t>(pairs * perPair / 4 + 16)));
+  q.shared = share ? q.planes + pairs * (perPair - q.sharedStride) : nullptr;
   for (q.ig0 = 0; q.ig0 < NG; q.ig0 += pairs) {
     q.igs = minI(pairs, NG - q.ig0);
-    if (q.shared)
+    if (!q.planesAreX)
+      lopper_rt_parallel_for(rt, q.igs * q.Cg, 1, planeTasks, &q);
+    if (share)
       lopper_rt_parallel_for(
           rt, q.igs * lopper_cpu_ceil_div(q.P, 16 * kIm2colPanels), 1,
           im2colTasks, &q);

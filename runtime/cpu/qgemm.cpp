@@ -128,7 +128,22 @@ void q8GemmBlock(const Kernels &kr, const Q8Kernels &qk, const Q8Gemm &g) {
       t.bc = g.bc + ir * g.bcStride;
       t.corr = g.perRow ? g.corr + i0 : g.corr + j0;
       t.scale = g.perRow ? g.scale + i0 : g.scale + j0;
-      qk.tile(t);
+      if (g.bsrStart) {
+        for (int v = 0; v < t.nv; ++v) {
+          const int64_t p = g.bsrPanel0 + jp + v;
+          Q8SparseArgs sa;
+          sa.bc = t.bc;
+          sa.q = g.bsrQ + g.bsrStart[p];
+          sa.blocks = g.bsrBlocks + static_cast<int64_t>(g.bsrStart[p]) * 64;
+          sa.nb = g.bsrStart[p + 1] - g.bsrStart[p];
+          sa.corr = t.corr + 16 * v;
+          sa.scale = t.scale + 16 * v;
+          sa.out = tile + (v / 2) * 256 + (v % 2) * 16;
+          qk.sparseTile(sa);
+        }
+      } else {
+        qk.tile(t);
+      }
       for (int64_t ch = 0; ch * 32 < ncols; ++ch) {
         const int64_t jc = j0 + ch * 32;
         const int64_t nc = minI(32, ncols - ch * 32);
@@ -140,10 +155,15 @@ void q8GemmBlock(const Kernels &kr, const Q8Kernels &qk, const Q8Gemm &g) {
                       nc, e);
           continue;
         }
+        if (qk.requant && &ep == &kr) {
+          qk.requant(tile + ch * 256, mr, nc, e, g.outScale, g.outZp, g.outType,
+                     c, g.ldc);
+          continue;
+        }
         ep.epilogue(tile + ch * 256, tmp, 32, mr, nc, e);
         for (int64_t i = 0; i < mr; ++i)
-          q8Quantize(tmp + i * 32, nc, g.outScale, g.outZp, g.outType,
-                     c + i * g.ldc);
+          qk.quantize(tmp + i * 32, nc, g.outScale, g.outZp, g.outType,
+                      c + i * g.ldc);
       }
     }
   }
@@ -180,7 +200,7 @@ void packAPanels(const uint8_t *a, int64_t rs, int64_t rows, int64_t K,
 
 // Blocks of up to 256 rows (the packed A block stays in L2) and 480
 // columns, whole tiles (8 x 48) where possible; split (columns first, down
-// to 96) until there are about one task per 32 M ops, at most 32.
+// to 96) until there are about one task per 32 M ops rounded up, at most 32.
 Grid q8Grid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K) {
   const int64_t tn = kQ8MaxNv * kQ8Nr;
   Grid g;
@@ -189,7 +209,7 @@ Grid q8Grid(bool serial, int64_t outer, int64_t M, int64_t N, int64_t K) {
   const double ops = 2.0 * static_cast<double>(outer) * static_cast<double>(M) *
                      static_cast<double>(N) * static_cast<double>(K);
   const int64_t want =
-      serial ? 1 : static_cast<int64_t>(std::fmin(ops / 32e6, 32.0));
+      serial ? 1 : static_cast<int64_t>(std::fmin(std::ceil(ops / 32e6), 32.0));
   for (;;) {
     g.mt = lopper_cpu_ceil_div(M, g.mb);
     g.nt = lopper_cpu_ceil_div(N, g.nb);
@@ -220,6 +240,9 @@ struct MatmulQ8Ctx {
   const int32_t *dynZp;  // A_TYPE 2: per batch
   const int8_t *w;
   int64_t panelBytes;
+  // Block-sparse weights (lopper_k_matmul_bsr_q8_v1), else null.
+  const int32_t *bsrStart, *bsrSums, *bsrQ;
+  const int8_t *bsrBlocks;
   const float *wScales, *bias, *residual;
   void *c;
   Grid grid;
@@ -232,8 +255,8 @@ void quantizeRowsTask(void *ctxp, int64_t begin, int64_t end) {
   uint8_t *dst = const_cast<uint8_t *>(x.a);
   for (int64_t r = begin; r < end; ++r) {
     const int64_t b = r / x.M, i = r % x.M;
-    q8Quantize(x.af + b * x.aBs + i * x.aRs, x.K, x.dynScale[b], x.dynZp[b],
-               LOPPER_QTYPE_U8, dst + r * x.kq * 4);
+    x.qk->quantize(x.af + b * x.aBs + i * x.aRs, x.K, x.dynScale[b], x.dynZp[b],
+                   LOPPER_QTYPE_U8, dst + r * x.kq * 4);
   }
 }
 
@@ -254,7 +277,7 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
     uint32_t flip = 0;
     int32_t zp;
     float aScale;
-    if (x.aType == LOPPER_QTYPE_F32) {
+    if (x.aType == LOPPER_QIN_F32) {
       aRows = x.a + (batch * x.M + m0) * x.kq * 4;
       aRs = x.kq * 4;
       zp = x.dynZp[batch];
@@ -264,7 +287,7 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
       aRs = x.aRs;
       zp = x.aZp;
       aScale = x.aScale;
-      if (x.aType == LOPPER_QTYPE_I8) {
+      if (x.aType == LOPPER_QIN_I8) {
         // i8 -> u8: a + 128 (flip the sign bit), zero point likewise.
         flip = 0x80808080u;
         zp += 128;
@@ -284,8 +307,11 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
       if (j < N) {
         const int64_t col = n0 + j;
         int32_t sum;
-        std::memcpy(&sum, x.w + col / kQ8Nr * x.panelBytes + (col % kQ8Nr) * 4,
-                    4);
+        if (x.bsrStart)
+          sum = x.bsrSums[col];
+        else
+          std::memcpy(&sum,
+                      x.w + col / kQ8Nr * x.panelBytes + (col % kQ8Nr) * 4, 4);
         corr[j] = zp * sum;
         scale[j] = aScale * x.wScales[col];
       } else {
@@ -303,6 +329,10 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
     g.vec = reinterpret_cast<const uint8_t *>(x.w) + n0 / kQ8Nr * x.panelBytes +
             LOPPER_CPU_Q8_HEADER;
     g.vecStride = x.panelBytes;
+    g.bsrStart = x.bsrStart;
+    g.bsrQ = x.bsrQ;
+    g.bsrBlocks = x.bsrBlocks;
+    g.bsrPanel0 = n0 / kQ8Nr;
     g.bcSigned = false;
     g.perRow = false;
     g.corr = corr;
@@ -334,11 +364,10 @@ void matmulQ8Tasks(void *ctxp, int64_t begin, int64_t end) {
 
 using namespace lopper::cpu;
 
-extern "C" LOPPER_EXPORT void
-lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
-                      const void *a, const int8_t *w_packed,
-                      const float *w_scales, const float *bias,
-                      const float *residual, void *c) {
+namespace {
+void matmulQ8(void *rt, const int64_t *ip, const float *fp, const void *a,
+              const int8_t *w_packed, bool bsr, const float *w_scales,
+              const float *bias, const float *residual, void *c) {
   const int64_t batch = ip[LOPPER_QMM_IP_BATCH];
   MatmulQ8Ctx x;
   x.M = ip[LOPPER_QMM_IP_M];
@@ -366,6 +395,19 @@ lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
   x.outScale = fp[LOPPER_QFP_OUT_SCALE];
   x.w = w_packed;
   x.panelBytes = lopper_cpu_q8_mm_panel_bytes(x.K);
+  x.bsrStart = x.bsrSums = x.bsrQ = nullptr;
+  x.bsrBlocks = nullptr;
+  if (bsr) {
+    // The layout of lopper_pack_matmul_bsr_s8 (pack.c).
+    const int64_t panels = lopper_cpu_ceil_div(x.N, kQ8Nr);
+    const char *base = reinterpret_cast<const char *>(w_packed);
+    x.bsrStart = reinterpret_cast<const int32_t *>(base);
+    x.bsrSums = reinterpret_cast<const int32_t *>(
+        base + lopper_cpu_round_up(4 * (panels + 1), 64));
+    x.bsrQ = x.bsrSums + 16 * panels;
+    x.bsrBlocks = reinterpret_cast<const int8_t *>(x.bsrQ) +
+                  lopper_cpu_round_up(4 * x.bsrStart[panels], 64);
+  }
   x.wScales = w_scales;
   x.bias = bias;
   x.residual = residual;
@@ -374,7 +416,7 @@ lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
   x.dynScale = nullptr;
   x.dynZp = nullptr;
   x.a = static_cast<const uint8_t *>(a);
-  if (x.aType == LOPPER_QTYPE_F32) {
+  if (x.aType == LOPPER_QIN_F32) {
     // Per batch matrix: the parameters, then the u8 copy (rows of kq*4
     // bytes) in this thread's scratch, read by every task.
     const int64_t rowBytes = x.kq * 4;
@@ -399,4 +441,21 @@ lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
   x.grid = q8Grid(rt == nullptr, batch, x.M, x.N, x.K);
   lopper_rt_parallel_for(rt, batch * x.grid.mt * x.grid.nt, 1, matmulQ8Tasks,
                          &x);
+}
+} // namespace
+
+extern "C" LOPPER_EXPORT void
+lopper_k_matmul_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                      const void *a, const int8_t *w_packed,
+                      const float *w_scales, const float *bias,
+                      const float *residual, void *c) {
+  matmulQ8(rt, ip, fp, a, w_packed, false, w_scales, bias, residual, c);
+}
+
+extern "C" LOPPER_EXPORT void
+lopper_k_matmul_bsr_q8_v1(void *rt, const int64_t *ip, const float *fp,
+                          const void *a, const int8_t *w_packed,
+                          const float *w_scales, const float *bias,
+                          const float *residual, void *c) {
+  matmulQ8(rt, ip, fp, a, w_packed, true, w_scales, bias, residual, c);
 }

@@ -40,6 +40,12 @@ const struct {
      entry(static_cast<lopper_k_conv2d_q8_v1_fn>(&lopper_k_conv2d_q8_v1))},
     {"lopper_k_matmul_q8_v1",
      entry(static_cast<lopper_k_matmul_q8_v1_fn>(&lopper_k_matmul_q8_v1))},
+    {"lopper_k_matmul_bsr_q8_v1",
+     entry(static_cast<lopper_k_matmul_bsr_q8_v1_fn>(
+         &lopper_k_matmul_bsr_q8_v1))},
+    {"lopper_k_matmul_bsr_f32_v1",
+     entry(static_cast<lopper_k_matmul_bsr_f32_v1_fn>(
+         &lopper_k_matmul_bsr_f32_v1))},
 #endif
 };
 

@@ -469,7 +469,9 @@ TEST(RuntimeKernels, Registry) {
   EXPECT_NE(findKernel("lopper_k_matmul_f32_v1"), nullptr);
   EXPECT_NE(findKernel("lopper_k_conv2d_q8_v1"), nullptr);
   EXPECT_NE(findKernel("lopper_k_matmul_q8_v1"), nullptr);
-  EXPECT_EQ(numKernels(), 7u);
+  EXPECT_NE(findKernel("lopper_k_matmul_bsr_f32_v1"), nullptr);
+  EXPECT_NE(findKernel("lopper_k_matmul_bsr_q8_v1"), nullptr);
+  EXPECT_EQ(numKernels(), 9u);
 #else
   EXPECT_EQ(numKernels(), 3u);
 #endif

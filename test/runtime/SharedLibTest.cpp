@@ -48,6 +48,8 @@ TEST(RuntimeSharedLib, ExportsTheCApiOnly) {
        {"lopper_rt_parallel_for", "lopper_k_op_begin_v1", "lopper_k_tap_v1",
         "lopper_k_conv2d_f32_v1", "lopper_k_matmul_f32_v1",
         "lopper_k_conv2d_q8_v1", "lopper_k_matmul_q8_v1",
+        "lopper_k_matmul_bsr_f32_v1", "lopper_pack_matmul_bsr_f32",
+        "lopper_k_matmul_bsr_q8_v1", "lopper_pack_matmul_bsr_s8",
         "lopper_pack_conv2d_f32", "lopper_pack_matmul_b_s8",
         "_ZN6lopper2rt15hostCpuFeaturesEv"})
     EXPECT_EQ(dlsym(lib.handle, internal), nullptr) << internal;

@@ -973,9 +973,9 @@ bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
     double sc;
     bool sgn;
     if (xe.isF32()) {
-      aType = LOPPER_QTYPE_F32; // dynamic: the kernel quantizes
+      aType = LOPPER_QIN_F32; // dynamic: the kernel quantizes
     } else if (perTensor(xe, sc, aZp, sgn)) {
-      aType = sgn ? LOPPER_QTYPE_I8 : LOPPER_QTYPE_U8;
+      aType = sgn ? LOPPER_QIN_I8 : LOPPER_QIN_U8;
       aScale = (float)sc;
     } else {
       return fail("int8 kernels need an input quantized per tensor or f32 "
@@ -1033,7 +1033,7 @@ bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
     if (bt.getElementType().isF32()) {
       readF32(bias, bv);
     } else if (bt.getElementType().isInteger(32)) {
-      if (aType == LOPPER_QTYPE_F32)
+      if (aType == LOPPER_QIN_F32)
         return fail("an int32 bias needs a static input scale");
       auto iv = getConstantIntValues(bias);
       if (!iv)

@@ -204,8 +204,8 @@ typedef void (*lopper_k_matmul_f32_v1_fn)(void *rt, const int64_t *ip,
 /* ---- int8 kernels (u8 x s8 with int32 accumulation; VNNI vpdpbusd form).
  * Weights are int8, symmetric per output channel (zero point 0), scale
  * w_scales[j] per output channel j, packed at compile time. Activations are
- * u8 or i8 with one scale and zero point (A_TYPE LOPPER_QTYPE_U8 / _I8), or
- * fp32 quantized by the kernel at run time (A_TYPE LOPPER_QTYPE_F32: per
+ * u8 or i8 with one scale and zero point (A_TYPE LOPPER_QIN_U8 / _I8), or
+ * fp32 quantized by the kernel at run time (A_TYPE LOPPER_QIN_F32: per
  * tensor u8 with ONNX DynamicQuantizeLinear's rule, per batch matrix). With the
  * real accumulation acc(i,j) = a_scale * w_scales[j] * sum_k (A(i,k) - a_zp) *
  * W(k,j) the output is y = act(acc + bias[j] + residual) (bias float, may be
@@ -225,11 +225,19 @@ enum {
   LOPPER_QFP_OUT_SCALE,
   LOPPER_QFP_COUNT
 };
+/* (Added with the kernels:) names for the activation element types of
+ * A_TYPE and X_TYPE below. Their order differs from LOPPER_QTYPE_* (the
+ * OUT_TYPE codes, where 0 is f32). */
+enum {
+  LOPPER_QIN_U8 = 0,
+  LOPPER_QIN_I8 = 1,
+  LOPPER_QIN_F32 = 2, /* quantized at run time (dynamic) */
+};
 /* Batched int8 matmul: A(b,i,k) = a[b*a_bs + i*a_rs + k] (K contiguous,
  * elements of A_TYPE), W = packed output of lopper_pack_matmul_b_s8 (shared by
  * all batches), C(b,i,j) at c[b*c_bs + i*ldc + j] in OUT_TYPE elements,
- * residual (f32) at residual[b*r_bs + i*ldc + j]. A_TYPE: a LOPPER_QTYPE_*
- * value (F32 meaning dynamic); OUT_TYPE as above. */
+ * residual (f32) at residual[b*r_bs + i*ldc + j]. A_TYPE: a LOPPER_QIN_*
+ * value (0 u8, 1 i8, 2 f32 dynamic); OUT_TYPE as above. */
 enum {
   LOPPER_QMM_IP_BATCH,
   LOPPER_QMM_IP_M,
@@ -256,8 +264,12 @@ typedef void (*lopper_k_matmul_q8_v1_fn)(void *rt, const int64_t *ip,
 
 /* int8 2-D convolution, NCHW: ip[0 .. LOPPER_CONV_IP_COUNT) as for the fp32
  * conv (LOPPER_CONV_IP_ACT included), then the entries below. x holds X_TYPE
- * elements (a LOPPER_QTYPE_* value, F32 meaning dynamic); padding reads as X_ZP
- * (real 0). */
+ * elements (0 u8, 1 i8, 2 f32 dynamic); padding reads as X_ZP (real 0). */
+/* (Added with the kernels:) X_TYPE 2 quantizes the whole x, all N images,
+ * with one scale and zero point, as DynamicQuantizeLinear on the conv input;
+ * fp[LOPPER_QFP_A_SCALE] and X_ZP are then ignored (likewise A_SCALE and
+ * A_ZP for the matmul's A_TYPE 2, per batch matrix). The packed int8
+ * weights carry per-channel int32 sums (layouts in runtime/cpu/pack.c). */
 enum {
   LOPPER_QCONV_IP_X_TYPE = LOPPER_CONV_IP_COUNT,
   LOPPER_QCONV_IP_X_ZP,
@@ -271,6 +283,52 @@ typedef void (*lopper_k_conv2d_q8_v1_fn)(void *rt, const int64_t *ip,
                                          const float *w_scales,
                                          const float *bias,
                                          const float *residual, void *y);
+
+/* ---- Block-sparse fp32 matmul (BSR, blocks of 16 output channels x 1
+ * reduction element). W (K x N) is viewed as [O = N, R = K] (as in
+ * docs/ir-contracts.md section 2); a block is 16 consecutive output columns
+ * j of one reduction row k, i.e. W(k, 16p .. 16p + 15): in the [O, R] view
+ * block[16, 1]. Only blocks holding a nonzero are stored; each is one
+ * 16-float vector FMA broadcast from A(i, k). Edge blocks (N % 16) are
+ * zero-padded.
+ *   C(b,i,j) = act(sum_k A(b,i,k) W(k,j) + bias[j] + residual(b,i,j))
+ *   A(b,i,k) = a[b*a_bs + i*a_rs + k], C and residual at [b*c_bs | b*r_bs
+ *   + i*ldc + j]; bias and residual may be NULL; fp[0] alpha, fp[1] beta.
+ * w_packed from lopper_pack_matmul_bsr_f32 (shared by all batches). */
+enum {
+  LOPPER_SMM_IP_BATCH,
+  LOPPER_SMM_IP_M,
+  LOPPER_SMM_IP_N,
+  LOPPER_SMM_IP_K,
+  LOPPER_SMM_IP_A_BS,
+  LOPPER_SMM_IP_A_RS,
+  LOPPER_SMM_IP_R_BS,
+  LOPPER_SMM_IP_C_BS,
+  LOPPER_SMM_IP_LDC,
+  LOPPER_SMM_IP_ACT,
+  LOPPER_SMM_IP_COUNT
+};
+typedef void (*lopper_k_matmul_bsr_f32_v1_fn)(void *rt, const int64_t *ip,
+                                              const float *fp, const float *a,
+                                              const void *w_packed,
+                                              const float *bias,
+                                              const float *residual, float *c);
+
+/* ---- Block-sparse int8 matmul (BSR, blocks of 16 output channels x 4
+ * reduction elements: in the [O = N, R = K] view block[16, 4]). A block is
+ * W(4q .. 4q + 3, 16p .. 16p + 15), one 64-byte vpdpbusd operand (16 int32
+ * lanes of 4 products each) broadcast-multiplied with the 4 activation
+ * bytes A(i, 4q .. 4q + 3); only blocks holding a nonzero are stored (K and
+ * N zero-padded to multiples of 4 and 16). Parameters, data pointers,
+ * types, zero points and the requantizing epilogue exactly as
+ * lopper_k_matmul_q8_v1 (LOPPER_QMM_IP_*, LOPPER_QFP_*); w_packed from
+ * lopper_pack_matmul_bsr_s8. */
+typedef void (*lopper_k_matmul_bsr_q8_v1_fn)(void *rt, const int64_t *ip,
+                                             const float *fp, const void *a,
+                                             const int8_t *w_packed,
+                                             const float *w_scales,
+                                             const float *bias,
+                                             const float *residual, void *c);
 
 /* Profiling and taps: called by generated code around every op (op_begin /
  * op_end with the op's id) and after a tapped tensor is written (tap with the
@@ -298,6 +356,21 @@ void lopper_pack_matmul_b_s8(int64_t K, int64_t N, const int8_t *w, int64_t rs,
 int64_t lopper_pack_conv2d_s8_size(const int64_t *ip);
 /* w: [M][C/group][KH][KW] contiguous int8 */
 void lopper_pack_conv2d_s8(const int64_t *ip, const int8_t *w, int8_t *out);
+
+/* Block-sparse fp32 weights (lopper_k_matmul_bsr_f32_v1), sizes in bytes
+ * (64-byte multiples; the size depends on which blocks are nonzero).
+ * w(k, j) = w[k*rs + j*cs]. */
+int64_t lopper_pack_matmul_bsr_f32_size(int64_t K, int64_t N, const float *w,
+                                        int64_t rs, int64_t cs);
+void lopper_pack_matmul_bsr_f32(int64_t K, int64_t N, const float *w,
+                                int64_t rs, int64_t cs, void *out);
+
+/* Block-sparse int8 weights (lopper_k_matmul_bsr_q8_v1), sizes in bytes
+ * (64-byte multiples, data dependent). w(k, j) = w[k*rs + j*cs], int8. */
+int64_t lopper_pack_matmul_bsr_s8_size(int64_t K, int64_t N, const int8_t *w,
+                                       int64_t rs, int64_t cs);
+void lopper_pack_matmul_bsr_s8(int64_t K, int64_t N, const int8_t *w,
+                               int64_t rs, int64_t cs, int8_t *out);
 
 #ifdef __cplusplus
 }

@@ -52,8 +52,10 @@ struct AlignedBuf {
 // The fastest of many calls (at least gSeconds and 10 calls): the machine
 // may be shared, and the minimum is what the kernel costs when it has the
 // cores.
-// --cpu-time: the calling thread's CPU time instead (a single-thread
-// figure that preemption by other processes does not inflate).
+// --cpu-time: the calling thread's CPU time instead of wall time for the
+// single-thread columns (a figure that preemption by other processes does
+// not inflate); the threads column stays wall time (process CPU time
+// misses helper threads' time and would overstate it).
 bool gCpuTime = false;
 
 double now() {
@@ -95,7 +97,10 @@ template <typename F>
 Times report(const Runner &r, const char *name, double flops, F &&call) {
   const double s0 = secondsPerCall([&] { call(nullptr); });
   const double s1 = secondsPerCall([&] { call(r.one); });
+  const bool cpuTime = gCpuTime;
+  gCpuTime = false;
   const double sn = secondsPerCall([&] { call(r.many); });
+  gCpuTime = cpuTime;
   std::printf("%-6s %-44s %8.3f %6.1f | %8.3f %6.1f | %8.3f %6.1f\n",
               isaName(activeIsa()), name, s0 * 1e3, flops / s0 * 1e-9, s1 * 1e3,
               flops / s1 * 1e-9, sn * 1e3, flops / sn * 1e-9);
@@ -227,7 +232,7 @@ Times benchConvQ8(const Runner &r, const ConvCase &c) {
   ip[LOPPER_CONV_IP_DIL_W] = 1;
   ip[LOPPER_CONV_IP_GROUP] = c.G;
   ip[LOPPER_CONV_IP_ACT] = LOPPER_ACT_RELU;
-  ip[LOPPER_QCONV_IP_X_TYPE] = LOPPER_QTYPE_U8;
+  ip[LOPPER_QCONV_IP_X_TYPE] = LOPPER_QIN_U8;
   ip[LOPPER_QCONV_IP_X_ZP] = 3;
   ip[LOPPER_QCONV_IP_OUT_TYPE] = LOPPER_QTYPE_U8;
   ip[LOPPER_QCONV_IP_OUT_ZP] = 0;
@@ -275,13 +280,112 @@ void benchMatmulQ8(const Runner &r, const char *name, int64_t M, int64_t N,
   ip[LOPPER_QMM_IP_ACT] = LOPPER_ACT_NONE;
   ip[LOPPER_QMM_IP_OUT_TYPE] = outType;
   float fp[LOPPER_QFP_COUNT] = {0, 0, 0.02f, 0.05f};
-  const void *ap = aType == LOPPER_QTYPE_F32
+  const void *ap = aType == LOPPER_QIN_F32
                        ? static_cast<const void *>(af.data())
                        : static_cast<const void *>(a.data());
   report(r, name, 2.0 * static_cast<double>(M * N * K), [&](void *rt) {
     lopper_k_matmul_q8_v1(rt, ip.data(), fp, ap, wp.p, scales.data(),
                           bias.data(), nullptr, c.data());
   });
+}
+
+// Block-sparse fp32 (1 x 16 blocks, `density` of them kept) against the
+// dense fp32 kernel on the same weights: GFLOP/s-effective counts the
+// dense FLOPs (2 M N K).
+void benchSparse(const Runner &r, int64_t M, int64_t N, int64_t K,
+                 double density) {
+  std::mt19937 rng(1);
+  std::vector<float> a = randomVector(static_cast<size_t>(M * K), rng, 1.0f);
+  std::vector<float> w(static_cast<size_t>(K * N), 0.0f);
+  std::bernoulli_distribution keep(density);
+  std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = 0; p * 16 < N; ++p)
+      if (keep(rng))
+        for (int64_t j = p * 16; j < N && j < p * 16 + 16; ++j)
+          w[static_cast<size_t>(k * N + j)] = u(rng);
+  std::vector<float> bias = randomVector(static_cast<size_t>(N), rng, 0.1f);
+  std::vector<float> c(static_cast<size_t>(M * N));
+  const float fp[2] = {0, 0};
+  AlignedBytes sp(lopper_pack_matmul_bsr_f32_size(K, N, w.data(), N, 1));
+  lopper_pack_matmul_bsr_f32(K, N, w.data(), N, 1, sp.p);
+  std::vector<int64_t> sip(LOPPER_SMM_IP_COUNT);
+  sip[LOPPER_SMM_IP_BATCH] = 1;
+  sip[LOPPER_SMM_IP_M] = M;
+  sip[LOPPER_SMM_IP_N] = N;
+  sip[LOPPER_SMM_IP_K] = K;
+  sip[LOPPER_SMM_IP_A_RS] = K;
+  sip[LOPPER_SMM_IP_LDC] = N;
+  const double flops = 2.0 * static_cast<double>(M * N * K);
+  char name[96];
+  std::snprintf(name, sizeof name, "bsr 1x16 %lldx%lldx%lld %.0f%% sparse",
+                static_cast<long long>(M), static_cast<long long>(N),
+                static_cast<long long>(K), 100 * (1 - density));
+  report(r, name, flops, [&](void *rt) {
+    lopper_k_matmul_bsr_f32_v1(rt, sip.data(), fp, a.data(), sp.p, bias.data(),
+                               nullptr, c.data());
+  });
+}
+
+// Block-sparse int8 (4 x 16 blocks, `density` kept; u8 in, u8 out) with
+// GOP/s-effective counting the dense ops; density 1 runs the dense int8
+// kernel on the same weights.
+void benchSparseQ8(const Runner &r, int64_t M, int64_t N, int64_t K,
+                   double density) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> a = randomBytes(static_cast<size_t>(M * K), rng);
+  std::vector<uint8_t> wb = randomBytes(static_cast<size_t>(K * N), rng);
+  std::bernoulli_distribution keep(density);
+  for (int64_t q = 0; q * 4 < K; ++q)
+    for (int64_t p = 0; p * 16 < N; ++p)
+      if (!keep(rng))
+        for (int64_t k = 4 * q; k < K && k < 4 * q + 4; ++k)
+          for (int64_t j = 16 * p; j < N && j < 16 * p + 16; ++j)
+            wb[static_cast<size_t>(k * N + j)] = 0;
+  const int8_t *w = reinterpret_cast<const int8_t *>(wb.data());
+  const bool dense = density >= 1.0;
+  AlignedBytes wp(dense ? lopper_pack_matmul_b_s8_size(K, N)
+                        : lopper_pack_matmul_bsr_s8_size(K, N, w, N, 1));
+  if (dense)
+    lopper_pack_matmul_b_s8(K, N, w, N, 1, wp.p);
+  else
+    lopper_pack_matmul_bsr_s8(K, N, w, N, 1, wp.p);
+  std::vector<float> scales(static_cast<size_t>(N), 1e-3f);
+  std::vector<float> bias = randomVector(static_cast<size_t>(N), rng, 0.1f);
+  std::vector<uint8_t> c(static_cast<size_t>(M * N));
+  std::vector<int64_t> ip(LOPPER_QMM_IP_COUNT);
+  ip[LOPPER_QMM_IP_BATCH] = 1;
+  ip[LOPPER_QMM_IP_M] = M;
+  ip[LOPPER_QMM_IP_N] = N;
+  ip[LOPPER_QMM_IP_K] = K;
+  ip[LOPPER_QMM_IP_A_RS] = K;
+  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QIN_U8;
+  ip[LOPPER_QMM_IP_A_ZP] = 3;
+  ip[LOPPER_QMM_IP_LDC] = N;
+  ip[LOPPER_QMM_IP_OUT_TYPE] = LOPPER_QTYPE_U8;
+  float fp[LOPPER_QFP_COUNT] = {0, 0, 0.02f, 0.05f};
+  char name[96];
+  if (dense)
+    std::snprintf(name, sizeof name, "bsr dense q8 %lldx%lldx%lld",
+                  static_cast<long long>(M), static_cast<long long>(N),
+                  static_cast<long long>(K));
+  else
+    std::snprintf(name, sizeof name, "bsr q8 4x16 %lldx%lldx%lld %.0f%% sparse",
+                  static_cast<long long>(M), static_cast<long long>(N),
+                  static_cast<long long>(K), 100 * (1 - density));
+  report(r, name, 2.0 * static_cast<double>(M * N * K), [&](void *rt) {
+    (dense ? lopper_k_matmul_q8_v1 : lopper_k_matmul_bsr_q8_v1)(
+        rt, ip.data(), fp, a.data(), wp.p, scales.data(), bias.data(), nullptr,
+        c.data());
+  });
+}
+
+void benchDenseRef(const Runner &r, int64_t M, int64_t N, int64_t K) {
+  char name[96];
+  std::snprintf(name, sizeof name, "bsr dense fp32 %lldx%lldx%lld",
+                static_cast<long long>(M), static_cast<long long>(N),
+                static_cast<long long>(K));
+  benchMatmul(r, name, M, N, K, LOPPER_ACT_NONE);
 }
 
 // The distinct convolutions of ResNet-50 (v1.5) at batch 1.
@@ -360,7 +464,8 @@ int main(int argc, char **argv) {
   r.threads = threads;
   std::printf("%-6s %-44s %15s | %15s | %15s\n", "isa", "case",
               "rt=NULL ms GF/s", "1 thread", "threads");
-  std::printf("%-6s %-44s %15s | %15s | %12d thr\n", "", "", "", "", threads);
+  std::printf("%-6s %-44s %15s | %15s | %12d thr%s\n", "", "", "", "", threads,
+              gCpuTime ? " (wall time)" : "");
   auto want = [&](const char *name) {
     return filter.empty() || std::strstr(name, filter.c_str());
   };
@@ -399,13 +504,13 @@ int main(int argc, char **argv) {
       int64_t M, N, K;
       int aType, outType;
     } const mm[] = {
-        {"q8 gemm 1024^3 u8 -> f32", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 u8 -> f32", 1024, 1024, 1024, LOPPER_QIN_U8,
          LOPPER_QTYPE_F32},
-        {"q8 gemm 1024^3 u8 -> u8", 1024, 1024, 1024, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 u8 -> u8", 1024, 1024, 1024, LOPPER_QIN_U8,
          LOPPER_QTYPE_U8},
-        {"q8 gemm 1024^3 f32 dynamic -> f32", 1024, 1024, 1024,
-         LOPPER_QTYPE_F32, LOPPER_QTYPE_F32},
-        {"q8 gemm 128x768x768 u8 -> u8", 128, 768, 768, LOPPER_QTYPE_U8,
+        {"q8 gemm 1024^3 f32 dynamic -> f32", 1024, 1024, 1024, LOPPER_QIN_F32,
+         LOPPER_QTYPE_F32},
+        {"q8 gemm 128x768x768 u8 -> u8", 128, 768, 768, LOPPER_QIN_U8,
          LOPPER_QTYPE_U8},
     };
     for (const auto &m : mm)
@@ -414,6 +519,18 @@ int main(int argc, char **argv) {
     for (const ConvCase &c : kResNet50)
       if (want(c.name) || std::strstr("q8", filter.c_str()))
         benchConvQ8(r, c);
+  }
+  if (filter.empty() || filter.find("bsr") != std::string::npos) {
+    for (int64_t M : {128, 1}) {
+      benchDenseRef(r, M, 1024, 1024);
+      benchSparse(r, M, 1024, 1024, 0.2);
+      benchSparse(r, M, 1024, 1024, 0.1);
+    }
+    for (int64_t M : {128, 1}) {
+      benchSparseQ8(r, M, 1024, 1024, 1.0);
+      benchSparseQ8(r, M, 1024, 1024, 0.2);
+      benchSparseQ8(r, M, 1024, 1024, 0.1);
+    }
   }
   benchPoolDestroy(r.many);
   benchPoolDestroy(r.one);

@@ -22,6 +22,14 @@ using namespace lopper::cpu;
 
 namespace {
 
+// The codes artifact_abi.h gives A_TYPE / X_TYPE (0 u8, 1 i8, 2 f32) and
+// OUT_TYPE (0 f32, 1 u8, 2 i8).
+static_assert(LOPPER_QIN_U8 == 0 && LOPPER_QIN_I8 == 1 && LOPPER_QIN_F32 == 2,
+              "A_TYPE codes");
+static_assert(LOPPER_QTYPE_F32 == 0 && LOPPER_QTYPE_U8 == 1 &&
+                  LOPPER_QTYPE_I8 == 2,
+              "OUT_TYPE codes");
+
 int fakeRuntime;
 void *const kThreaded = &fakeRuntime;
 
@@ -204,7 +212,10 @@ std::string mmName(const MmCase &c) {
          (c.residual ? " res" : "");
 }
 
-void runMatmul(const MmCase &c, uint32_t seed) {
+// bsr: the block-sparse kernel on W with about `density` of its 4 x 16
+// blocks kept.
+void runMatmul(const MmCase &c, uint32_t seed, bool bsr = false,
+               double density = 1.0) {
   std::mt19937 rng(seed);
   const int64_t aRs = c.K + c.aPad, aBs = c.M * aRs + 3;
   const int64_t ldc = c.N + c.cPad, cBs = c.M * ldc + 5;
@@ -230,8 +241,8 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   std::vector<float> res(static_cast<size_t>(cElems));
   for (auto &v : res)
     v = f(rng);
-  const int32_t aZp = c.aType == LOPPER_QTYPE_U8 ? 131 : -11;
-  const float aScale = c.aType == LOPPER_QTYPE_F32 ? 0.0f : 0.03f;
+  const int32_t aZp = c.aType == LOPPER_QIN_U8 ? 131 : -11;
+  const float aScale = c.aType == LOPPER_QIN_F32 ? 0.0f : 0.03f;
   // Small output scales: many outputs saturate.
   const float outScale = 0.02f;
   const int32_t outZp = c.outType == LOPPER_QTYPE_U8 ? 100 : -7;
@@ -239,9 +250,28 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   if (c.act == LOPPER_ACT_LEAKY_RELU)
     fp[0] = 0.1f;
 
-  Blob packed(lopper_pack_matmul_b_s8_size(c.K, c.N));
+  if (bsr) {
+    std::bernoulli_distribution keep(density);
+    for (int64_t q = 0; q * 4 < c.K; ++q)
+      for (int64_t p = 0; p * 16 < c.N; ++p)
+        if (!keep(rng))
+          for (int64_t k = 4 * q; k < c.K && k < 4 * q + 4; ++k)
+            for (int64_t j = 16 * p; j < c.N && j < 16 * p + 16; ++j)
+              w[static_cast<size_t>(j * c.K + k)] = 0;
+  }
   // K x N with a column stride: w(k, j) = w[j*K + k] (transposed source).
-  lopper_pack_matmul_b_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  const int64_t packedSize =
+      bsr ? lopper_pack_matmul_bsr_s8_size(c.K, c.N, w.data(), 1, c.K)
+          : lopper_pack_matmul_b_s8_size(c.K, c.N);
+  EXPECT_EQ(packedSize % 64, 0);
+  Blob packed(packedSize + 64);
+  std::memset(packed.p, 0x5a, static_cast<size_t>(packedSize + 64));
+  if (bsr)
+    lopper_pack_matmul_bsr_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  else
+    lopper_pack_matmul_b_s8(c.K, c.N, w.data(), 1, c.K, packed.p);
+  for (int64_t i = packedSize; i < packedSize + 64; ++i)
+    ASSERT_EQ(packed.p[i], 0x5a) << "packing wrote past its size";
 
   // The reference.
   std::vector<double> want;
@@ -250,7 +280,7 @@ void runMatmul(const MmCase &c, uint32_t seed) {
     std::vector<int64_t> qa;
     float dScale = aScale;
     int32_t dZp = aZp;
-    if (c.aType == LOPPER_QTYPE_F32) {
+    if (c.aType == LOPPER_QIN_F32) {
       std::vector<float> mat;
       for (int64_t i = 0; i < c.M; ++i)
         for (int64_t k = 0; k < c.K; ++k)
@@ -262,8 +292,8 @@ void runMatmul(const MmCase &c, uint32_t seed) {
         int64_t acc = 0;
         for (int64_t k = 0; k < c.K; ++k) {
           const size_t ai = static_cast<size_t>(b * aBs + i * aRs + k);
-          int64_t av = c.aType == LOPPER_QTYPE_U8 ? aBytes[ai]
-                       : c.aType == LOPPER_QTYPE_I8
+          int64_t av = c.aType == LOPPER_QIN_U8 ? aBytes[ai]
+                       : c.aType == LOPPER_QIN_I8
                            ? static_cast<int8_t>(aBytes[ai])
                            : qa[static_cast<size_t>(i * c.K + k)];
           acc += (av - dZp) * w[static_cast<size_t>(j * c.K + k)];
@@ -294,7 +324,7 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   ip[LOPPER_QMM_IP_ACT] = c.act;
   ip[LOPPER_QMM_IP_OUT_TYPE] = c.outType;
   ip[LOPPER_QMM_IP_OUT_ZP] = outZp;
-  const void *a = c.aType == LOPPER_QTYPE_F32
+  const void *a = c.aType == LOPPER_QIN_F32
                       ? static_cast<const void *>(aF.data())
                       : static_cast<const void *>(aBytes.data());
   const size_t elem = c.outType == LOPPER_QTYPE_F32 ? 4 : 1;
@@ -302,14 +332,14 @@ void runMatmul(const MmCase &c, uint32_t seed) {
   auto outs = onEveryIsa(
       static_cast<size_t>(cElems) * elem,
       [&](void *out) {
-        lopper_k_matmul_q8_v1(c.threaded ? kThreaded : nullptr, ip.data(), fp,
-                              a, packed.p, wScales.data(),
-                              c.bias ? bias.data() : nullptr,
-                              c.residual ? res.data() : nullptr, out);
+        (bsr ? lopper_k_matmul_bsr_q8_v1 : lopper_k_matmul_q8_v1)(
+            c.threaded ? kThreaded : nullptr, ip.data(), fp, a, packed.p,
+            wScales.data(), c.bias ? bias.data() : nullptr,
+            c.residual ? res.data() : nullptr, out);
       },
       &levels);
   checkOutputs(outs, levels, want, where, c.outType, outScale, outZp,
-               mmName(c));
+               (bsr ? "bsr " : "") + mmName(c));
 }
 
 const int kActs[] = {LOPPER_ACT_NONE,       LOPPER_ACT_RELU,    LOPPER_ACT_CLIP,
@@ -318,9 +348,9 @@ const int kActs[] = {LOPPER_ACT_NONE,       LOPPER_ACT_RELU,    LOPPER_ACT_CLIP,
 
 TEST(QuantMatmul, SizesTailsAndTypes) {
   // M, N, K not multiples of the 8 x 48 tile or of 4 (K).
-  const int64_t sizes[][3] = {{1, 1, 1},     {3, 17, 5},   {8, 16, 4},
-                              {9, 47, 13},   {17, 49, 35}, {2, 97, 3},
-                              {33, 100, 64}, {13, 33, 130}};
+  const int64_t sizes[][3] = {{1, 1, 1},     {3, 17, 5},    {8, 16, 4},
+                              {9, 47, 13},   {17, 49, 35},  {2, 97, 3},
+                              {33, 100, 64}, {13, 33, 130}, {4, 20, 0}};
   uint32_t seed = 1;
   for (const auto &s : sizes)
     for (int aType = 0; aType < 3; ++aType)
@@ -340,7 +370,7 @@ TEST(QuantMatmul, ActivationsBiasResidual) {
                     11,
                     37,
                     21,
-                    LOPPER_QTYPE_U8,
+                    LOPPER_QIN_U8,
                     outType,
                     act,
                     (br & 1) != 0,
@@ -365,7 +395,7 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                 300,
                 600,
                 260,
-                LOPPER_QTYPE_I8,
+                LOPPER_QIN_I8,
                 LOPPER_QTYPE_U8,
                 LOPPER_ACT_CLIP,
                 true,
@@ -378,7 +408,7 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                  270,
                  520,
                  129,
-                 LOPPER_QTYPE_F32,
+                 LOPPER_QIN_F32,
                  LOPPER_QTYPE_F32,
                  LOPPER_ACT_GELU,
                  true,
@@ -387,6 +417,42 @@ TEST(QuantMatmul, BatchesStridesAndThreads) {
                  1,
                  0};
   runMatmul(bigF, 301);
+}
+
+TEST(QuantMatmul, BlockSparse) {
+  const int64_t sizes[][3] = {{1, 1, 1},    {3, 17, 5},    {9, 47, 13},
+                              {17, 49, 35}, {1, 100, 130}, {33, 70, 64}};
+  uint32_t seed = 400;
+  for (const auto &s : sizes)
+    for (double density : {0.0, 0.2, 1.0})
+      for (int aType = 0; aType < 3; ++aType) {
+        MmCase c = {1,
+                    s[0],
+                    s[1],
+                    s[2],
+                    aType,
+                    (aType + 1) % 3,
+                    LOPPER_ACT_RELU,
+                    true,
+                    aType == 2,
+                    false,
+                    0,
+                    0};
+        runMatmul(c, seed++, true, density);
+      }
+  MmCase big = {2,
+                130,
+                300,
+                260,
+                LOPPER_QIN_U8,
+                LOPPER_QTYPE_I8,
+                LOPPER_ACT_NONE,
+                true,
+                true,
+                true,
+                5,
+                3};
+  runMatmul(big, 450, true, 0.1);
 }
 
 // Dynamic quantization of an all-zero A: scale 1, zero point 0 (as
@@ -403,7 +469,7 @@ TEST(QuantMatmul, DynamicAllZero) {
   ip[LOPPER_QMM_IP_N] = 5;
   ip[LOPPER_QMM_IP_K] = 10;
   ip[LOPPER_QMM_IP_A_RS] = 10;
-  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QTYPE_F32;
+  ip[LOPPER_QMM_IP_A_TYPE] = LOPPER_QIN_F32;
   ip[LOPPER_QMM_IP_LDC] = 5;
   float fp[LOPPER_QFP_COUNT] = {0, 0, 0, 1};
   std::vector<float> c(30, -1.0f);
@@ -444,7 +510,7 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   ip[LOPPER_CONV_IP_DIL_W] = s.dw;
   ip[LOPPER_CONV_IP_GROUP] = s.G;
   ip[LOPPER_CONV_IP_ACT] = act;
-  const int32_t xZp = xType == LOPPER_QTYPE_U8 ? 121 : 9;
+  const int32_t xZp = xType == LOPPER_QIN_U8 ? 121 : 9;
   const int32_t outZp = outType == LOPPER_QTYPE_U8 ? 90 : -3;
   ip[LOPPER_QCONV_IP_X_TYPE] = xType;
   ip[LOPPER_QCONV_IP_X_ZP] = xZp;
@@ -482,11 +548,11 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   std::vector<int64_t> xq(static_cast<size_t>(xElems));
   float dScale = xScale;
   int32_t dZp = xZp;
-  if (xType == LOPPER_QTYPE_F32)
+  if (xType == LOPPER_QIN_F32)
     refDynamic(xf, &dScale, &dZp, xq);
   else
     for (size_t i = 0; i < xq.size(); ++i)
-      xq[i] = xType == LOPPER_QTYPE_U8 ? xb[i] : static_cast<int8_t>(xb[i]);
+      xq[i] = xType == LOPPER_QIN_U8 ? xb[i] : static_cast<int8_t>(xb[i]);
   std::vector<double> want;
   std::vector<int64_t> where;
   for (int64_t n = 0; n < N; ++n)
@@ -526,7 +592,7 @@ void runConv(const QConvShape &s, int64_t N, int xType, int outType, int act,
   lopper_pack_conv2d_s8(ip.data(), w.data(), packed.p);
   for (int64_t i = size; i < size + 64; ++i)
     ASSERT_EQ(packed.p[i], 0x5a) << "packing wrote past its size";
-  const void *x = xType == LOPPER_QTYPE_F32
+  const void *x = xType == LOPPER_QIN_F32
                       ? static_cast<const void *>(xf.data())
                       : static_cast<const void *>(xb.data());
   const size_t elem = outType == LOPPER_QTYPE_F32 ? 4 : 1;
@@ -582,7 +648,7 @@ TEST(QuantConv, ActivationsBiasResidual) {
   for (const QConvShape &s : shapes)
     for (int act : kActs)
       for (int outType = 0; outType < 3; ++outType)
-        runConv(s, 1, LOPPER_QTYPE_I8, outType, act, act % 2 == 0, act % 3 != 0,
+        runConv(s, 1, LOPPER_QIN_I8, outType, act, act % 2 == 0, act % 3 != 0,
                 true, seed++);
 }
 
@@ -591,18 +657,18 @@ TEST(QuantConv, ResNetLikeThreaded) {
   // 56x56 to keep the reference quick).
   const QConvShape s1 = {64, 14, 14, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   const QConvShape s2 = {64, 28, 28, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
-  runConv(s1, 1, LOPPER_QTYPE_U8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, true,
+  runConv(s1, 1, LOPPER_QIN_U8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, true,
           true, 3000);
-  runConv(s2, 1, LOPPER_QTYPE_U8, LOPPER_QTYPE_I8, LOPPER_ACT_NONE, true, true,
+  runConv(s2, 1, LOPPER_QIN_U8, LOPPER_QTYPE_I8, LOPPER_ACT_NONE, true, true,
           true, 3001);
   // Deep layer: the channels split into blocks that share one im2col per
   // (image, group) pair.
   const QConvShape s3 = {128, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  runConv(s3, 2, LOPPER_QTYPE_I8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, false,
+  runConv(s3, 2, LOPPER_QIN_I8, LOPPER_QTYPE_U8, LOPPER_ACT_RELU, true, false,
           true, 3002);
   const QConvShape s4 = {64, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2};
-  runConv(s4, 2, LOPPER_QTYPE_F32, LOPPER_QTYPE_F32, LOPPER_ACT_NONE, true,
-          true, true, 3003);
+  runConv(s4, 2, LOPPER_QIN_F32, LOPPER_QTYPE_F32, LOPPER_ACT_NONE, true, true,
+          true, 3003);
 }
 
 //===--- Packing and dispatch ------------------------------------------===//
@@ -644,6 +710,39 @@ TEST(QuantPack, ConvSizes) {
   ip[LOPPER_CONV_IP_GROUP] = 6; // not depthwise: C/G = 1 but M = 9
   ip[LOPPER_CONV_IP_C] = 6;
   EXPECT_EQ(lopper_pack_conv2d_s8_size(ip.data()), 128); // 81 bytes
+}
+
+// The requantizing store: halfway cases round to even, saturation at both
+// ends, huge values; the same bytes on every level.
+TEST(QuantDispatch, QuantizeSameBitsOnEveryLevel) {
+  std::vector<float> v = {0.5f,   1.5f,   2.5f,    -0.5f,   -1.5f,  -2.5f,
+                          127.5f, 128.5f, -128.5f, 254.5f,  255.5f, 1e20f,
+                          -1e20f, 0.0f,   -0.0f,   3.49999f};
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> d(-400.0f, 400.0f);
+  for (int i = 0; i < 77; ++i)
+    v.push_back(d(rng));
+  for (int outType : {LOPPER_QTYPE_U8, LOPPER_QTYPE_I8})
+    for (int32_t zp : {0, 5, -3}) {
+      std::vector<uint8_t> first;
+      for (Isa isa : kIsas) {
+        if (isa > detectedIsa())
+          continue;
+        std::vector<uint8_t> out(v.size());
+        q8KernelsFor(isa).quantize(v.data(), static_cast<int64_t>(v.size()),
+                                   1.0f, zp, outType, out.data());
+        for (size_t i = 0; i < v.size(); ++i) {
+          const int64_t got = outType == LOPPER_QTYPE_U8
+                                  ? int64_t(out[i])
+                                  : int64_t(static_cast<int8_t>(out[i]));
+          EXPECT_EQ(got, requant(v[i], 1.0f, zp, outType))
+              << isaName(isa) << " " << v[i] << " zp " << zp;
+        }
+        if (first.empty())
+          first = out;
+        EXPECT_EQ(out, first) << isaName(isa);
+      }
+    }
 }
 
 TEST(QuantDispatch, Levels) {
