@@ -85,6 +85,14 @@ suite_quantized() {
     --bin "$BIN" --models-dir "$MODELS_DIR" --models "$models"
 }
 
+# The accuracy examples: digits MLPs (5 seeds; int8 and 2:4 + int8
+# against fp32 held-out top-1) and all-MiniLM-L6-v2 with its real weights
+# (int8 dynamic cosine; calibration-aware against magnitude 2:4).
+suite_accuracy() {
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/accuracy_examples.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR"
+}
+
 # Every pruning mode on ResNet-18 and the BERT 6x384 encoder: exact checks
 # of the pruned weights, onnxruntime against the original, and the pruned
 # artifact against onnxruntime (models exported by the models suite).
@@ -181,6 +189,7 @@ run_suite models-$TIER suite_models
 run_suite compiled-$TIER suite_compiled
 run_suite quantized-$TIER suite_quantized
 run_suite pruned suite_pruned
+run_suite accuracy suite_accuracy
 run_suite onnx-backend suite_onnx_backend
 [ "$TIER" = full ] && run_suite benchmarks suite_benchmarks
 
