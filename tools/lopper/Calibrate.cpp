@@ -317,13 +317,17 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
           observe(tensor, it->second);
       }
       ++done;
-      if (options.progress)
+      // A live counter on a terminal; one line otherwise (logs, pipes).
+      if (options.progress && errs().is_displayed())
         errs() << format("\rcalibrating (%s): %zu/%zu runs",
                          table.method.c_str(), done, total);
     }
   }
   if (options.progress)
-    errs() << "\n";
+    errs() << (errs().is_displayed() ? "\n" : "")
+           << format("calibrated (%s) on %zu samples, %zu runs, %zu tensors\n",
+                     table.method.c_str(), data.samples.size(), total,
+                     stats.size());
   for (auto &[name, s] : stats)
     table.ranges[name] = chooseRange(s, options);
   return true;
