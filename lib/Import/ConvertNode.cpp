@@ -600,6 +600,426 @@ void convertDequantize(GraphImporter &gi, const Node &n) {
   single(gi, n, gi.create1("dequantize", {x}));
 }
 
+//===----------------------------------------------------------------------===//
+// ONNX coverage (issue 4): ops decomposed into existing lop ops, and the
+// converters of the ops added for it.
+//===----------------------------------------------------------------------===//
+
+Type elemOf(Value v) { return typeOf(v).getElementType(); }
+
+/// A rank-0 constant of element type `elem`.
+Value scalarOf(GraphImporter &gi, Type elem, double v) {
+  auto t = RankedTensorType::get({}, elem);
+  if (isa<FloatType>(elem))
+    return gi.constant(DenseElementsAttr::get(t, gi.b.getFloatAttr(elem, v)));
+  if (elem.isInteger(1))
+    return gi.constant(DenseElementsAttr::get(t, v != 0));
+  return gi.constant(
+      DenseElementsAttr::get(t, gi.b.getIntegerAttr(elem, (int64_t)v)));
+}
+
+Value un(GraphImporter &gi, StringRef name, Value x) {
+  return gi.create1(name, {x});
+}
+Value bin(GraphImporter &gi, StringRef name, Value a, Value b) {
+  return gi.create1(name, {a, b});
+}
+Value sel(GraphImporter &gi, Value c, Value a, Value b) {
+  return gi.create1("where", {c, a, b});
+}
+
+void requireFloat(Value x) {
+  if (!isa<FloatType>(elemOf(x)))
+    throw NodeError{"expects a floating-point input"};
+}
+
+/// Variadic Min/Max/Sum folded pairwise; Min and Max select with where, so
+/// they work for every element type.
+Value foldInputs(GraphImporter &gi, const Node &n, StringRef kind) {
+  if (n.input_size() < 1)
+    throw NodeError{"needs at least one input"};
+  Value acc = gi.input(n, 0);
+  for (int i = 1; i < n.input_size(); ++i) {
+    Value x = gi.input(n, i);
+    if (kind == "add")
+      acc = bin(gi, "add", acc, x);
+    else
+      acc = sel(gi, bin(gi, kind, acc, x), acc, x);
+  }
+  return acc;
+}
+
+/// log(1 + e^x).
+Value softplus(GraphImporter &gi, Value x) {
+  return un(gi, "log",
+            bin(gi, "add", un(gi, "exp", x), scalarOf(gi, elemOf(x), 1)));
+}
+
+/// Axes of a reduction as the opset gives them; nullopt for a no-op.
+std::optional<SmallVector<int64_t>> reduceAxes(GraphImporter &gi, const Node &n,
+                                               int64_t inputSince) {
+  int64_t rank = typeOf(gi.input(n, 0)).getRank();
+  SmallVector<int64_t> axes;
+  if (gi.opset >= inputSince) {
+    if (Value a = gi.optionalInput(n, 1))
+      axes = constInts(a, "axes");
+  } else if (auto a = attrInts(n, "axes")) {
+    axes = *a;
+  }
+  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0))
+    return std::nullopt;
+  return normAxes(axes, rank);
+}
+
+Value reduceOp(GraphImporter &gi, StringRef name, Value x,
+               ArrayRef<int64_t> axes, bool keep) {
+  return gi.create1(name, {x},
+                    {named(gi, "axes", i64s(gi, axes)),
+                     named(gi, "keepdims", gi.b.getBoolAttr(keep))});
+}
+
+/// ReduceL1/L2/SumSquare/LogSum/LogSumExp as elementwise ops around
+/// reduce_sum (LogSumExp subtracts the maximum first, as onnxruntime does).
+void convertComposedReduce(GraphImporter &gi, const Node &n, StringRef kind) {
+  Value x = gi.input(n, 0);
+  bool keep = attrInt(n, "keepdims", 1);
+  auto axes = reduceAxes(gi, n, 18);
+  Type e = elemOf(x);
+  if (kind == "logsumexp") {
+    requireFloat(x);
+    if (!axes)
+      return single(gi, n, x);
+    Value m = reduceOp(gi, "reduce_max", x, *axes, true);
+    Value s = reduceOp(gi, "reduce_sum", un(gi, "exp", bin(gi, "sub", x, m)),
+                       *axes, keep);
+    Value mk = keep ? m : reduceOp(gi, "reduce_max", x, *axes, false);
+    return single(gi, n, bin(gi, "add", un(gi, "log", s), mk));
+  }
+  Value pre = x;
+  if (kind == "l1")
+    pre = un(gi, "abs", x);
+  else if (kind == "l2" || kind == "sumsquare")
+    pre = bin(gi, "mul", x, x);
+  Value r = axes ? reduceOp(gi, "reduce_sum", pre, *axes, keep) : pre;
+  if (kind == "l2") {
+    if (!isa<FloatType>(e))
+      r = gi.create1(
+          "cast",
+          {un(gi, "sqrt",
+              gi.create1("cast", {r},
+                         {named(gi, "to", TypeAttr::get(gi.b.getF32Type()))}))},
+          {named(gi, "to", TypeAttr::get(e))});
+    else
+      r = un(gi, "sqrt", r);
+  } else if (kind == "logsum") {
+    requireFloat(x);
+    r = un(gi, "log", r);
+  }
+  single(gi, n, r);
+}
+
+/// DepthToSpace / SpaceToDepth: reshape, transpose, reshape.
+void convertDepthSpace(GraphImporter &gi, const Node &n, bool toSpace) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (xt.getRank() != 4 || !xt.hasStaticShape())
+    throw NodeError{"expects a 4-D input with a static shape"};
+  int64_t bs = attrInt(n, "blocksize", 0);
+  if (bs < 1)
+    throw NodeError{"blocksize must be >= 1"};
+  int64_t B = xt.getDimSize(0), C = xt.getDimSize(1), H = xt.getDimSize(2),
+          W = xt.getDimSize(3);
+  SmallVector<int64_t> mid, perm, out;
+  if (toSpace) {
+    if (C % (bs * bs))
+      throw NodeError{"channels are not a multiple of blocksize^2"};
+    int64_t c = C / (bs * bs);
+    if (attrString(n, "mode", "DCR") == "CRD") {
+      mid = {B, c, bs, bs, H, W};
+      perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      mid = {B, bs, bs, c, H, W};
+      perm = {0, 3, 4, 1, 5, 2};
+    }
+    out = {B, c, H * bs, W * bs};
+  } else {
+    if (H % bs || W % bs)
+      throw NodeError{"spatial sizes are not multiples of blocksize"};
+    mid = {B, C, H / bs, bs, W / bs, bs};
+    perm = {0, 3, 5, 1, 2, 4};
+    out = {B, C * bs * bs, H / bs, W / bs};
+  }
+  Value r = gi.create1("reshape", {x, gi.constI64(mid)});
+  r = gi.create1("transpose", {r}, {named(gi, "perm", i64s(gi, perm))});
+  single(gi, n, gi.create1("reshape", {r, gi.constI64(out)}));
+}
+
+/// LayerNormalization with its Mean and InvStdDev outputs, and
+/// RMSNormalization, written out over the axes from `axis` on.
+void convertNormWritten(GraphImporter &gi, const Node &n, bool rms) {
+  Value x = gi.input(n, 0), scale = gi.input(n, 1);
+  Value bias = rms ? Value() : gi.optionalInput(n, 2);
+  requireFloat(x);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = normAxis(attrInt(n, "axis", -1), rank);
+  SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  Type e = elemOf(x);
+  Value eps = scalarOf(gi, e, attrFloat(n, "epsilon", 1e-5f));
+  Value mean, centered = x;
+  if (!rms) {
+    mean = reduceOp(gi, "reduce_mean", x, axes, true);
+    centered = bin(gi, "sub", x, mean);
+  }
+  Value var = reduceOp(gi, "reduce_mean", bin(gi, "mul", centered, centered),
+                       axes, true);
+  Value inv = un(gi, "reciprocal", un(gi, "sqrt", bin(gi, "add", var, eps)));
+  Value y = bin(gi, "mul", bin(gi, "mul", centered, inv), scale);
+  if (bias)
+    y = bin(gi, "add", y, bias);
+  if (rms)
+    return single(gi, n, y);
+  gi.setOutputs(n, ValueRange{y, mean, inv});
+}
+
+void addCoverageConverters(llvm::StringMap<Converter> &t) {
+  for (auto [o, l] : {std::pair{"Floor", "floor"},
+                      {"Ceil", "ceil"},
+                      {"Round", "round"},
+                      {"Sin", "sin"},
+                      {"Cos", "cos"},
+                      {"Tan", "tan"},
+                      {"Asin", "asin"},
+                      {"Acos", "acos"},
+                      {"Atan", "atan"},
+                      {"Sinh", "sinh"},
+                      {"Cosh", "cosh"},
+                      {"Asinh", "asinh"},
+                      {"Acosh", "acosh"},
+                      {"Atanh", "atanh"},
+                      {"BitwiseNot", "bitwise_not"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1(name, {gi.input(n, 0)}));
+    };
+  }
+  for (auto [o, l] : {std::pair{"Or", "or"},
+                      {"Xor", "xor"},
+                      {"BitwiseAnd", "bitwise_and"},
+                      {"BitwiseOr", "bitwise_or"},
+                      {"BitwiseXor", "bitwise_xor"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1(name, {gi.input(n, 0), gi.input(n, 1)}));
+    };
+  }
+  t["Mod"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0);
+    int64_t fmod = attrInt(n, "fmod", 0);
+    if (!fmod && isa<FloatType>(elemOf(a)))
+      throw NodeError{"Mod of floats needs fmod=1"};
+    single(gi, n,
+           gi.create1("mod", {a, gi.input(n, 1)},
+                      {named(gi, "fmod", gi.b.getI64IntegerAttr(fmod))}));
+  };
+  t["BitShift"] = [](GraphImporter &gi, const Node &n) {
+    std::string dir = attrString(n, "direction", "");
+    if (dir != "LEFT" && dir != "RIGHT")
+      throw NodeError{"direction must be LEFT or RIGHT"};
+    single(gi, n,
+           gi.create1("bit_shift", {gi.input(n, 0), gi.input(n, 1)},
+                      {named(gi, "direction", gi.b.getStringAttr(dir))}));
+  };
+  t["CastLike"] = [](GraphImporter &gi, const Node &n) {
+    single(
+        gi, n,
+        gi.create1("cast", {gi.input(n, 0)},
+                   {named(gi, "to", TypeAttr::get(elemOf(gi.input(n, 1))))}));
+  };
+  t["Size"] = [](GraphImporter &gi, const Node &n) {
+    auto xt = typeOf(gi.input(n, 0));
+    if (!xt.hasStaticShape())
+      throw NodeError{"Size of a tensor with dynamic dimensions is not "
+                      "supported yet"};
+    single(gi, n, gi.constI64({xt.getNumElements()}, true));
+  };
+  t["Min"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "less"));
+  };
+  t["Max"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "greater"));
+  };
+  t["Sum"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "add"));
+  };
+  t["Mean"] = [](GraphImporter &gi, const Node &n) {
+    Value s = foldInputs(gi, n, "add");
+    requireFloat(s);
+    single(gi, n, bin(gi, "div", s, scalarOf(gi, elemOf(s), n.input_size())));
+  };
+  t["GreaterOrEqual"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0), b = gi.input(n, 1);
+    single(gi, n,
+           bin(gi, "or", bin(gi, "greater", a, b), bin(gi, "equal", a, b)));
+  };
+  t["LessOrEqual"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0), b = gi.input(n, 1);
+    single(gi, n, bin(gi, "or", bin(gi, "less", a, b), bin(gi, "equal", a, b)));
+  };
+  t["IsNaN"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, un(gi, "not", bin(gi, "equal", x, x)));
+  };
+  t["IsInf"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    bool pos = attrInt(n, "detect_positive", 1),
+         neg = attrInt(n, "detect_negative", 1);
+    Type e = elemOf(x);
+    Value p = bin(gi, "equal", x, scalarOf(gi, e, INFINITY));
+    Value m = bin(gi, "equal", x, scalarOf(gi, e, -INFINITY));
+    Value r = pos && neg ? bin(gi, "or", p, m)
+              : pos      ? p
+              : neg      ? m
+                         : bin(gi, "and", p, m);
+    single(gi, n, r);
+  };
+  t["Sign"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    Type e = elemOf(x);
+    Value zero = scalarOf(gi, e, 0), one = scalarOf(gi, e, 1);
+    Value pos = sel(gi, bin(gi, "greater", x, zero), one, zero);
+    if (e.isUnsignedInteger())
+      return single(gi, n, pos);
+    single(gi, n, sel(gi, bin(gi, "less", x, zero), scalarOf(gi, e, -1), pos));
+  };
+  t["Softplus"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, softplus(gi, x));
+  };
+  t["Softsign"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n,
+           bin(gi, "div", x,
+               bin(gi, "add", un(gi, "abs", x), scalarOf(gi, elemOf(x), 1))));
+  };
+  t["Mish"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, bin(gi, "mul", x, un(gi, "tanh", softplus(gi, x))));
+  };
+  t["Swish"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    Value ax =
+        bin(gi, "mul", x, scalarOf(gi, elemOf(x), attrFloat(n, "alpha", 1)));
+    single(gi, n, bin(gi, "mul", x, un(gi, "sigmoid", ax)));
+  };
+  t["Selu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    float alpha = attrFloat(n, "alpha", 1.67326319217681884765625f);
+    float gamma = attrFloat(n, "gamma", 1.05070102214813232421875f);
+    Value e = gi.create1("elu", {x},
+                         {named(gi, "alpha", gi.b.getF32FloatAttr(alpha))});
+    single(gi, n, bin(gi, "mul", e, scalarOf(gi, elemOf(x), gamma)));
+  };
+  t["Celu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    float alpha = attrFloat(n, "alpha", 1.0f);
+    Value a = scalarOf(gi, elemOf(x), alpha);
+    Value e = gi.create1("elu", {bin(gi, "div", x, a)},
+                         {named(gi, "alpha", gi.b.getF32FloatAttr(1.0f))});
+    single(gi, n, bin(gi, "mul", e, a));
+  };
+  t["ThresholdedRelu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    Type e = elemOf(x);
+    Value c = bin(gi, "greater", x, scalarOf(gi, e, attrFloat(n, "alpha", 1)));
+    single(gi, n, sel(gi, c, x, scalarOf(gi, e, 0)));
+  };
+  t["PRelu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0), slope = gi.input(n, 1);
+    Value c = bin(gi, "less", x, scalarOf(gi, elemOf(x), 0));
+    single(gi, n, sel(gi, c, bin(gi, "mul", x, slope), x));
+  };
+  t["Shrink"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    Type e = elemOf(x);
+    float lambd = attrFloat(n, "lambd", 0.5f), bias = attrFloat(n, "bias", 0);
+    Value zero = scalarOf(gi, e, 0), bv = scalarOf(gi, e, bias);
+    Value hi = sel(gi, bin(gi, "greater", x, scalarOf(gi, e, lambd)),
+                   bin(gi, "sub", x, bv), zero);
+    single(gi, n,
+           sel(gi, bin(gi, "less", x, scalarOf(gi, e, -lambd)),
+               bin(gi, "add", x, bv), hi));
+  };
+  for (auto [o, k] : {std::pair{"ReduceL1", "l1"},
+                      {"ReduceL2", "l2"},
+                      {"ReduceSumSquare", "sumsquare"},
+                      {"ReduceLogSum", "logsum"},
+                      {"ReduceLogSumExp", "logsumexp"}}) {
+    std::string kind = k;
+    t[o] = [kind](GraphImporter &gi, const Node &n) {
+      convertComposedReduce(gi, n, kind);
+    };
+  }
+  t["ReduceProd"] = [](GraphImporter &gi, const Node &n) {
+    auto axes = reduceAxes(gi, n, 18);
+    Value x = gi.input(n, 0);
+    if (!axes)
+      return single(gi, n, x);
+    single(gi, n,
+           reduceOp(gi, "reduce_prod", x, *axes, attrInt(n, "keepdims", 1)));
+  };
+  t["ArgMin"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+    single(
+        gi, n,
+        gi.create1(
+            "argmin", {x},
+            {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+             named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1))),
+             named(gi, "select_last_index",
+                   gi.b.getBoolAttr(attrInt(n, "select_last_index", 0)))}));
+  };
+  t["DepthToSpace"] = [](GraphImporter &gi, const Node &n) {
+    convertDepthSpace(gi, n, true);
+  };
+  t["SpaceToDepth"] = [](GraphImporter &gi, const Node &n) {
+    convertDepthSpace(gi, n, false);
+  };
+  t["RMSNormalization"] = [](GraphImporter &gi, const Node &n) {
+    convertNormWritten(gi, n, true);
+  };
+  t["Trilu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    if (typeOf(x).getRank() < 2)
+      throw NodeError{"expects an input of rank >= 2"};
+    SmallVector<Value> ops{x};
+    if (Value k = gi.optionalInput(n, 1))
+      ops.push_back(k);
+    single(gi, n,
+           gi.create1(
+               "trilu", ops,
+               {named(gi, "upper", gi.b.getBoolAttr(attrInt(n, "upper", 1)))}));
+  };
+  t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+    single(gi, n,
+           gi.create1("gather_elements", {x, gi.input(n, 1)},
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+  };
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -713,6 +1133,9 @@ const llvm::StringMap<Converter> &converters() {
                                    attrFloat(n, "epsilon", 1e-5f)))}));
     };
     t["LayerNormalization"] = [](GraphImporter &gi, const Node &n) {
+      if ((n.output_size() > 1 && !n.output(1).empty()) ||
+          (n.output_size() > 2 && !n.output(2).empty()))
+        return convertNormWritten(gi, n, false);
       Value x = gi.input(n, 0), scale = gi.input(n, 1),
             bias = gi.optionalInput(n, 2);
       int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
@@ -860,6 +1283,7 @@ const llvm::StringMap<Converter> &converters() {
     t["Resize"] = convertResize;
     t["QuantizeLinear"] = convertQuantize;
     t["DequantizeLinear"] = convertDequantize;
+    addCoverageConverters(t);
     return t;
   }();
   return table;

@@ -250,10 +250,14 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       .Case<SqrtOp, ReciprocalOp, ExpOp, LogOp, NegOp, AbsOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, NotOp, HardSwishOp, LeakyReluOp, EluOp,
             HardSigmoidOp, GeluOp, ClipOp, SoftmaxOp, LogSoftmaxOp, CastOp,
-            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp>(
-          [&](Operation *) { sameAs(0); })
+            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp,
+            FloorOp, CeilOp, RoundOp, SinOp, CosOp, TanOp, AsinOp, AcosOp,
+            AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, BitwiseNotOp,
+            TriluOp>([&](Operation *) { sameAs(0); })
+      .Case<GatherElementsOp>([&](Operation *) { sameAs(1); })
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, GreaterOp,
-            AndOp, WhereOp>([&](Operation *) {
+            AndOp, WhereOp, OrOp, XorOp, BitwiseAndOp, BitwiseOrOp,
+            BitwiseXorOp, BitShiftOp, ModOp>([&](Operation *) {
         SmallVector<PolyVec> ops;
         for (Value v : op->getOperands())
           ops.push_back(dimMap[v]);
@@ -293,7 +297,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           d.push_back(b.back());
         rule = d;
       })
-      .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp>(
+      .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](Operation *) {
             auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes");
             bool keep = op->getAttrOfType<BoolAttr>("keepdims").getValue();

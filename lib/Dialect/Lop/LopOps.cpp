@@ -341,6 +341,7 @@ std::string lopper::lop::getOnnxOpType(Operation *op) {
       {"instance_norm", "InstanceNormalization"},
       {"argmax", "ArgMax"},
       {"topk", "TopK"},
+      {"argmin", "ArgMin"},
   };
   StringRef mnemonic = op->getName().stripDialect();
   if (auto it = special.find(mnemonic); it != special.end())
@@ -603,6 +604,25 @@ static LogicalResult inferReduce(MLIRContext *, Loc loc, A a, Types &t) {
 template <typename A>
 static LogicalResult inferArgMax(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::argMax(loc, a.getInput(), a.getAxis(), a.getKeepdims(), t);
+}
+template <typename A>
+static LogicalResult inferGatherElements(MLIRContext *, Loc loc, A a,
+                                         Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto i = dyn_cast<RankedTensorType>(a.getIndices().getType());
+  if (!x || !i)
+    return emitOptionalError(loc, "expects ranked tensors");
+  if (x.getRank() != i.getRank())
+    return emitOptionalError(loc, "indices rank ", i.getRank(),
+                             " differs from the input rank ", x.getRank());
+  if ((int64_t)a.getAxis() < 0 || (int64_t)a.getAxis() >= x.getRank())
+    return emitOptionalError(loc, "axis ", a.getAxis(),
+                             " out of range for rank ", x.getRank());
+  if (!isa<IntegerType>(i.getElementType()))
+    return emitOptionalError(loc, "indices must be integers, got ",
+                             i.getElementType());
+  t.push_back(RankedTensorType::get(i.getShape(), x.getElementType()));
+  return success();
 }
 template <typename A>
 static LogicalResult inferTopK(MLIRContext *, Loc loc, A a, Types &t) {
