@@ -538,6 +538,20 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
     return true;
   Value result = op->getResult(0);
   auto rt = cast<RankedTensorType>(result.getType());
+  // Anything the dialect folds to constants (Mod, comparisons and logic on
+  // shape values, as in the expanded Attention function).
+  if (!valueMap.count(result) && !isa<ConstantOp>(op) && rt.hasStaticShape() &&
+      rt.getNumElements() <= kMaxShapeValues) {
+    if (auto known = getKnownIntValues(result);
+        known && !known->empty() &&
+        llvm::none_of(*known, ShapedType::isDynamic)) {
+      PolyVec v;
+      for (int64_t i : *known)
+        v.push_back(Poly::constant(i));
+      valueMap[result] = v;
+      return true;
+    }
+  }
   if (!rt.getElementType().isInteger() || rt.getElementType().isInteger(1) ||
       !rt.hasStaticShape() || rt.getNumElements() > kMaxShapeValues)
     return true;

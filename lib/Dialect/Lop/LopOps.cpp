@@ -319,7 +319,71 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
       })
       .Case<UnsqueezeOp, SqueezeOp, CastOp, ReshapeOp>([&](auto op) {
         auto in = getKnownIntValues(op->getOperand(0));
-        return in && in->size() == (size_t)n ? *in : unknown;
+        if (!in || in->size() != (size_t)n)
+          return unknown;
+        if (t.getElementType().isInteger(1))
+          for (int64_t &x : *in)
+            x = x == kDyn ? kDyn : x != 0;
+        return *in;
+      })
+      .Case([&](ModOp m) {
+        bool fmod = m.getFmod();
+        return elementwise([&](int64_t a, int64_t b) {
+          if (b == 0)
+            return kDyn;
+          int64_t r = a % b;
+          if (!fmod && r != 0 && ((r < 0) != (b < 0)))
+            r += b;
+          return r;
+        });
+      })
+      .Case([&](EqualOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a == b; });
+      })
+      .Case([&](LessOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a < b; });
+      })
+      .Case([&](GreaterOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a > b; });
+      })
+      .Case([&](AndOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a && b; });
+      })
+      .Case([&](OrOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a || b; });
+      })
+      .Case([&](XorOp) {
+        return elementwise([](int64_t a, int64_t b) -> int64_t {
+          return (a != 0) != (b != 0);
+        });
+      })
+      .Case([&](NotOp op) {
+        auto in = getKnownIntValues(op.getInput());
+        if (!in || in->size() != (size_t)n)
+          return unknown;
+        for (int64_t &x : *in)
+          x = x == kDyn ? kDyn : !x;
+        return *in;
+      })
+      .Case([&](WhereOp op) {
+        auto c = getKnownIntValues(op.getCondition()),
+             x = getKnownIntValues(op.getX()), y = getKnownIntValues(op.getY());
+        if (!c || !x || !y)
+          return unknown;
+        SmallVector<int64_t> out;
+        for (int64_t i = 0; i < n; ++i) {
+          auto at = [&](const SmallVector<int64_t> &v) {
+            return v.size() == 1 ? v[0] : i < (int64_t)v.size() ? v[i] : kDyn;
+          };
+          int64_t ci = at(*c);
+          out.push_back(ci == kDyn ? kDyn : ci ? at(*x) : at(*y));
+        }
+        return out;
       })
       .Case([&](AddOp) { return elementwise(std::plus<int64_t>()); })
       .Case([&](SubOp) { return elementwise(std::minus<int64_t>()); })
