@@ -240,6 +240,9 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
   single(gi, n, gi.create1("reshape", {sm, shape}));
 }
 
+Type elemOf(Value v);
+Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi);
+
 void convertClip(GraphImporter &gi, const Node &n) {
   Value x = gi.input(n, 0);
   std::optional<double> lo, hi;
@@ -249,8 +252,15 @@ void convertClip(GraphImporter &gi, const Node &n) {
     if (findAttr(n, "max"))
       hi = attrFloat(n, "max", 0);
   } else {
-    lo = constScalar(gi.optionalInput(n, 1), "Clip min");
-    hi = constScalar(gi.optionalInput(n, 2), "Clip max");
+    Value loV = gi.optionalInput(n, 1), hiV = gi.optionalInput(n, 2);
+    auto isConst = [](Value b) {
+      auto vals = b ? lop::getConstantFloatValues(b) : std::nullopt;
+      return !b || (vals && vals->size() == 1);
+    };
+    if (!isConst(loV) || !isConst(hiV) || !isa<FloatType>(elemOf(x)))
+      return single(gi, n, clipWithSelects(gi, x, loV, hiV));
+    lo = constScalar(loV, "Clip min");
+    hi = constScalar(hiV, "Clip max");
   }
   SmallVector<NamedAttribute> attrs;
   if (lo)
@@ -783,6 +793,190 @@ void convertNormWritten(GraphImporter &gi, const Node &n, bool rms) {
   gi.setOutputs(n, ValueRange{y, mean, inv});
 }
 
+/// Clip with bounds that are run-time values (or of an integer type), as
+/// two selects: min first, then max, so min > max gives max as ONNX says.
+Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi) {
+  if (lo)
+    x = sel(gi, bin(gi, "less", x, lo), lo, x);
+  if (hi)
+    x = sel(gi, bin(gi, "greater", x, hi), hi, x);
+  return x;
+}
+
+Value unsqueezeAt(GraphImporter &gi, Value x, ArrayRef<int64_t> axes) {
+  return gi.create1("unsqueeze", {x}, {named(gi, "axes", i64s(gi, axes))});
+}
+Value squeezeAt(GraphImporter &gi, Value x, ArrayRef<int64_t> axes) {
+  return gi.create1("squeeze", {x}, {named(gi, "axes", i64s(gi, axes))});
+}
+Value transposeBy(GraphImporter &gi, Value x, ArrayRef<int64_t> perm) {
+  return gi.create1("transpose", {x}, {named(gi, "perm", i64s(gi, perm))});
+}
+Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape) {
+  return gi.create1("reshape", {x, gi.constI64(shape)});
+}
+Value matmulOf(GraphImporter &gi, Value a, Value b) {
+  return gi.create1("matmul", {a, b},
+                    {named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+}
+/// A tensor of `shape` filled with one scalar.
+Value filled(GraphImporter &gi, Type elem, double v, ArrayRef<int64_t> shape) {
+  return gi.create1("expand", {scalarOf(gi, elem, v), gi.constI64(shape)});
+}
+
+/// NegativeLogLikelihoodLoss on log-probabilities [N, C, d...] and targets
+/// [N, d...]: gather the target class along axis 1, weight, reduce.
+Value nllLoss(GraphImporter &gi, const Node &n, Value input, Value target,
+              Value weight) {
+  requireFloat(input);
+  Type e = elemOf(input);
+  auto it = typeOf(input), tt = typeOf(target);
+  if (it.getRank() < 2 || tt.getRank() != it.getRank() - 1)
+    throw NodeError{"expects input [N, C, d...] and target [N, d...]"};
+  std::string reduction = attrString(n, "reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    throw NodeError{"unknown reduction '" + reduction + "'"};
+  const auto *ii = findAttr(n, "ignore_index");
+  Value safe = target, keep;
+  if (ii) {
+    Value iiV = scalarOf(gi, elemOf(target), ii->i());
+    keep = un(gi, "not", bin(gi, "equal", target, iiV));
+    safe = sel(gi, keep, target, scalarOf(gi, elemOf(target), 0));
+  }
+  Value picked =
+      gi.create1("gather_elements", {input, unsqueezeAt(gi, safe, {1})},
+                 {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+  Value loss = un(gi, "neg", squeezeAt(gi, picked, {1}));
+  Value w;
+  if (weight)
+    w = gi.create1("gather", {weight, safe},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+  if (keep)
+    w = sel(gi, keep, w ? w : scalarOf(gi, e, 1), scalarOf(gi, e, 0));
+  if (w)
+    loss = bin(gi, "mul", loss, w);
+  if (reduction == "none")
+    return loss;
+  Value sum = reduceOp(gi, "reduce_sum", loss, {}, false);
+  if (reduction == "sum")
+    return sum;
+  if (!w)
+    return reduceOp(gi, "reduce_mean", loss, {}, false);
+  if (!weight) // only ignore_index: w is a 0/1 mask of the target's shape
+    w = bin(gi, "add", w, filled(gi, e, 0, tt.getShape()));
+  return bin(gi, "div", sum, reduceOp(gi, "reduce_sum", w, {}, false));
+}
+
+/// Attention (opset 23) written out as the reference does: optional 3-D
+/// head split, past key/value concatenation, grouped-query head repetition,
+/// scale split over both factors, softcap, additive or boolean mask, causal
+/// mask, softmax, and the optional QK output.
+void convertAttention(GraphImporter &gi, const Node &n) {
+  Value q = gi.input(n, 0), k = gi.input(n, 1), v = gi.input(n, 2);
+  Value mask = gi.optionalInput(n, 3), pastK = gi.optionalInput(n, 4),
+        pastV = gi.optionalInput(n, 5);
+  if (gi.optionalInput(n, 6))
+    throw NodeError{"nonpad_kv_seqlen is not supported yet"};
+  requireFloat(q);
+  Type e = elemOf(q);
+  auto qt = typeOf(q), kt = typeOf(k), vt = typeOf(v);
+  if (!qt.hasStaticShape() || !kt.hasStaticShape() || !vt.hasStaticShape())
+    throw NodeError{"Attention needs static shapes"};
+  int64_t rank = qt.getRank();
+  if (rank != kt.getRank() || rank != vt.getRank() || (rank != 3 && rank != 4))
+    throw NodeError{"Q, K and V must all be 3-D or all 4-D"};
+  int64_t B = qt.getDimSize(0);
+  if (rank == 3) {
+    int64_t qh = attrInt(n, "q_num_heads", 0),
+            kvh = attrInt(n, "kv_num_heads", 0);
+    if (qh < 1 || kvh < 1 || qt.getDimSize(2) % qh || kt.getDimSize(2) % kvh ||
+        vt.getDimSize(2) % kvh)
+      throw NodeError{"3-D inputs need q_num_heads and kv_num_heads that "
+                      "divide the hidden sizes"};
+    auto split = [&](Value x, RankedTensorType t, int64_t heads) {
+      Value r = reshapeTo(gi, x,
+                          {B, t.getDimSize(1), heads, t.getDimSize(2) / heads});
+      return transposeBy(gi, r, {0, 2, 1, 3});
+    };
+    q = split(q, qt, qh);
+    k = split(k, kt, kvh);
+    v = split(v, vt, kvh);
+  }
+  if (pastK)
+    k = gi.create1("concat", {pastK, k},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(2))});
+  if (pastV)
+    v = gi.create1("concat", {pastV, v},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(2))});
+  Value presentK = k, presentV = v;
+  auto q4 = typeOf(q), k4 = typeOf(k), v4 = typeOf(v);
+  int64_t qh = q4.getDimSize(1), kvh = k4.getDimSize(1), sq = q4.getDimSize(2),
+          skv = k4.getDimSize(2), hd = q4.getDimSize(3);
+  if (qh != kvh) {
+    if (kvh < 1 || qh % kvh || v4.getDimSize(1) != kvh)
+      throw NodeError{"q heads must be a multiple of kv heads"};
+    int64_t rep = qh / kvh;
+    auto repeat = [&](Value x) {
+      auto t = typeOf(x);
+      int64_t s = t.getDimSize(2), h = t.getDimSize(3);
+      Value u = unsqueezeAt(gi, x, {2});
+      u = gi.create1("expand", {u, gi.constI64({B, kvh, rep, s, h})});
+      return reshapeTo(gi, u, {B, qh, s, h});
+    };
+    k = repeat(k);
+    v = repeat(v);
+  }
+  double scale = findAttr(n, "scale") ? attrFloat(n, "scale", 1.0f)
+                                      : 1.0 / std::sqrt((double)hd);
+  Value s = scalarOf(gi, e, std::sqrt(scale));
+  Value qk = matmulOf(gi, bin(gi, "mul", q, s),
+                      bin(gi, "mul", transposeBy(gi, k, {0, 1, 3, 2}), s));
+  float softcap = attrFloat(n, "softcap", 0.0f);
+  if (softcap > 0) {
+    Value c = scalarOf(gi, e, softcap);
+    qk = bin(gi, "mul", un(gi, "tanh", bin(gi, "div", qk, c)), c);
+  }
+  Value bias;
+  if (mask) {
+    auto mt = typeOf(mask);
+    if (!mt.hasStaticShape() || mt.getRank() < 1)
+      throw NodeError{"attn_mask needs a static shape"};
+    bool isBool = mt.getElementType().isInteger(1);
+    int64_t last = mt.getDimSize(mt.getRank() - 1);
+    if (last < skv) {
+      SmallVector<int64_t> padShape(mt.getShape());
+      padShape.back() = skv - last;
+      Value pad = isBool ? filled(gi, mt.getElementType(), 0, padShape)
+                         : filled(gi, e, -INFINITY, padShape);
+      mask = gi.create1(
+          "concat", {mask, pad},
+          {named(gi, "axis", gi.b.getI64IntegerAttr(mt.getRank() - 1))});
+    }
+    bias = isBool
+               ? sel(gi, mask, scalarOf(gi, e, 0), scalarOf(gi, e, -INFINITY))
+               : mask;
+  }
+  if (attrInt(n, "is_causal", 0)) {
+    int64_t past = pastK ? typeOf(pastK).getDimSize(2) : 0;
+    Value c = gi.create1(
+        "trilu",
+        {filled(gi, e, -INFINITY, {sq, skv}), gi.constI64({past + 1}, true)},
+        {named(gi, "upper", gi.b.getBoolAttr(true))});
+    bias = bias ? bin(gi, "add", bias, c) : c;
+  }
+  Value qkb = bias ? bin(gi, "add", qk, bias) : qk;
+  Value p = gi.create1("softmax", {qkb},
+                       {named(gi, "axis", gi.b.getI64IntegerAttr(3))});
+  Value y = matmulOf(gi, p, v);
+  if (rank == 3)
+    y = reshapeTo(gi, transposeBy(gi, y, {0, 2, 1, 3}),
+                  {B, sq, qh * typeOf(v).getDimSize(3)});
+  int64_t mode = attrInt(n, "qk_matmul_output_mode", 0);
+  Value qkOut = mode == 2 ? qkb : mode == 3 ? p : qk;
+  gi.setOutputs(n, ValueRange{y, presentK, presentV, qkOut});
+}
+
 void addCoverageConverters(llvm::StringMap<Converter> &t) {
   for (auto [o, l] : {std::pair{"Floor", "floor"},
                       {"Ceil", "ceil"},
@@ -1011,6 +1205,18 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
                "trilu", ops,
                {named(gi, "upper", gi.b.getBoolAttr(attrInt(n, "upper", 1)))}));
   };
+  t["NegativeLogLikelihoodLoss"] = [](GraphImporter &gi, const Node &n) {
+    single(
+        gi, n,
+        nllLoss(gi, n, gi.input(n, 0), gi.input(n, 1), gi.optionalInput(n, 2)));
+  };
+  t["SoftmaxCrossEntropyLoss"] = [](GraphImporter &gi, const Node &n) {
+    Value logp = gi.create1("log_softmax", {gi.input(n, 0)},
+                            {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+    Value loss = nllLoss(gi, n, logp, gi.input(n, 1), gi.optionalInput(n, 2));
+    gi.setOutputs(n, ValueRange{loss, logp});
+  };
+  t["Attention"] = convertAttention;
   t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
     Value x = gi.input(n, 0);
     int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
