@@ -241,6 +241,7 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
 }
 
 Type elemOf(Value v);
+Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape);
 Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi);
 
 void convertClip(GraphImporter &gi, const Node &n) {
@@ -296,27 +297,37 @@ void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
   single(gi, n, gi.create1(isMax ? "max_pool" : "average_pool", {x}, attrs));
 }
 
+Value reduceBy(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+               int64_t inputSince);
+
 void convertReduce(GraphImporter &gi, const Node &n, StringRef name,
                    int64_t inputSince) {
-  Value x = gi.input(n, 0);
-  int64_t rank = typeOf(x).getRank();
-  SmallVector<int64_t> axes;
-  if (gi.opset >= inputSince) {
-    if (Value a = gi.optionalInput(n, 1))
-      axes = constInts(a, "axes");
-  } else if (auto a = attrInts(n, "axes")) {
-    axes = *a;
-  }
-  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0)) {
-    single(gi, n, x);
-    return;
-  }
-  axes = normAxes(axes, rank);
   single(gi, n,
-         gi.create1(name, {x},
-                    {named(gi, "axes", i64s(gi, axes)),
-                     named(gi, "keepdims",
-                           gi.b.getBoolAttr(attrInt(n, "keepdims", 1)))}));
+         reduceBy(gi, n, name.drop_front(strlen("reduce_")), gi.input(n, 0),
+                  inputSince));
+}
+
+/// A shape operand known at compile time, or else the shape the model
+/// declares for the node's output `out` (static, with `numel` elements when
+/// that is given): values that only change the result's shape (Reshape's
+/// shape, Squeeze's axes, Expand's shape...) are then taken from the
+/// model's own declaration instead of being read at run time.
+bool knownInts(Value v) {
+  auto vals = lop::getKnownIntValues(v);
+  return vals && llvm::none_of(*vals, ShapedType::isDynamic);
+}
+RankedTensorType declaredFor(GraphImporter &gi, const Node &n, int out,
+                             int64_t numel = -1) {
+  if (out >= n.output_size())
+    return {};
+  auto t = gi.declaredStaticType(n.output(out));
+  if (t && numel >= 0 && t.getNumElements() != numel)
+    return {};
+  return t;
+}
+int64_t staticNumel(Value v) {
+  auto t = typeOf(v);
+  return t.hasStaticShape() ? t.getNumElements() : -2;
 }
 
 void convertSplit(GraphImporter &gi, const Node &n) {
@@ -328,7 +339,21 @@ void convertSplit(GraphImporter &gi, const Node &n) {
     if (auto s = attrInts(n, "split"))
       sizes = *s;
   } else if (Value s = gi.optionalInput(n, 1)) {
-    sizes = constInts(s, "split");
+    if (!knownInts(s)) {
+      int64_t axisDim = 0;
+      for (int i = 0; i < n.output_size(); ++i) {
+        auto t = declaredFor(gi, n, i);
+        if (!t || t.getRank() != xt.getRank())
+          throw NodeError{"split must be known at compile time, or every "
+                          "output's shape declared in the model"};
+        sizes.push_back(t.getDimSize(axis));
+        axisDim += sizes.back();
+      }
+      if (axisDim != xt.getDimSize(axis))
+        throw NodeError{"the declared outputs do not add up to the input"};
+    } else {
+      sizes = constInts(s, "split");
+    }
   }
   if (sizes.empty()) {
     int64_t parts = gi.opset >= 18 && findAttr(n, "num_outputs")
@@ -396,8 +421,13 @@ void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
   std::optional<SmallVector<int64_t>> axes;
   if (gi.opset < 13)
     axes = attrInts(n, "axes");
-  else if (Value a = gi.optionalInput(n, 1))
+  else if (Value a = gi.optionalInput(n, 1)) {
+    if (!knownInts(a)) {
+      if (auto t = declaredFor(gi, n, 0, staticNumel(x)))
+        return single(gi, n, reshapeTo(gi, x, t.getShape()));
+    }
     axes = constInts(a, "axes");
+  }
   SmallVector<int64_t> norm;
   if (unsqueeze) {
     if (!axes)
@@ -531,6 +561,9 @@ void convertConstant(GraphImporter &gi, const Node &n) {
 
 void convertConstantOfShape(GraphImporter &gi, const Node &n) {
   Value shape = gi.input(n, 0);
+  if (!knownInts(shape))
+    if (auto t = declaredFor(gi, n, 0))
+      shape = gi.constI64(t.getShape());
   TypedAttr value = gi.b.getF32FloatAttr(0);
   if (const auto *a = findAttr(n, "value")) {
     ElementsAttr e = gi.tensorToAttr(a->t(), "ConstantOfShape value");
@@ -665,22 +698,6 @@ Value softplus(GraphImporter &gi, Value x) {
             bin(gi, "add", un(gi, "exp", x), scalarOf(gi, elemOf(x), 1)));
 }
 
-/// Axes of a reduction as the opset gives them; nullopt for a no-op.
-std::optional<SmallVector<int64_t>> reduceAxes(GraphImporter &gi, const Node &n,
-                                               int64_t inputSince) {
-  int64_t rank = typeOf(gi.input(n, 0)).getRank();
-  SmallVector<int64_t> axes;
-  if (gi.opset >= inputSince) {
-    if (Value a = gi.optionalInput(n, 1))
-      axes = constInts(a, "axes");
-  } else if (auto a = attrInts(n, "axes")) {
-    axes = *a;
-  }
-  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0))
-    return std::nullopt;
-  return normAxes(axes, rank);
-}
-
 Value reduceOp(GraphImporter &gi, StringRef name, Value x,
                ArrayRef<int64_t> axes, bool keep) {
   return gi.create1(name, {x},
@@ -688,29 +705,86 @@ Value reduceOp(GraphImporter &gi, StringRef name, Value x,
                      named(gi, "keepdims", gi.b.getBoolAttr(keep))});
 }
 
+/// The reduction `kind` (sum, mean, max, min, prod) of `x` over the node's
+/// axes. Axes known at compile time give lop.reduce_<kind> (or `x` itself
+/// for a no-op); axes only known at run time give lop.reduce_runtime_axes
+/// with the result type the model declares for the node's output.
+Value reduceBy(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+               int64_t inputSince) {
+  int64_t rank = typeOf(x).getRank();
+  bool keep = attrInt(n, "keepdims", 1);
+  bool noop = attrInt(n, "noop_with_empty_axes", 0);
+  SmallVector<int64_t> axes;
+  if (gi.opset >= inputSince) {
+    if (Value a = gi.optionalInput(n, 1)) {
+      auto vals = lop::getKnownIntValues(a);
+      if (!vals || llvm::any_of(*vals, ShapedType::isDynamic)) {
+        auto declared = gi.declaredStaticType(n.output(0));
+        if (!declared)
+          throw NodeError{"axes must be known at compile time, or the "
+                          "output's shape declared in the model"};
+        Value r = gi.create1(
+            "reduce_runtime_axes", {x, a},
+            {named(gi, "kind", gi.b.getStringAttr(kind)),
+             named(gi, "keepdims", gi.b.getBoolAttr(keep)),
+             named(gi, "noop_with_empty_axes", gi.b.getBoolAttr(noop))});
+        auto refined = RankedTensorType::get(declared.getShape(), elemOf(x));
+        if (!lop::areCompatibleReturnTypes(TypeRange{r.getType()},
+                                           TypeRange{refined}))
+          throw NodeError{"the declared output shape does not fit the "
+                          "reduction"};
+        r.setType(refined);
+        return r;
+      }
+      axes = *vals;
+    }
+  } else if (auto a = attrInts(n, "axes")) {
+    axes = *a;
+  }
+  if (axes.empty() && noop)
+    return x;
+  return reduceOp(gi, ("reduce_" + kind).str(), x, normAxes(axes, rank), keep);
+}
+
 /// ReduceL1/L2/SumSquare/LogSum/LogSumExp as elementwise ops around
 /// reduce_sum (LogSumExp subtracts the maximum first, as onnxruntime does).
 void convertComposedReduce(GraphImporter &gi, const Node &n, StringRef kind) {
   Value x = gi.input(n, 0);
-  bool keep = attrInt(n, "keepdims", 1);
-  auto axes = reduceAxes(gi, n, 18);
   Type e = elemOf(x);
   if (kind == "logsumexp") {
     requireFloat(x);
-    if (!axes)
+    // With axes known here, subtract the maximum first (as onnxruntime
+    // does); run-time axes take the plain form.
+    Value a = gi.optionalInput(n, 1);
+    auto vals = a ? lop::getKnownIntValues(a) : std::nullopt;
+    bool known = !a || (vals && llvm::none_of(*vals, ShapedType::isDynamic));
+    if (!known)
+      return single(
+          gi, n, un(gi, "log", reduceBy(gi, n, "sum", un(gi, "exp", x), 18)));
+    Value m = reduceBy(gi, n, "max", x, 18);
+    if (m == x)
       return single(gi, n, x);
-    Value m = reduceOp(gi, "reduce_max", x, *axes, true);
-    Value s = reduceOp(gi, "reduce_sum", un(gi, "exp", bin(gi, "sub", x, m)),
-                       *axes, keep);
-    Value mk = keep ? m : reduceOp(gi, "reduce_max", x, *axes, false);
-    return single(gi, n, bin(gi, "add", un(gi, "log", s), mk));
+    auto mt = typeOf(m);
+    if (mt.getRank() != typeOf(x).getRank()) {
+      // keepdims=0: the maximum with kept dims for the subtraction.
+      SmallVector<int64_t> axes =
+          gi.opset >= 18 ? (vals ? *vals : SmallVector<int64_t>())
+                         : attrInts(n, "axes").value_or(SmallVector<int64_t>());
+      axes = normAxes(axes, typeOf(x).getRank());
+      Value mk = reduceOp(gi, "reduce_max", x, axes, true);
+      Value s =
+          reduceBy(gi, n, "sum", un(gi, "exp", bin(gi, "sub", x, mk)), 18);
+      return single(gi, n, bin(gi, "add", un(gi, "log", s), m));
+    }
+    Value s = reduceBy(gi, n, "sum", un(gi, "exp", bin(gi, "sub", x, m)), 18);
+    return single(gi, n, bin(gi, "add", un(gi, "log", s), m));
   }
   Value pre = x;
   if (kind == "l1")
     pre = un(gi, "abs", x);
   else if (kind == "l2" || kind == "sumsquare")
     pre = bin(gi, "mul", x, x);
-  Value r = axes ? reduceOp(gi, "reduce_sum", pre, *axes, keep) : pre;
+  Value r = reduceBy(gi, n, "sum", pre, 18);
   if (kind == "l2") {
     if (!isa<FloatType>(e))
       r = gi.create1(
@@ -1165,12 +1239,7 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
     };
   }
   t["ReduceProd"] = [](GraphImporter &gi, const Node &n) {
-    auto axes = reduceAxes(gi, n, 18);
-    Value x = gi.input(n, 0);
-    if (!axes)
-      return single(gi, n, x);
-    single(gi, n,
-           reduceOp(gi, "reduce_prod", x, *axes, attrInt(n, "keepdims", 1)));
+    single(gi, n, reduceBy(gi, n, "prod", gi.input(n, 0), 18));
   };
   t["ArgMin"] = [](GraphImporter &gi, const Node &n) {
     Value x = gi.input(n, 0);
@@ -1401,8 +1470,12 @@ const llvm::StringMap<Converter> &converters() {
     };
     t["TopK"] = convertTopK;
     t["Reshape"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0), shape = gi.input(n, 1);
+      if (!knownInts(shape))
+        if (auto t = declaredFor(gi, n, 0, staticNumel(x)))
+          shape = gi.constI64(t.getShape());
       single(gi, n,
-             gi.create1("reshape", {gi.input(n, 0), gi.input(n, 1)},
+             gi.create1("reshape", {x, shape},
                         {named(gi, "allowzero",
                                gi.b.getBoolAttr(attrInt(n, "allowzero", 0)))}));
     };
@@ -1475,15 +1548,24 @@ const llvm::StringMap<Converter> &converters() {
     t["Constant"] = convertConstant;
     t["ConstantOfShape"] = convertConstantOfShape;
     t["Expand"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("expand", {gi.input(n, 0), gi.input(n, 1)}));
+      Value shape = gi.input(n, 1);
+      if (!knownInts(shape))
+        if (auto t = declaredFor(gi, n, 0))
+          shape = gi.constI64(t.getShape());
+      single(gi, n, gi.create1("expand", {gi.input(n, 0), shape}));
     };
     t["Tile"] = [](GraphImporter &gi, const Node &n) {
       single(gi, n, gi.create1("tile", {gi.input(n, 0), gi.input(n, 1)}));
     };
     t["Range"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n,
-             gi.create1("range",
-                        {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+      Value r =
+          gi.create1("range", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)});
+      // The length of a range of run-time values is the declared one.
+      if (typeOf(r).isDynamicDim(0))
+        if (auto t = declaredFor(gi, n, 0);
+            t && t.getRank() == 1 && t.getElementType() == elemOf(r))
+          r.setType(t);
+      single(gi, n, r);
     };
     t["Pad"] = convertPad;
     t["Resize"] = convertResize;

@@ -689,6 +689,37 @@ static LogicalResult inferGatherElements(MLIRContext *, Loc loc, A a,
   return success();
 }
 template <typename A>
+static LogicalResult inferReduceRuntimeAxes(MLIRContext *, Loc loc, A a,
+                                            Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto axes = dyn_cast<RankedTensorType>(a.getAxes().getType());
+  if (!x || !axes)
+    return emitOptionalError(loc, "expects ranked tensors");
+  if (axes.getRank() != 1 || !isa<IntegerType>(axes.getElementType()))
+    return emitOptionalError(loc, "axes must be a 1-D integer tensor");
+  StringRef kind = a.getKind();
+  if (kind != "sum" && kind != "mean" && kind != "max" && kind != "min" &&
+      kind != "prod")
+    return emitOptionalError(loc, "unknown reduction kind '", kind, "'");
+  SmallVector<int64_t> dims;
+  if (a.getKeepdims()) {
+    for (int64_t d : x.getShape())
+      dims.push_back(d == 1 ? 1 : ShapedType::kDynamic);
+  } else {
+    if (axes.isDynamicDim(0))
+      return emitOptionalError(loc, "without keepdims the number of axes "
+                                    "must be static");
+    int64_t k = axes.getDimSize(0);
+    int64_t rank =
+        k == 0 ? (a.getNoopWithEmptyAxes() ? x.getRank() : 0) : x.getRank() - k;
+    if (rank < 0)
+      return emitOptionalError(loc, "more axes than the input has");
+    dims.assign(rank, ShapedType::kDynamic);
+  }
+  t.push_back(RankedTensorType::get(dims, x.getElementType()));
+  return success();
+}
+template <typename A>
 static LogicalResult inferTopK(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::topK(loc, a.getInput(), a.getK(), a.getAxis(), t);
 }

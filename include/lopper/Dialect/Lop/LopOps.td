@@ -573,4 +573,20 @@ def Lop_GatherElementsOp : Lop_InferOp<"gather_elements", "inferGatherElements">
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
+def Lop_ReduceRuntimeAxesOp : Lop_InferOp<"reduce_runtime_axes", "inferReduceRuntimeAxes"> {
+  let summary = "reduction over axes given as a run-time 1-D integer tensor";
+  let description = [{
+    ONNX reductions whose `axes` input is computed or fed at run time.
+    `kind` is sum, mean, max, min or prod. Inference knows only the rank (and
+    the size-1 dims with `keepdims`); the importer declares the result type
+    the model gives, and code generation reads the axes at run time. An
+    empty `axes` reduces everything unless `noop_with_empty_axes`.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$axes, StrAttr:$kind,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$noop_with_empty_axes);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $axes attr-dict `:` functional-type(operands, results)";
+}
+
 #endif
