@@ -1003,3 +1003,21 @@ func.func @or_not_bool(%x: tensor<2xi32>) -> tensor<2xi32> {
   %0 = lop.or %x, %x : tensor<2xi32>, tensor<2xi32> -> tensor<2xi32>
   return %0 : tensor<2xi32>
 }
+
+// -----
+
+func.func @reduce_runtime_axes_kind(%x: tensor<3x2xf32>, %a: tensor<1xi64>) -> tensor<3x1xf32> {
+  // expected-error @+2 {{unknown reduction kind 'median'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "median"} : (tensor<3x2xf32>, tensor<1xi64>) -> tensor<3x1xf32>
+  return %0 : tensor<3x1xf32>
+}
+
+// -----
+
+func.func @reduce_runtime_axes_axes(%x: tensor<3x2xf32>, %a: tensor<1x1xi64>) -> tensor<3x1xf32> {
+  // expected-error @+2 {{axes must be a 1-D integer tensor}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "sum"} : (tensor<3x2xf32>, tensor<1x1xi64>) -> tensor<3x1xf32>
+  return %0 : tensor<3x1xf32>
+}

@@ -100,3 +100,12 @@ func.func @coverage(%x: tensor<2x3xf32>, %i: tensor<2x3xi32>, %u: tensor<2x3xui8
   %9 = lop.gather_elements %x, %g {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
   return %8, %3, %4, %5, %6, %7, %1, %9 : tensor<2x3xf32>, tensor<2x3xi32>, tensor<2x3xui8>, tensor<2x3xi1>, tensor<3xi32>, tensor<2xi64>, tensor<2x3xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @reduce_runtime_axes
+func.func @reduce_runtime_axes(%x: tensor<3x2x2xf32>, %a: tensor<1xi64>) -> tensor<3x2xf32> {
+  // CHECK: lop.reduce_runtime_axes {{.*}} {keepdims = false, kind = "max"} : (tensor<3x2x2xf32>, tensor<1xi64>) -> tensor<3x2xf32>
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "max", keepdims = false} : (tensor<3x2x2xf32>, tensor<1xi64>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
