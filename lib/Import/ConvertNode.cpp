@@ -242,6 +242,7 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
 
 Type elemOf(Value v);
 Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape);
+Value filled(GraphImporter &gi, Type elem, double v, ArrayRef<int64_t> shape);
 Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi);
 
 void convertClip(GraphImporter &gi, const Node &n) {
@@ -1285,6 +1286,87 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
     Value loss = nllLoss(gi, n, logp, gi.input(n, 1), gi.optionalInput(n, 2));
     gi.setOutputs(n, ValueRange{loss, logp});
   };
+  t["Hardmax"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    auto xt = typeOf(x);
+    int64_t rank = xt.getRank();
+    int64_t axis = normAxis(attrInt(n, "axis", gi.opset < 13 ? 1 : -1), rank);
+    Value in = x;
+    if (gi.opset < 13 && axis != rank - 1) {
+      // Before opset 13 the input is coerced to 2-D at `axis`.
+      in = gi.create1("flatten", {x},
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+      axis = 1;
+    }
+    auto it = typeOf(in);
+    if (!it.hasStaticShape())
+      throw NodeError{"Hardmax needs a static shape"};
+    Value am = gi.create1("argmax", {in},
+                          {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+    SmallVector<int64_t> iota, shape(it.getRank(), 1);
+    for (int64_t i = 0; i < it.getDimSize(axis); ++i)
+      iota.push_back(i);
+    shape[axis] = it.getDimSize(axis);
+    Value pos = reshapeTo(gi, gi.constI64(iota), shape);
+    Value hot = gi.create1("cast", {bin(gi, "equal", pos, am)},
+                           {named(gi, "to", TypeAttr::get(elemOf(x)))});
+    if (in != x)
+      hot = reshapeTo(gi, hot, xt.getShape());
+    single(gi, n, hot);
+  };
+  t["LpNormalization"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
+    int64_t p = attrInt(n, "p", 2);
+    if (p != 1 && p != 2)
+      throw NodeError{"p must be 1 or 2"};
+    Value norm =
+        p == 1 ? reduceOp(gi, "reduce_sum", un(gi, "abs", x), {axis}, true)
+               : un(gi, "sqrt",
+                    reduceOp(gi, "reduce_sum", bin(gi, "mul", x, x), {axis},
+                             true));
+    // A zero norm leaves the zeros as they are (as the reference does).
+    Type e = elemOf(x);
+    norm = sel(gi, bin(gi, "equal", norm, scalarOf(gi, e, 0)),
+               scalarOf(gi, e, 1), norm);
+    single(gi, n, bin(gi, "div", x, norm));
+  };
+  t["MeanVarianceNormalization"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    auto axes =
+        normAxes(attrInts(n, "axes").value_or(SmallVector<int64_t>{0, 2, 3}),
+                 typeOf(x).getRank());
+    Value mean = reduceOp(gi, "reduce_mean", x, axes, true);
+    Value d = bin(gi, "sub", x, mean);
+    Value var = reduceOp(gi, "reduce_mean", bin(gi, "mul", d, d), axes, true);
+    Value sd =
+        bin(gi, "add", un(gi, "sqrt", var), scalarOf(gi, elemOf(x), 1e-9));
+    single(gi, n, bin(gi, "div", d, sd));
+  };
+  t["EyeLike"] = [](GraphImporter &gi, const Node &n) {
+    auto xt = typeOf(gi.input(n, 0));
+    if (xt.getRank() != 2 || !xt.hasStaticShape())
+      throw NodeError{"EyeLike needs a 2-D input with a static shape"};
+    Type e = findAttr(n, "dtype")
+                 ? gi.elementType(attrInt(n, "dtype", 1), "EyeLike dtype")
+                 : xt.getElementType();
+    // Ones on the diagonal `k`: the upper triangle from k minus the one from
+    // k + 1, in i32, then cast.
+    int64_t k = attrInt(n, "k", 0);
+    Type i32 = gi.b.getI32Type();
+    auto tri = [&](int64_t from) {
+      return gi.create1(
+          "trilu",
+          {filled(gi, i32, 1, xt.getShape()), gi.constI64({from}, true)},
+          {named(gi, "upper", gi.b.getBoolAttr(true))});
+    };
+    Value eye = bin(gi, "sub", tri(k), tri(k + 1));
+    single(gi, n,
+           gi.create1("cast", {eye}, {named(gi, "to", TypeAttr::get(e))}));
+  };
   t["Attention"] = convertAttention;
   t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
     Value x = gi.input(n, 0);
@@ -1359,14 +1441,22 @@ const llvm::StringMap<Converter> &converters() {
       single(gi, n, gi.input(n, 0));
     };
     t["Dropout"] = [](GraphImporter &gi, const Node &n) {
-      if (n.output_size() > 1 && !n.output(1).empty())
-        throw NodeError{"the Dropout mask output is not supported"};
       if (Value training = gi.optionalInput(n, 2)) {
         auto v = lop::getConstantIntValues(training);
         if (!v || (*v)[0] != 0)
           throw NodeError{"Dropout in training mode is not supported"};
       }
-      single(gi, n, gi.input(n, 0));
+      Value x = gi.input(n, 0);
+      if (n.output_size() > 1 && !n.output(1).empty()) {
+        // In inference the mask keeps everything.
+        auto xt = typeOf(x);
+        if (!xt.hasStaticShape())
+          throw NodeError{"the Dropout mask output needs a static shape"};
+        gi.setOutputs(
+            n, ValueRange{x, filled(gi, gi.b.getI1Type(), 1, xt.getShape())});
+        return;
+      }
+      single(gi, n, x);
     };
     t["Softmax"] = [](GraphImporter &gi, const Node &n) {
       convertSoftmax(gi, n, "softmax");

@@ -504,8 +504,11 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
   if (auto e = dyn_cast<EqualOp>(op)) {
     auto *a = values(e.getLhs()), *b = values(e.getRhs());
     auto rt = cast<RankedTensorType>(e.getType());
+    auto fits = [&](const PolyVec *v) {
+      return v->size() == 1 || (int64_t)v->size() == rt.getNumElements();
+    };
     if (a && b && rt.hasStaticShape() &&
-        rt.getNumElements() <= kMaxShapeValues) {
+        rt.getNumElements() <= kMaxShapeValues && fits(a) && fits(b)) {
       int64_t n = rt.getNumElements();
       PolyVec v;
       for (int64_t i = 0; i < n; ++i) {

@@ -370,6 +370,16 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
           x = x == kDyn ? kDyn : !x;
         return *in;
       })
+      .Case([&](RangeOp op) {
+        auto st = getKnownIntValues(op.getStart()),
+             dl = getKnownIntValues(op.getDelta());
+        if (!st || !dl || (*st)[0] == kDyn || (*dl)[0] == kDyn)
+          return unknown;
+        SmallVector<int64_t> out;
+        for (int64_t i = 0; i < n; ++i)
+          out.push_back((*st)[0] + i * (*dl)[0]);
+        return out;
+      })
       .Case([&](WhereOp op) {
         auto c = getKnownIntValues(op.getCondition()),
              x = getKnownIntValues(op.getX()), y = getKnownIntValues(op.getY());
