@@ -1367,6 +1367,24 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
     single(gi, n,
            gi.create1("cast", {eye}, {named(gi, "to", TypeAttr::get(e))}));
   };
+  for (auto [o, l] :
+       {std::pair{"CumSum", "cum_sum"}, std::pair{"CumProd", "cum_prod"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      Value axis = gi.input(n, 1);
+      auto at = typeOf(axis);
+      if (at.getRank() > 1 || !at.hasStaticShape() ||
+          at.getNumElements() != 1 || !isa<IntegerType>(at.getElementType()))
+        throw NodeError{"axis must be one integer"};
+      single(gi, n,
+             gi.create1(
+                 name, {gi.input(n, 0), axis},
+                 {named(gi, "exclusive",
+                        gi.b.getI64IntegerAttr(attrInt(n, "exclusive", 0))),
+                  named(gi, "reverse",
+                        gi.b.getI64IntegerAttr(attrInt(n, "reverse", 0)))}));
+    };
+  }
   t["Attention"] = convertAttention;
   t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
     Value x = gi.input(n, 0);

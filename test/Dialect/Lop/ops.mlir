@@ -109,3 +109,14 @@ func.func @reduce_runtime_axes(%x: tensor<3x2x2xf32>, %a: tensor<1xi64>) -> tens
   %0 = lop.reduce_runtime_axes %x, %a {kind = "max", keepdims = false} : (tensor<3x2x2xf32>, tensor<1xi64>) -> tensor<3x2xf32>
   return %0 : tensor<3x2xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @cumulative
+func.func @cumulative(%x: tensor<2x3xf32>, %a: tensor<i64>) -> tensor<2x3xf32> {
+  // CHECK: lop.cum_sum {{.*}} {exclusive = 1 : i64}
+  %0 = lop.cum_sum %x, %a {exclusive = 1 : i64} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  // CHECK: lop.cum_prod {{.*}} {reverse = 1 : i64}
+  %1 = lop.cum_prod %0, %a {reverse = 1 : i64} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}

@@ -589,4 +589,22 @@ def Lop_ReduceRuntimeAxesOp : Lop_InferOp<"reduce_runtime_axes", "inferReduceRun
   let assemblyFormat = "$input `,` $axes attr-dict `:` functional-type(operands, results)";
 }
 
+class Lop_CumulativeOp<string mnemonic, string summ>
+    : Lop_InferOp<mnemonic, "inferSameAsInput"> {
+  let summary = summ;
+  let description = [{
+    `axis` is a scalar (or 1-element) integer tensor, read at run time;
+    `exclusive` leaves each element out of its own result, `reverse` runs
+    from the end of the axis.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$exclusive,
+                       DefaultValuedAttr<I64Attr, "0">:$reverse);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $axis attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_CumSumOp : Lop_CumulativeOp<"cum_sum", "running sum along an axis (ONNX CumSum)">;
+def Lop_CumProdOp : Lop_CumulativeOp<"cum_prod", "running product along an axis (ONNX CumProd)">;
+
 #endif
