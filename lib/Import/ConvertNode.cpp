@@ -1385,6 +1385,36 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
                         gi.b.getI64IntegerAttr(attrInt(n, "reverse", 0)))}));
     };
   }
+  auto scatter = [](GraphImporter &gi, const Node &n, bool nd) {
+    Value x = gi.input(n, 0), idx = gi.input(n, 1), upd = gi.input(n, 2);
+    std::string red = attrString(n, "reduction", "none");
+    if (red != "none" && red != "add" && red != "mul" && red != "max" &&
+        red != "min")
+      throw NodeError{"unknown reduction '" + red + "'"};
+    SmallVector<NamedAttribute> attrs{
+        named(gi, "reduction", gi.b.getStringAttr(red))};
+    if (!nd) {
+      if (typeOf(idx).getShape() != typeOf(upd).getShape() ||
+          typeOf(idx).getRank() != typeOf(x).getRank())
+        throw NodeError{"indices and updates must have one shape of the "
+                        "data's rank"};
+      attrs.push_back(named(gi, "axis",
+                            gi.b.getI64IntegerAttr(normAxis(
+                                attrInt(n, "axis", 0), typeOf(x).getRank()))));
+    }
+    single(gi, n,
+           gi.create1(nd ? "scatter_nd" : "scatter_elements", {x, idx, upd},
+                      attrs));
+  };
+  t["ScatterElements"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, false);
+  };
+  t["Scatter"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, false);
+  };
+  t["ScatterND"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, true);
+  };
   t["Attention"] = convertAttention;
   t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
     Value x = gi.input(n, 0);

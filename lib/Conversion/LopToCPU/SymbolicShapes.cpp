@@ -253,7 +253,8 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
             BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp,
             FloorOp, CeilOp, RoundOp, SinOp, CosOp, TanOp, AsinOp, AcosOp,
             AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, BitwiseNotOp,
-            TriluOp, CumSumOp, CumProdOp>([&](Operation *) { sameAs(0); })
+            TriluOp, CumSumOp, CumProdOp, ScatterElementsOp, ScatterNDOp>(
+          [&](Operation *) { sameAs(0); })
       .Case<GatherElementsOp>([&](Operation *) { sameAs(1); })
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, GreaterOp,
             AndOp, WhereOp, OrOp, XorOp, BitwiseAndOp, BitwiseOrOp,

@@ -120,3 +120,14 @@ func.func @cumulative(%x: tensor<2x3xf32>, %a: tensor<i64>) -> tensor<2x3xf32> {
   %1 = lop.cum_prod %0, %a {reverse = 1 : i64} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
   return %1 : tensor<2x3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @scatter
+func.func @scatter(%x: tensor<3x5xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>, %ni: tensor<2x1xi64>, %nu: tensor<2x5xf32>) -> tensor<3x5xf32> {
+  // CHECK: lop.scatter_elements {{.*}} {axis = 1 : i64, reduction = "min"}
+  %0 = lop.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = "min"} : (tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x5xf32>
+  // CHECK: lop.scatter_nd
+  %1 = lop.scatter_nd %0, %ni, %nu : (tensor<3x5xf32>, tensor<2x1xi64>, tensor<2x5xf32>) -> tensor<3x5xf32>
+  return %1 : tensor<3x5xf32>
+}

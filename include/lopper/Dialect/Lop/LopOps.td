@@ -607,4 +607,25 @@ class Lop_CumulativeOp<string mnemonic, string summ>
 def Lop_CumSumOp : Lop_CumulativeOp<"cum_sum", "running sum along an axis (ONNX CumSum)">;
 def Lop_CumProdOp : Lop_CumulativeOp<"cum_prod", "running product along an axis (ONNX CumProd)">;
 
+def Lop_ScatterElementsOp : Lop_InferOp<"scatter_elements", "inferSameAsInput"> {
+  let summary = "scatter single elements along an axis (ONNX ScatterElements)";
+  let description = [{
+    `indices` and `updates` have one shape; `reduction` is none, add, mul,
+    max or min. Updates apply in index order.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$indices, Lop_Tensor:$updates,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_ScatterNDOp : Lop_InferOp<"scatter_nd", "inferSameAsInput"> {
+  let summary = "scatter slices addressed by index tuples (ONNX ScatterND)";
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$indices, Lop_Tensor:$updates,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
 #endif
