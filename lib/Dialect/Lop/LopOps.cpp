@@ -416,6 +416,7 @@ std::string lopper::lop::getOnnxOpType(Operation *op) {
       {"argmax", "ArgMax"},
       {"topk", "TopK"},
       {"argmin", "ArgMin"},
+      {"scatter_nd", "ScatterND"},
   };
   StringRef mnemonic = op->getName().stripDialect();
   if (auto it = special.find(mnemonic); it != special.end())
