@@ -1693,7 +1693,21 @@ const llvm::StringMap<Converter> &converters() {
       single(gi, n, gi.create1("expand", {gi.input(n, 0), shape}));
     };
     t["Tile"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("tile", {gi.input(n, 0), gi.input(n, 1)}));
+      Value x = gi.input(n, 0), repeats = gi.input(n, 1);
+      auto xt = typeOf(x);
+      if (!knownInts(repeats) && xt.hasStaticShape())
+        if (auto t = declaredFor(gi, n, 0); t && t.getRank() == xt.getRank()) {
+          SmallVector<int64_t> reps;
+          for (int64_t i = 0; i < xt.getRank(); ++i) {
+            int64_t in = xt.getDimSize(i), out = t.getDimSize(i);
+            if (in == 0 || out % in)
+              throw NodeError{"the declared output is not a tiling of the "
+                              "input"};
+            reps.push_back(out / in);
+          }
+          repeats = gi.constI64(reps);
+        }
+      single(gi, n, gi.create1("tile", {x, repeats}));
     };
     t["Range"] = [](GraphImporter &gi, const Node &n) {
       Value r =
