@@ -243,6 +243,8 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
 Type elemOf(Value v);
 Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape);
 Value filled(GraphImporter &gi, Type elem, double v, ArrayRef<int64_t> shape);
+RankedTensorType declaredFor(GraphImporter &gi, const Node &n, int out,
+                             int64_t numel);
 Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi);
 
 void convertClip(GraphImporter &gi, const Node &n) {
@@ -413,7 +415,15 @@ void convertSlice(GraphImporter &gi, const Node &n) {
   }
   if (!steps)
     steps = gi.constI64(SmallVector<int64_t>(count, 1));
-  single(gi, n, gi.create1("slice", {x, starts, ends, axes, steps}));
+  Value r = gi.create1("slice", {x, starts, ends, axes, steps});
+  // Parameters fed at run time: the result's shape is the declared one
+  // (code generation reads the starts and steps at run time).
+  if (!typeOf(r).hasStaticShape())
+    if (auto t = declaredFor(gi, n, 0);
+        t &&
+        lop::areCompatibleReturnTypes(TypeRange{r.getType()}, TypeRange{t}))
+      r.setType(t);
+  single(gi, n, r);
 }
 
 void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
