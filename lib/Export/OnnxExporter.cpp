@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cctype>
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
@@ -138,7 +139,14 @@ static bool isOnnxAttrName(StringRef name) {
                                           "output_padding",
                                           "start",
                                           "end",
-                                          "to"};
+                                          "to",
+                                          "fmod",
+                                          "direction",
+                                          "upper",
+                                          "exclusive",
+                                          "reverse",
+                                          "reduction",
+                                          "noop_with_empty_axes"};
   return names.contains(name);
 }
 
@@ -674,8 +682,24 @@ LogicalResult Exporter::exportOp(Operation *op) {
       type = "Identity";
     else
       ins.push_back(intsInit(axesOf(op)));
+  } else if (auto rr = dyn_cast<lop::ReduceRuntimeAxesOp>(op)) {
+    // Back to ONNX's Reduce<Kind> with its axes input.
+    StringRef kind = rr.getKind();
+    type = "Reduce" + std::string(1, (char)std::toupper(kind[0])) +
+           kind.drop_front().str();
+    skip.push_back("kind");
+    // The result's shape is not computable from the axes' type: declare it,
+    // as the importer needs it back.
+    auto *vi = graph->add_value_info();
+    vi->set_name(outs[0]);
+    setTensorType(vi->mutable_type(), cast<RankedTensorType>(rr.getType()),
+                  false);
+    if (opset < (kind == "sum" ? 13 : 18))
+      return fail(op, type + " with run-time axes needs opset " +
+                          (kind == "sum" ? "13" : "18") +
+                          " (the model declares " + Twine(opset) + ")");
   } else if (isa<lop::ReduceMeanOp, lop::ReduceSumOp, lop::ReduceMaxOp,
-                 lop::ReduceMinOp>(op)) {
+                 lop::ReduceMinOp, lop::ReduceProdOp>(op)) {
     skip.push_back("axes");
     ArrayRef<int64_t> axes = axesOf(op);
     if (!axes.empty()) {

@@ -240,6 +240,13 @@ void convertSoftmax(GraphImporter &gi, const Node &n, StringRef name) {
   single(gi, n, gi.create1("reshape", {sm, shape}));
 }
 
+Type elemOf(Value v);
+Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape);
+Value filled(GraphImporter &gi, Type elem, double v, ArrayRef<int64_t> shape);
+RankedTensorType declaredFor(GraphImporter &gi, const Node &n, int out,
+                             int64_t numel);
+Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi);
+
 void convertClip(GraphImporter &gi, const Node &n) {
   Value x = gi.input(n, 0);
   std::optional<double> lo, hi;
@@ -249,8 +256,15 @@ void convertClip(GraphImporter &gi, const Node &n) {
     if (findAttr(n, "max"))
       hi = attrFloat(n, "max", 0);
   } else {
-    lo = constScalar(gi.optionalInput(n, 1), "Clip min");
-    hi = constScalar(gi.optionalInput(n, 2), "Clip max");
+    Value loV = gi.optionalInput(n, 1), hiV = gi.optionalInput(n, 2);
+    auto isConst = [](Value b) {
+      auto vals = b ? lop::getConstantFloatValues(b) : std::nullopt;
+      return !b || (vals && vals->size() == 1);
+    };
+    if (!isConst(loV) || !isConst(hiV) || !isa<FloatType>(elemOf(x)))
+      return single(gi, n, clipWithSelects(gi, x, loV, hiV));
+    lo = constScalar(loV, "Clip min");
+    hi = constScalar(hiV, "Clip max");
   }
   SmallVector<NamedAttribute> attrs;
   if (lo)
@@ -286,27 +300,37 @@ void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
   single(gi, n, gi.create1(isMax ? "max_pool" : "average_pool", {x}, attrs));
 }
 
+Value reduceBy(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+               int64_t inputSince);
+
 void convertReduce(GraphImporter &gi, const Node &n, StringRef name,
                    int64_t inputSince) {
-  Value x = gi.input(n, 0);
-  int64_t rank = typeOf(x).getRank();
-  SmallVector<int64_t> axes;
-  if (gi.opset >= inputSince) {
-    if (Value a = gi.optionalInput(n, 1))
-      axes = constInts(a, "axes");
-  } else if (auto a = attrInts(n, "axes")) {
-    axes = *a;
-  }
-  if (axes.empty() && attrInt(n, "noop_with_empty_axes", 0)) {
-    single(gi, n, x);
-    return;
-  }
-  axes = normAxes(axes, rank);
   single(gi, n,
-         gi.create1(name, {x},
-                    {named(gi, "axes", i64s(gi, axes)),
-                     named(gi, "keepdims",
-                           gi.b.getBoolAttr(attrInt(n, "keepdims", 1)))}));
+         reduceBy(gi, n, name.drop_front(strlen("reduce_")), gi.input(n, 0),
+                  inputSince));
+}
+
+/// A shape operand known at compile time, or else the shape the model
+/// declares for the node's output `out` (static, with `numel` elements when
+/// that is given): values that only change the result's shape (Reshape's
+/// shape, Squeeze's axes, Expand's shape...) are then taken from the
+/// model's own declaration instead of being read at run time.
+bool knownInts(Value v) {
+  auto vals = lop::getKnownIntValues(v);
+  return vals && llvm::none_of(*vals, ShapedType::isDynamic);
+}
+RankedTensorType declaredFor(GraphImporter &gi, const Node &n, int out,
+                             int64_t numel = -1) {
+  if (out >= n.output_size())
+    return {};
+  auto t = gi.declaredStaticType(n.output(out));
+  if (t && numel >= 0 && t.getNumElements() != numel)
+    return {};
+  return t;
+}
+int64_t staticNumel(Value v) {
+  auto t = typeOf(v);
+  return t.hasStaticShape() ? t.getNumElements() : -2;
 }
 
 void convertSplit(GraphImporter &gi, const Node &n) {
@@ -318,7 +342,21 @@ void convertSplit(GraphImporter &gi, const Node &n) {
     if (auto s = attrInts(n, "split"))
       sizes = *s;
   } else if (Value s = gi.optionalInput(n, 1)) {
-    sizes = constInts(s, "split");
+    if (!knownInts(s)) {
+      int64_t axisDim = 0;
+      for (int i = 0; i < n.output_size(); ++i) {
+        auto t = declaredFor(gi, n, i);
+        if (!t || t.getRank() != xt.getRank())
+          throw NodeError{"split must be known at compile time, or every "
+                          "output's shape declared in the model"};
+        sizes.push_back(t.getDimSize(axis));
+        axisDim += sizes.back();
+      }
+      if (axisDim != xt.getDimSize(axis))
+        throw NodeError{"the declared outputs do not add up to the input"};
+    } else {
+      sizes = constInts(s, "split");
+    }
   }
   if (sizes.empty()) {
     int64_t parts = gi.opset >= 18 && findAttr(n, "num_outputs")
@@ -377,7 +415,15 @@ void convertSlice(GraphImporter &gi, const Node &n) {
   }
   if (!steps)
     steps = gi.constI64(SmallVector<int64_t>(count, 1));
-  single(gi, n, gi.create1("slice", {x, starts, ends, axes, steps}));
+  Value r = gi.create1("slice", {x, starts, ends, axes, steps});
+  // Parameters fed at run time: the result's shape is the declared one
+  // (code generation reads the starts and steps at run time).
+  if (!typeOf(r).hasStaticShape())
+    if (auto t = declaredFor(gi, n, 0);
+        t &&
+        lop::areCompatibleReturnTypes(TypeRange{r.getType()}, TypeRange{t}))
+      r.setType(t);
+  single(gi, n, r);
 }
 
 void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
@@ -386,8 +432,13 @@ void convertSqueeze(GraphImporter &gi, const Node &n, bool unsqueeze) {
   std::optional<SmallVector<int64_t>> axes;
   if (gi.opset < 13)
     axes = attrInts(n, "axes");
-  else if (Value a = gi.optionalInput(n, 1))
+  else if (Value a = gi.optionalInput(n, 1)) {
+    if (!knownInts(a)) {
+      if (auto t = declaredFor(gi, n, 0, staticNumel(x)))
+        return single(gi, n, reshapeTo(gi, x, t.getShape()));
+    }
     axes = constInts(a, "axes");
+  }
   SmallVector<int64_t> norm;
   if (unsqueeze) {
     if (!axes)
@@ -521,6 +572,9 @@ void convertConstant(GraphImporter &gi, const Node &n) {
 
 void convertConstantOfShape(GraphImporter &gi, const Node &n) {
   Value shape = gi.input(n, 0);
+  if (!knownInts(shape))
+    if (auto t = declaredFor(gi, n, 0))
+      shape = gi.constI64(t.getShape());
   TypedAttr value = gi.b.getF32FloatAttr(0);
   if (const auto *a = findAttr(n, "value")) {
     ElementsAttr e = gi.tensorToAttr(a->t(), "ConstantOfShape value");
@@ -600,6 +654,787 @@ void convertDequantize(GraphImporter &gi, const Node &n) {
   single(gi, n, gi.create1("dequantize", {x}));
 }
 
+//===----------------------------------------------------------------------===//
+// ONNX coverage (issue 4): ops decomposed into existing lop ops, and the
+// converters of the ops added for it.
+//===----------------------------------------------------------------------===//
+
+Type elemOf(Value v) { return typeOf(v).getElementType(); }
+
+/// A rank-0 constant of element type `elem`.
+Value scalarOf(GraphImporter &gi, Type elem, double v) {
+  auto t = RankedTensorType::get({}, elem);
+  if (isa<FloatType>(elem))
+    return gi.constant(DenseElementsAttr::get(t, gi.b.getFloatAttr(elem, v)));
+  if (elem.isInteger(1))
+    return gi.constant(DenseElementsAttr::get(t, v != 0));
+  return gi.constant(
+      DenseElementsAttr::get(t, gi.b.getIntegerAttr(elem, (int64_t)v)));
+}
+
+Value un(GraphImporter &gi, StringRef name, Value x) {
+  return gi.create1(name, {x});
+}
+Value bin(GraphImporter &gi, StringRef name, Value a, Value b) {
+  return gi.create1(name, {a, b});
+}
+Value sel(GraphImporter &gi, Value c, Value a, Value b) {
+  return gi.create1("where", {c, a, b});
+}
+
+void requireFloat(Value x) {
+  if (!isa<FloatType>(elemOf(x)))
+    throw NodeError{"expects a floating-point input"};
+}
+
+/// Variadic Min/Max/Sum folded pairwise; Min and Max select with where, so
+/// they work for every element type.
+Value foldInputs(GraphImporter &gi, const Node &n, StringRef kind) {
+  if (n.input_size() < 1)
+    throw NodeError{"needs at least one input"};
+  Value acc = gi.input(n, 0);
+  for (int i = 1; i < n.input_size(); ++i) {
+    Value x = gi.input(n, i);
+    if (kind == "add")
+      acc = bin(gi, "add", acc, x);
+    else
+      acc = sel(gi, bin(gi, kind, acc, x), acc, x);
+  }
+  return acc;
+}
+
+/// log(1 + e^x).
+Value softplus(GraphImporter &gi, Value x) {
+  return un(gi, "log",
+            bin(gi, "add", un(gi, "exp", x), scalarOf(gi, elemOf(x), 1)));
+}
+
+Value reduceOp(GraphImporter &gi, StringRef name, Value x,
+               ArrayRef<int64_t> axes, bool keep) {
+  return gi.create1(name, {x},
+                    {named(gi, "axes", i64s(gi, axes)),
+                     named(gi, "keepdims", gi.b.getBoolAttr(keep))});
+}
+
+/// The reduction `kind` (sum, mean, max, min, prod) of `x` over the node's
+/// axes. Axes known at compile time give lop.reduce_<kind> (or `x` itself
+/// for a no-op); axes only known at run time give lop.reduce_runtime_axes
+/// with the result type the model declares for the node's output.
+Value reduceBy(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+               int64_t inputSince) {
+  int64_t rank = typeOf(x).getRank();
+  bool keep = attrInt(n, "keepdims", 1);
+  bool noop = attrInt(n, "noop_with_empty_axes", 0);
+  SmallVector<int64_t> axes;
+  if (gi.opset >= inputSince) {
+    if (Value a = gi.optionalInput(n, 1)) {
+      auto vals = lop::getKnownIntValues(a);
+      if (!vals || llvm::any_of(*vals, ShapedType::isDynamic)) {
+        auto declared = gi.declaredStaticType(n.output(0));
+        if (!declared)
+          throw NodeError{"axes must be known at compile time, or the "
+                          "output's shape declared in the model"};
+        Value r = gi.create1(
+            "reduce_runtime_axes", {x, a},
+            {named(gi, "kind", gi.b.getStringAttr(kind)),
+             named(gi, "keepdims", gi.b.getBoolAttr(keep)),
+             named(gi, "noop_with_empty_axes", gi.b.getBoolAttr(noop))});
+        auto refined = RankedTensorType::get(declared.getShape(), elemOf(x));
+        if (!lop::areCompatibleReturnTypes(TypeRange{r.getType()},
+                                           TypeRange{refined}))
+          throw NodeError{"the declared output shape does not fit the "
+                          "reduction"};
+        r.setType(refined);
+        return r;
+      }
+      axes = *vals;
+    }
+  } else if (auto a = attrInts(n, "axes")) {
+    axes = *a;
+  }
+  if (axes.empty() && noop)
+    return x;
+  return reduceOp(gi, ("reduce_" + kind).str(), x, normAxes(axes, rank), keep);
+}
+
+/// ReduceL1/L2/SumSquare/LogSum/LogSumExp as elementwise ops around
+/// reduce_sum (LogSumExp subtracts the maximum first, as onnxruntime does).
+void convertComposedReduce(GraphImporter &gi, const Node &n, StringRef kind) {
+  Value x = gi.input(n, 0);
+  Type e = elemOf(x);
+  if (kind == "logsumexp") {
+    requireFloat(x);
+    // With axes known here, subtract the maximum first (as onnxruntime
+    // does); run-time axes take the plain form.
+    Value a = gi.optionalInput(n, 1);
+    auto vals = a ? lop::getKnownIntValues(a) : std::nullopt;
+    bool known = !a || (vals && llvm::none_of(*vals, ShapedType::isDynamic));
+    if (!known)
+      return single(
+          gi, n, un(gi, "log", reduceBy(gi, n, "sum", un(gi, "exp", x), 18)));
+    Value m = reduceBy(gi, n, "max", x, 18);
+    if (m == x)
+      return single(gi, n, x);
+    auto mt = typeOf(m);
+    if (mt.getRank() != typeOf(x).getRank()) {
+      // keepdims=0: the maximum with kept dims for the subtraction.
+      SmallVector<int64_t> axes =
+          gi.opset >= 18 ? (vals ? *vals : SmallVector<int64_t>())
+                         : attrInts(n, "axes").value_or(SmallVector<int64_t>());
+      axes = normAxes(axes, typeOf(x).getRank());
+      Value mk = reduceOp(gi, "reduce_max", x, axes, true);
+      Value s =
+          reduceBy(gi, n, "sum", un(gi, "exp", bin(gi, "sub", x, mk)), 18);
+      return single(gi, n, bin(gi, "add", un(gi, "log", s), m));
+    }
+    Value s = reduceBy(gi, n, "sum", un(gi, "exp", bin(gi, "sub", x, m)), 18);
+    return single(gi, n, bin(gi, "add", un(gi, "log", s), m));
+  }
+  Value pre = x;
+  if (kind == "l1")
+    pre = un(gi, "abs", x);
+  else if (kind == "l2" || kind == "sumsquare")
+    pre = bin(gi, "mul", x, x);
+  Value r = reduceBy(gi, n, "sum", pre, 18);
+  if (kind == "l2") {
+    if (!isa<FloatType>(e))
+      r = gi.create1(
+          "cast",
+          {un(gi, "sqrt",
+              gi.create1("cast", {r},
+                         {named(gi, "to", TypeAttr::get(gi.b.getF32Type()))}))},
+          {named(gi, "to", TypeAttr::get(e))});
+    else
+      r = un(gi, "sqrt", r);
+  } else if (kind == "logsum") {
+    requireFloat(x);
+    r = un(gi, "log", r);
+  }
+  single(gi, n, r);
+}
+
+/// DepthToSpace / SpaceToDepth: reshape, transpose, reshape.
+void convertDepthSpace(GraphImporter &gi, const Node &n, bool toSpace) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (xt.getRank() != 4 || !xt.hasStaticShape())
+    throw NodeError{"expects a 4-D input with a static shape"};
+  int64_t bs = attrInt(n, "blocksize", 0);
+  if (bs < 1)
+    throw NodeError{"blocksize must be >= 1"};
+  int64_t B = xt.getDimSize(0), C = xt.getDimSize(1), H = xt.getDimSize(2),
+          W = xt.getDimSize(3);
+  SmallVector<int64_t> mid, perm, out;
+  if (toSpace) {
+    if (C % (bs * bs))
+      throw NodeError{"channels are not a multiple of blocksize^2"};
+    int64_t c = C / (bs * bs);
+    if (attrString(n, "mode", "DCR") == "CRD") {
+      mid = {B, c, bs, bs, H, W};
+      perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      mid = {B, bs, bs, c, H, W};
+      perm = {0, 3, 4, 1, 5, 2};
+    }
+    out = {B, c, H * bs, W * bs};
+  } else {
+    if (H % bs || W % bs)
+      throw NodeError{"spatial sizes are not multiples of blocksize"};
+    mid = {B, C, H / bs, bs, W / bs, bs};
+    perm = {0, 3, 5, 1, 2, 4};
+    out = {B, C * bs * bs, H / bs, W / bs};
+  }
+  Value r = gi.create1("reshape", {x, gi.constI64(mid)});
+  r = gi.create1("transpose", {r}, {named(gi, "perm", i64s(gi, perm))});
+  single(gi, n, gi.create1("reshape", {r, gi.constI64(out)}));
+}
+
+/// LayerNormalization with its Mean and InvStdDev outputs, and
+/// RMSNormalization, written out over the axes from `axis` on.
+void convertNormWritten(GraphImporter &gi, const Node &n, bool rms) {
+  Value x = gi.input(n, 0), scale = gi.input(n, 1);
+  Value bias = rms ? Value() : gi.optionalInput(n, 2);
+  requireFloat(x);
+  int64_t rank = typeOf(x).getRank();
+  int64_t axis = normAxis(attrInt(n, "axis", -1), rank);
+  SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  Type e = elemOf(x);
+  Value eps = scalarOf(gi, e, attrFloat(n, "epsilon", 1e-5f));
+  Value mean, centered = x;
+  if (!rms) {
+    mean = reduceOp(gi, "reduce_mean", x, axes, true);
+    centered = bin(gi, "sub", x, mean);
+  }
+  Value var = reduceOp(gi, "reduce_mean", bin(gi, "mul", centered, centered),
+                       axes, true);
+  Value inv = un(gi, "reciprocal", un(gi, "sqrt", bin(gi, "add", var, eps)));
+  Value y = bin(gi, "mul", bin(gi, "mul", centered, inv), scale);
+  if (bias)
+    y = bin(gi, "add", y, bias);
+  if (rms)
+    return single(gi, n, y);
+  gi.setOutputs(n, ValueRange{y, mean, inv});
+}
+
+/// Clip with bounds that are run-time values (or of an integer type), as
+/// two selects: min first, then max, so min > max gives max as ONNX says.
+Value clipWithSelects(GraphImporter &gi, Value x, Value lo, Value hi) {
+  if (lo)
+    x = sel(gi, bin(gi, "less", x, lo), lo, x);
+  if (hi)
+    x = sel(gi, bin(gi, "greater", x, hi), hi, x);
+  return x;
+}
+
+Value unsqueezeAt(GraphImporter &gi, Value x, ArrayRef<int64_t> axes) {
+  return gi.create1("unsqueeze", {x}, {named(gi, "axes", i64s(gi, axes))});
+}
+Value squeezeAt(GraphImporter &gi, Value x, ArrayRef<int64_t> axes) {
+  return gi.create1("squeeze", {x}, {named(gi, "axes", i64s(gi, axes))});
+}
+Value transposeBy(GraphImporter &gi, Value x, ArrayRef<int64_t> perm) {
+  return gi.create1("transpose", {x}, {named(gi, "perm", i64s(gi, perm))});
+}
+Value reshapeTo(GraphImporter &gi, Value x, ArrayRef<int64_t> shape) {
+  return gi.create1("reshape", {x, gi.constI64(shape)});
+}
+Value matmulOf(GraphImporter &gi, Value a, Value b) {
+  return gi.create1("matmul", {a, b},
+                    {named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))});
+}
+/// A tensor of `shape` filled with one scalar.
+Value filled(GraphImporter &gi, Type elem, double v, ArrayRef<int64_t> shape) {
+  return gi.create1("expand", {scalarOf(gi, elem, v), gi.constI64(shape)});
+}
+
+/// NegativeLogLikelihoodLoss on log-probabilities [N, C, d...] and targets
+/// [N, d...]: gather the target class along axis 1, weight, reduce.
+Value nllLoss(GraphImporter &gi, const Node &n, Value input, Value target,
+              Value weight) {
+  requireFloat(input);
+  Type e = elemOf(input);
+  auto it = typeOf(input), tt = typeOf(target);
+  if (it.getRank() < 2 || tt.getRank() != it.getRank() - 1)
+    throw NodeError{"expects input [N, C, d...] and target [N, d...]"};
+  std::string reduction = attrString(n, "reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    throw NodeError{"unknown reduction '" + reduction + "'"};
+  const auto *ii = findAttr(n, "ignore_index");
+  Value safe = target, keep;
+  if (ii) {
+    Value iiV = scalarOf(gi, elemOf(target), ii->i());
+    keep = un(gi, "not", bin(gi, "equal", target, iiV));
+    safe = sel(gi, keep, target, scalarOf(gi, elemOf(target), 0));
+  }
+  Value picked =
+      gi.create1("gather_elements", {input, unsqueezeAt(gi, safe, {1})},
+                 {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+  Value loss = un(gi, "neg", squeezeAt(gi, picked, {1}));
+  Value w;
+  if (weight)
+    w = gi.create1("gather", {weight, safe},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+  if (keep)
+    w = sel(gi, keep, w ? w : scalarOf(gi, e, 1), scalarOf(gi, e, 0));
+  if (w)
+    loss = bin(gi, "mul", loss, w);
+  if (reduction == "none")
+    return loss;
+  Value sum = reduceOp(gi, "reduce_sum", loss, {}, false);
+  if (reduction == "sum")
+    return sum;
+  if (!w)
+    return reduceOp(gi, "reduce_mean", loss, {}, false);
+  if (!weight) // only ignore_index: w is a 0/1 mask of the target's shape
+    w = bin(gi, "add", w, filled(gi, e, 0, tt.getShape()));
+  return bin(gi, "div", sum, reduceOp(gi, "reduce_sum", w, {}, false));
+}
+
+/// Attention (opset 23) written out as the reference does: optional 3-D
+/// head split, past key/value concatenation, grouped-query head repetition,
+/// scale split over both factors, softcap, additive or boolean mask, causal
+/// mask, softmax, and the optional QK output.
+void convertAttention(GraphImporter &gi, const Node &n) {
+  Value q = gi.input(n, 0), k = gi.input(n, 1), v = gi.input(n, 2);
+  Value mask = gi.optionalInput(n, 3), pastK = gi.optionalInput(n, 4),
+        pastV = gi.optionalInput(n, 5);
+  if (gi.optionalInput(n, 6))
+    throw NodeError{"nonpad_kv_seqlen is not supported yet"};
+  requireFloat(q);
+  Type e = elemOf(q);
+  auto qt = typeOf(q), kt = typeOf(k), vt = typeOf(v);
+  if (!qt.hasStaticShape() || !kt.hasStaticShape() || !vt.hasStaticShape())
+    throw NodeError{"Attention needs static shapes"};
+  int64_t rank = qt.getRank();
+  if (rank != kt.getRank() || rank != vt.getRank() || (rank != 3 && rank != 4))
+    throw NodeError{"Q, K and V must all be 3-D or all 4-D"};
+  int64_t B = qt.getDimSize(0);
+  if (rank == 3) {
+    int64_t qh = attrInt(n, "q_num_heads", 0),
+            kvh = attrInt(n, "kv_num_heads", 0);
+    if (qh < 1 || kvh < 1 || qt.getDimSize(2) % qh || kt.getDimSize(2) % kvh ||
+        vt.getDimSize(2) % kvh)
+      throw NodeError{"3-D inputs need q_num_heads and kv_num_heads that "
+                      "divide the hidden sizes"};
+    auto split = [&](Value x, RankedTensorType t, int64_t heads) {
+      Value r = reshapeTo(gi, x,
+                          {B, t.getDimSize(1), heads, t.getDimSize(2) / heads});
+      return transposeBy(gi, r, {0, 2, 1, 3});
+    };
+    q = split(q, qt, qh);
+    k = split(k, kt, kvh);
+    v = split(v, vt, kvh);
+  }
+  if (pastK)
+    k = gi.create1("concat", {pastK, k},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(2))});
+  if (pastV)
+    v = gi.create1("concat", {pastV, v},
+                   {named(gi, "axis", gi.b.getI64IntegerAttr(2))});
+  Value presentK = k, presentV = v;
+  auto q4 = typeOf(q), k4 = typeOf(k), v4 = typeOf(v);
+  int64_t qh = q4.getDimSize(1), kvh = k4.getDimSize(1), sq = q4.getDimSize(2),
+          skv = k4.getDimSize(2), hd = q4.getDimSize(3);
+  if (qh != kvh) {
+    if (kvh < 1 || qh % kvh || v4.getDimSize(1) != kvh)
+      throw NodeError{"q heads must be a multiple of kv heads"};
+    int64_t rep = qh / kvh;
+    auto repeat = [&](Value x) {
+      auto t = typeOf(x);
+      int64_t s = t.getDimSize(2), h = t.getDimSize(3);
+      Value u = unsqueezeAt(gi, x, {2});
+      u = gi.create1("expand", {u, gi.constI64({B, kvh, rep, s, h})});
+      return reshapeTo(gi, u, {B, qh, s, h});
+    };
+    k = repeat(k);
+    v = repeat(v);
+  }
+  double scale = findAttr(n, "scale") ? attrFloat(n, "scale", 1.0f)
+                                      : 1.0 / std::sqrt((double)hd);
+  Value s = scalarOf(gi, e, std::sqrt(scale));
+  Value qk = matmulOf(gi, bin(gi, "mul", q, s),
+                      bin(gi, "mul", transposeBy(gi, k, {0, 1, 3, 2}), s));
+  float softcap = attrFloat(n, "softcap", 0.0f);
+  if (softcap > 0) {
+    Value c = scalarOf(gi, e, softcap);
+    qk = bin(gi, "mul", un(gi, "tanh", bin(gi, "div", qk, c)), c);
+  }
+  Value bias;
+  if (mask) {
+    auto mt = typeOf(mask);
+    if (!mt.hasStaticShape() || mt.getRank() < 1)
+      throw NodeError{"attn_mask needs a static shape"};
+    bool isBool = mt.getElementType().isInteger(1);
+    int64_t last = mt.getDimSize(mt.getRank() - 1);
+    if (last < skv) {
+      SmallVector<int64_t> padShape(mt.getShape());
+      padShape.back() = skv - last;
+      Value pad = isBool ? filled(gi, mt.getElementType(), 0, padShape)
+                         : filled(gi, e, -INFINITY, padShape);
+      mask = gi.create1(
+          "concat", {mask, pad},
+          {named(gi, "axis", gi.b.getI64IntegerAttr(mt.getRank() - 1))});
+    }
+    bias = isBool
+               ? sel(gi, mask, scalarOf(gi, e, 0), scalarOf(gi, e, -INFINITY))
+               : mask;
+  }
+  if (attrInt(n, "is_causal", 0)) {
+    int64_t past = pastK ? typeOf(pastK).getDimSize(2) : 0;
+    Value c = gi.create1(
+        "trilu",
+        {filled(gi, e, -INFINITY, {sq, skv}), gi.constI64({past + 1}, true)},
+        {named(gi, "upper", gi.b.getBoolAttr(true))});
+    bias = bias ? bin(gi, "add", bias, c) : c;
+  }
+  Value qkb = bias ? bin(gi, "add", qk, bias) : qk;
+  Value p = gi.create1("softmax", {qkb},
+                       {named(gi, "axis", gi.b.getI64IntegerAttr(3))});
+  Value y = matmulOf(gi, p, v);
+  if (rank == 3)
+    y = reshapeTo(gi, transposeBy(gi, y, {0, 2, 1, 3}),
+                  {B, sq, qh * typeOf(v).getDimSize(3)});
+  int64_t mode = attrInt(n, "qk_matmul_output_mode", 0);
+  Value qkOut = mode == 2 ? qkb : mode == 3 ? p : qk;
+  gi.setOutputs(n, ValueRange{y, presentK, presentV, qkOut});
+}
+
+void addCoverageConverters(llvm::StringMap<Converter> &t) {
+  for (auto [o, l] : {std::pair{"Floor", "floor"},
+                      {"Ceil", "ceil"},
+                      {"Round", "round"},
+                      {"Sin", "sin"},
+                      {"Cos", "cos"},
+                      {"Tan", "tan"},
+                      {"Asin", "asin"},
+                      {"Acos", "acos"},
+                      {"Atan", "atan"},
+                      {"Sinh", "sinh"},
+                      {"Cosh", "cosh"},
+                      {"Asinh", "asinh"},
+                      {"Acosh", "acosh"},
+                      {"Atanh", "atanh"},
+                      {"BitwiseNot", "bitwise_not"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1(name, {gi.input(n, 0)}));
+    };
+  }
+  for (auto [o, l] : {std::pair{"Or", "or"},
+                      {"Xor", "xor"},
+                      {"BitwiseAnd", "bitwise_and"},
+                      {"BitwiseOr", "bitwise_or"},
+                      {"BitwiseXor", "bitwise_xor"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      single(gi, n, gi.create1(name, {gi.input(n, 0), gi.input(n, 1)}));
+    };
+  }
+  t["Mod"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0);
+    int64_t fmod = attrInt(n, "fmod", 0);
+    if (!fmod && isa<FloatType>(elemOf(a)))
+      throw NodeError{"Mod of floats needs fmod=1"};
+    single(gi, n,
+           gi.create1("mod", {a, gi.input(n, 1)},
+                      {named(gi, "fmod", gi.b.getI64IntegerAttr(fmod))}));
+  };
+  t["BitShift"] = [](GraphImporter &gi, const Node &n) {
+    std::string dir = attrString(n, "direction", "");
+    if (dir != "LEFT" && dir != "RIGHT")
+      throw NodeError{"direction must be LEFT or RIGHT"};
+    single(gi, n,
+           gi.create1("bit_shift", {gi.input(n, 0), gi.input(n, 1)},
+                      {named(gi, "direction", gi.b.getStringAttr(dir))}));
+  };
+  t["CastLike"] = [](GraphImporter &gi, const Node &n) {
+    single(
+        gi, n,
+        gi.create1("cast", {gi.input(n, 0)},
+                   {named(gi, "to", TypeAttr::get(elemOf(gi.input(n, 1))))}));
+  };
+  t["Size"] = [](GraphImporter &gi, const Node &n) {
+    auto xt = typeOf(gi.input(n, 0));
+    if (!xt.hasStaticShape())
+      throw NodeError{"Size of a tensor with dynamic dimensions is not "
+                      "supported yet"};
+    single(gi, n, gi.constI64({xt.getNumElements()}, true));
+  };
+  t["Min"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "less"));
+  };
+  t["Max"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "greater"));
+  };
+  t["Sum"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, foldInputs(gi, n, "add"));
+  };
+  t["Mean"] = [](GraphImporter &gi, const Node &n) {
+    Value s = foldInputs(gi, n, "add");
+    requireFloat(s);
+    single(gi, n, bin(gi, "div", s, scalarOf(gi, elemOf(s), n.input_size())));
+  };
+  t["GreaterOrEqual"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0), b = gi.input(n, 1);
+    single(gi, n,
+           bin(gi, "or", bin(gi, "greater", a, b), bin(gi, "equal", a, b)));
+  };
+  t["LessOrEqual"] = [](GraphImporter &gi, const Node &n) {
+    Value a = gi.input(n, 0), b = gi.input(n, 1);
+    single(gi, n, bin(gi, "or", bin(gi, "less", a, b), bin(gi, "equal", a, b)));
+  };
+  t["IsNaN"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, un(gi, "not", bin(gi, "equal", x, x)));
+  };
+  t["IsInf"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    bool pos = attrInt(n, "detect_positive", 1),
+         neg = attrInt(n, "detect_negative", 1);
+    Type e = elemOf(x);
+    Value p = bin(gi, "equal", x, scalarOf(gi, e, INFINITY));
+    Value m = bin(gi, "equal", x, scalarOf(gi, e, -INFINITY));
+    Value r = pos && neg ? bin(gi, "or", p, m)
+              : pos      ? p
+              : neg      ? m
+                         : bin(gi, "and", p, m);
+    single(gi, n, r);
+  };
+  t["Sign"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    Type e = elemOf(x);
+    Value zero = scalarOf(gi, e, 0), one = scalarOf(gi, e, 1);
+    Value pos = sel(gi, bin(gi, "greater", x, zero), one, zero);
+    if (e.isUnsignedInteger())
+      return single(gi, n, pos);
+    single(gi, n, sel(gi, bin(gi, "less", x, zero), scalarOf(gi, e, -1), pos));
+  };
+  t["Softplus"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, softplus(gi, x));
+  };
+  t["Softsign"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n,
+           bin(gi, "div", x,
+               bin(gi, "add", un(gi, "abs", x), scalarOf(gi, elemOf(x), 1))));
+  };
+  t["Mish"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    single(gi, n, bin(gi, "mul", x, un(gi, "tanh", softplus(gi, x))));
+  };
+  t["Swish"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    Value ax =
+        bin(gi, "mul", x, scalarOf(gi, elemOf(x), attrFloat(n, "alpha", 1)));
+    single(gi, n, bin(gi, "mul", x, un(gi, "sigmoid", ax)));
+  };
+  t["Selu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    float alpha = attrFloat(n, "alpha", 1.67326319217681884765625f);
+    float gamma = attrFloat(n, "gamma", 1.05070102214813232421875f);
+    Value e = gi.create1("elu", {x},
+                         {named(gi, "alpha", gi.b.getF32FloatAttr(alpha))});
+    single(gi, n, bin(gi, "mul", e, scalarOf(gi, elemOf(x), gamma)));
+  };
+  t["Celu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    float alpha = attrFloat(n, "alpha", 1.0f);
+    Value a = scalarOf(gi, elemOf(x), alpha);
+    Value e = gi.create1("elu", {bin(gi, "div", x, a)},
+                         {named(gi, "alpha", gi.b.getF32FloatAttr(1.0f))});
+    single(gi, n, bin(gi, "mul", e, a));
+  };
+  t["ThresholdedRelu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    Type e = elemOf(x);
+    Value c = bin(gi, "greater", x, scalarOf(gi, e, attrFloat(n, "alpha", 1)));
+    single(gi, n, sel(gi, c, x, scalarOf(gi, e, 0)));
+  };
+  t["PRelu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0), slope = gi.input(n, 1);
+    Value c = bin(gi, "less", x, scalarOf(gi, elemOf(x), 0));
+    single(gi, n, sel(gi, c, bin(gi, "mul", x, slope), x));
+  };
+  t["Shrink"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    Type e = elemOf(x);
+    float lambd = attrFloat(n, "lambd", 0.5f), bias = attrFloat(n, "bias", 0);
+    Value zero = scalarOf(gi, e, 0), bv = scalarOf(gi, e, bias);
+    Value hi = sel(gi, bin(gi, "greater", x, scalarOf(gi, e, lambd)),
+                   bin(gi, "sub", x, bv), zero);
+    single(gi, n,
+           sel(gi, bin(gi, "less", x, scalarOf(gi, e, -lambd)),
+               bin(gi, "add", x, bv), hi));
+  };
+  for (auto [o, k] : {std::pair{"ReduceL1", "l1"},
+                      {"ReduceL2", "l2"},
+                      {"ReduceSumSquare", "sumsquare"},
+                      {"ReduceLogSum", "logsum"},
+                      {"ReduceLogSumExp", "logsumexp"}}) {
+    std::string kind = k;
+    t[o] = [kind](GraphImporter &gi, const Node &n) {
+      convertComposedReduce(gi, n, kind);
+    };
+  }
+  t["ReduceProd"] = [](GraphImporter &gi, const Node &n) {
+    single(gi, n, reduceBy(gi, n, "prod", gi.input(n, 0), 18));
+  };
+  t["ArgMin"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+    single(
+        gi, n,
+        gi.create1(
+            "argmin", {x},
+            {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+             named(gi, "keepdims", gi.b.getBoolAttr(attrInt(n, "keepdims", 1))),
+             named(gi, "select_last_index",
+                   gi.b.getBoolAttr(attrInt(n, "select_last_index", 0)))}));
+  };
+  t["DepthToSpace"] = [](GraphImporter &gi, const Node &n) {
+    convertDepthSpace(gi, n, true);
+  };
+  t["SpaceToDepth"] = [](GraphImporter &gi, const Node &n) {
+    convertDepthSpace(gi, n, false);
+  };
+  t["RMSNormalization"] = [](GraphImporter &gi, const Node &n) {
+    convertNormWritten(gi, n, true);
+  };
+  t["Trilu"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    if (typeOf(x).getRank() < 2)
+      throw NodeError{"expects an input of rank >= 2"};
+    SmallVector<Value> ops{x};
+    if (Value k = gi.optionalInput(n, 1))
+      ops.push_back(k);
+    single(gi, n,
+           gi.create1(
+               "trilu", ops,
+               {named(gi, "upper", gi.b.getBoolAttr(attrInt(n, "upper", 1)))}));
+  };
+  t["NegativeLogLikelihoodLoss"] = [](GraphImporter &gi, const Node &n) {
+    single(
+        gi, n,
+        nllLoss(gi, n, gi.input(n, 0), gi.input(n, 1), gi.optionalInput(n, 2)));
+  };
+  t["SoftmaxCrossEntropyLoss"] = [](GraphImporter &gi, const Node &n) {
+    Value logp = gi.create1("log_softmax", {gi.input(n, 0)},
+                            {named(gi, "axis", gi.b.getI64IntegerAttr(1))});
+    Value loss = nllLoss(gi, n, logp, gi.input(n, 1), gi.optionalInput(n, 2));
+    gi.setOutputs(n, ValueRange{loss, logp});
+  };
+  t["Hardmax"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    auto xt = typeOf(x);
+    int64_t rank = xt.getRank();
+    int64_t axis = normAxis(attrInt(n, "axis", gi.opset < 13 ? 1 : -1), rank);
+    Value in = x;
+    if (gi.opset < 13 && axis != rank - 1) {
+      // Before opset 13 the input is coerced to 2-D at `axis`.
+      in = gi.create1("flatten", {x},
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+      axis = 1;
+    }
+    auto it = typeOf(in);
+    if (!it.hasStaticShape())
+      throw NodeError{"Hardmax needs a static shape"};
+    Value am = gi.create1("argmax", {in},
+                          {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+    SmallVector<int64_t> iota, shape(it.getRank(), 1);
+    for (int64_t i = 0; i < it.getDimSize(axis); ++i)
+      iota.push_back(i);
+    shape[axis] = it.getDimSize(axis);
+    Value pos = reshapeTo(gi, gi.constI64(iota), shape);
+    Value hot = gi.create1("cast", {bin(gi, "equal", pos, am)},
+                           {named(gi, "to", TypeAttr::get(elemOf(x)))});
+    if (in != x)
+      hot = reshapeTo(gi, hot, xt.getShape());
+    single(gi, n, hot);
+  };
+  t["LpNormalization"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
+    int64_t p = attrInt(n, "p", 2);
+    if (p != 1 && p != 2)
+      throw NodeError{"p must be 1 or 2"};
+    Value norm =
+        p == 1 ? reduceOp(gi, "reduce_sum", un(gi, "abs", x), {axis}, true)
+               : un(gi, "sqrt",
+                    reduceOp(gi, "reduce_sum", bin(gi, "mul", x, x), {axis},
+                             true));
+    // A zero norm leaves the zeros as they are (as the reference does).
+    Type e = elemOf(x);
+    norm = sel(gi, bin(gi, "equal", norm, scalarOf(gi, e, 0)),
+               scalarOf(gi, e, 1), norm);
+    single(gi, n, bin(gi, "div", x, norm));
+  };
+  t["MeanVarianceNormalization"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    requireFloat(x);
+    auto axes =
+        normAxes(attrInts(n, "axes").value_or(SmallVector<int64_t>{0, 2, 3}),
+                 typeOf(x).getRank());
+    Value mean = reduceOp(gi, "reduce_mean", x, axes, true);
+    Value d = bin(gi, "sub", x, mean);
+    Value var = reduceOp(gi, "reduce_mean", bin(gi, "mul", d, d), axes, true);
+    Value sd =
+        bin(gi, "add", un(gi, "sqrt", var), scalarOf(gi, elemOf(x), 1e-9));
+    single(gi, n, bin(gi, "div", d, sd));
+  };
+  t["EyeLike"] = [](GraphImporter &gi, const Node &n) {
+    auto xt = typeOf(gi.input(n, 0));
+    if (xt.getRank() != 2 || !xt.hasStaticShape())
+      throw NodeError{"EyeLike needs a 2-D input with a static shape"};
+    Type e = findAttr(n, "dtype")
+                 ? gi.elementType(attrInt(n, "dtype", 1), "EyeLike dtype")
+                 : xt.getElementType();
+    // Ones on the diagonal `k`: the upper triangle from k minus the one from
+    // k + 1, in i32, then cast.
+    int64_t k = attrInt(n, "k", 0);
+    Type i32 = gi.b.getI32Type();
+    auto tri = [&](int64_t from) {
+      return gi.create1(
+          "trilu",
+          {filled(gi, i32, 1, xt.getShape()), gi.constI64({from}, true)},
+          {named(gi, "upper", gi.b.getBoolAttr(true))});
+    };
+    Value eye = bin(gi, "sub", tri(k), tri(k + 1));
+    single(gi, n,
+           gi.create1("cast", {eye}, {named(gi, "to", TypeAttr::get(e))}));
+  };
+  for (auto [o, l] :
+       {std::pair{"CumSum", "cum_sum"}, std::pair{"CumProd", "cum_prod"}}) {
+    std::string name = l;
+    t[o] = [name](GraphImporter &gi, const Node &n) {
+      Value axis = gi.input(n, 1);
+      auto at = typeOf(axis);
+      if (at.getRank() > 1 || !at.hasStaticShape() ||
+          at.getNumElements() != 1 || !isa<IntegerType>(at.getElementType()))
+        throw NodeError{"axis must be one integer"};
+      single(gi, n,
+             gi.create1(
+                 name, {gi.input(n, 0), axis},
+                 {named(gi, "exclusive",
+                        gi.b.getI64IntegerAttr(attrInt(n, "exclusive", 0))),
+                  named(gi, "reverse",
+                        gi.b.getI64IntegerAttr(attrInt(n, "reverse", 0)))}));
+    };
+  }
+  auto scatter = [](GraphImporter &gi, const Node &n, bool nd) {
+    Value x = gi.input(n, 0), idx = gi.input(n, 1), upd = gi.input(n, 2);
+    std::string red = attrString(n, "reduction", "none");
+    if (red != "none" && red != "add" && red != "mul" && red != "max" &&
+        red != "min")
+      throw NodeError{"unknown reduction '" + red + "'"};
+    SmallVector<NamedAttribute> attrs{
+        named(gi, "reduction", gi.b.getStringAttr(red))};
+    if (!nd) {
+      if (typeOf(idx).getShape() != typeOf(upd).getShape() ||
+          typeOf(idx).getRank() != typeOf(x).getRank())
+        throw NodeError{"indices and updates must have one shape of the "
+                        "data's rank"};
+      attrs.push_back(named(gi, "axis",
+                            gi.b.getI64IntegerAttr(normAxis(
+                                attrInt(n, "axis", 0), typeOf(x).getRank()))));
+    }
+    single(gi, n,
+           gi.create1(nd ? "scatter_nd" : "scatter_elements", {x, idx, upd},
+                      attrs));
+  };
+  t["ScatterElements"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, false);
+  };
+  t["Scatter"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, false);
+  };
+  t["ScatterND"] = [scatter](GraphImporter &gi, const Node &n) {
+    scatter(gi, n, true);
+  };
+  t["Attention"] = convertAttention;
+  t["GatherElements"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+    single(gi, n,
+           gi.create1("gather_elements", {x, gi.input(n, 1)},
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+  };
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -664,14 +1499,22 @@ const llvm::StringMap<Converter> &converters() {
       single(gi, n, gi.input(n, 0));
     };
     t["Dropout"] = [](GraphImporter &gi, const Node &n) {
-      if (n.output_size() > 1 && !n.output(1).empty())
-        throw NodeError{"the Dropout mask output is not supported"};
       if (Value training = gi.optionalInput(n, 2)) {
         auto v = lop::getConstantIntValues(training);
         if (!v || (*v)[0] != 0)
           throw NodeError{"Dropout in training mode is not supported"};
       }
-      single(gi, n, gi.input(n, 0));
+      Value x = gi.input(n, 0);
+      if (n.output_size() > 1 && !n.output(1).empty()) {
+        // In inference the mask keeps everything.
+        auto xt = typeOf(x);
+        if (!xt.hasStaticShape())
+          throw NodeError{"the Dropout mask output needs a static shape"};
+        gi.setOutputs(
+            n, ValueRange{x, filled(gi, gi.b.getI1Type(), 1, xt.getShape())});
+        return;
+      }
+      single(gi, n, x);
     };
     t["Softmax"] = [](GraphImporter &gi, const Node &n) {
       convertSoftmax(gi, n, "softmax");
@@ -713,6 +1556,9 @@ const llvm::StringMap<Converter> &converters() {
                                    attrFloat(n, "epsilon", 1e-5f)))}));
     };
     t["LayerNormalization"] = [](GraphImporter &gi, const Node &n) {
+      if ((n.output_size() > 1 && !n.output(1).empty()) ||
+          (n.output_size() > 2 && !n.output(2).empty()))
+        return convertNormWritten(gi, n, false);
       Value x = gi.input(n, 0), scale = gi.input(n, 1),
             bias = gi.optionalInput(n, 2);
       int64_t axis = normAxis(attrInt(n, "axis", -1), typeOf(x).getRank());
@@ -772,8 +1618,12 @@ const llvm::StringMap<Converter> &converters() {
     };
     t["TopK"] = convertTopK;
     t["Reshape"] = [](GraphImporter &gi, const Node &n) {
+      Value x = gi.input(n, 0), shape = gi.input(n, 1);
+      if (!knownInts(shape))
+        if (auto t = declaredFor(gi, n, 0, staticNumel(x)))
+          shape = gi.constI64(t.getShape());
       single(gi, n,
-             gi.create1("reshape", {gi.input(n, 0), gi.input(n, 1)},
+             gi.create1("reshape", {x, shape},
                         {named(gi, "allowzero",
                                gi.b.getBoolAttr(attrInt(n, "allowzero", 0)))}));
     };
@@ -846,20 +1696,44 @@ const llvm::StringMap<Converter> &converters() {
     t["Constant"] = convertConstant;
     t["ConstantOfShape"] = convertConstantOfShape;
     t["Expand"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("expand", {gi.input(n, 0), gi.input(n, 1)}));
+      Value shape = gi.input(n, 1);
+      if (!knownInts(shape))
+        if (auto t = declaredFor(gi, n, 0))
+          shape = gi.constI64(t.getShape());
+      single(gi, n, gi.create1("expand", {gi.input(n, 0), shape}));
     };
     t["Tile"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n, gi.create1("tile", {gi.input(n, 0), gi.input(n, 1)}));
+      Value x = gi.input(n, 0), repeats = gi.input(n, 1);
+      auto xt = typeOf(x);
+      if (!knownInts(repeats) && xt.hasStaticShape())
+        if (auto t = declaredFor(gi, n, 0); t && t.getRank() == xt.getRank()) {
+          SmallVector<int64_t> reps;
+          for (int64_t i = 0; i < xt.getRank(); ++i) {
+            int64_t in = xt.getDimSize(i), out = t.getDimSize(i);
+            if (in == 0 || out % in)
+              throw NodeError{"the declared output is not a tiling of the "
+                              "input"};
+            reps.push_back(out / in);
+          }
+          repeats = gi.constI64(reps);
+        }
+      single(gi, n, gi.create1("tile", {x, repeats}));
     };
     t["Range"] = [](GraphImporter &gi, const Node &n) {
-      single(gi, n,
-             gi.create1("range",
-                        {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)}));
+      Value r =
+          gi.create1("range", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)});
+      // The length of a range of run-time values is the declared one.
+      if (typeOf(r).isDynamicDim(0))
+        if (auto t = declaredFor(gi, n, 0);
+            t && t.getRank() == 1 && t.getElementType() == elemOf(r))
+          r.setType(t);
+      single(gi, n, r);
     };
     t["Pad"] = convertPad;
     t["Resize"] = convertResize;
     t["QuantizeLinear"] = convertQuantize;
     t["DequantizeLinear"] = convertDequantize;
+    addCoverageConverters(t);
     return t;
   }();
   return table;

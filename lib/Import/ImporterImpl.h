@@ -72,6 +72,10 @@ public:
   mlir::ElementsAttr initializerToAttr(onnx::TensorProto &t,
                                        llvm::StringRef what);
   mlir::Type elementType(int32_t onnxType, llvm::StringRef what);
+  /// The type the model declares for value `name` (a graph output or a
+  /// value_info entry) when it is a tensor with every dimension static;
+  /// null otherwise.
+  mlir::RankedTensorType declaredStaticType(const std::string &name);
 
   mlir::MLIRContext *ctx;
   mlir::OpBuilder b;
@@ -81,6 +85,7 @@ public:
   ImportErrors &errors;
   mlir::Location loc = mlir::UnknownLoc::get(ctx);
   llvm::StringMap<mlir::Value> values;
+  llvm::StringMap<const onnx::ValueInfoProto *> declared;
   llvm::StringMap<onnx::TensorProto *> initializers;
   /// External data files by path, mapped once per model.
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;

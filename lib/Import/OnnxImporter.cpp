@@ -472,6 +472,26 @@ static FailureOr<RankedTensorType> valueInfoType(GraphImporter &gi,
   return RankedTensorType::get(dims, elem);
 }
 
+RankedTensorType GraphImporter::declaredStaticType(const std::string &name) {
+  auto it = declared.find(name);
+  if (it == declared.end() || !it->second->type().has_tensor_type())
+    return {};
+  const auto &tt = it->second->type().tensor_type();
+  if (!tt.has_shape())
+    return {};
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim()) {
+    if (!d.has_dim_value() || d.dim_value() < 0)
+      return {};
+    dims.push_back(d.dim_value());
+  }
+  try {
+    return RankedTensorType::get(dims, elementType(tt.elem_type(), name));
+  } catch (NodeError &) {
+    return {};
+  }
+}
+
 /// Checks a shape the model declares against the one Lopper inferred.
 static bool declaredShapeFits(const onnx::ValueInfoProto &vi, Type inferred) {
   auto t = dyn_cast<RankedTensorType>(inferred);
@@ -585,7 +605,7 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   }
   b.setInsertionPointToEnd(entry);
 
-  llvm::StringMap<const onnx::ValueInfoProto *> declared;
+  declared.clear();
   for (const auto &vi : graph.value_info())
     declared[vi.name()] = &vi;
   for (const auto &out : graph.output())

@@ -161,6 +161,9 @@ private:
   bool emitQuantizeOrDequantize(Operation *op, std::string &error);
   bool convParams(ConvOp conv, Value x, Value result, int64_t act, int64_t *ip,
                   std::string &why);
+  /// The ONNX-coverage lowerings (LowerMore.inc); `handled` says whether it
+  /// took the op.
+  bool emitMore(Operation *op, std::string &error, bool &handled);
   Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a);
   Value castScalar(OpBuilder &bb, Location l, Value x, Type from, Type to);
 
@@ -1528,6 +1531,9 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
       return fail("quantized tensors are not supported by the CPU code "
                   "generator yet");
   }
+  bool handled = false;
+  if (bool ok = emitMore(op, error, handled); handled)
+    return ok;
   Value result = op->getResult(0);
   Type elem =
       signless(cast<RankedTensorType>(result.getType()).getElementType());
@@ -1547,7 +1553,7 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                           HardSigmoidOp, GeluOp, ClipOp, PowOp>(op);
     if (needsFloat && !isa<FloatType>(inE))
       return fail("integer operands are not supported for this op yet");
-    if (isa<FloatType>(inE) && !inE.isF32() && !isa<CastOp>(op))
+    if (isa<FloatType>(inE) && !inE.isF32() && !inE.isF64() && !isa<CastOp>(op))
       return fail("only fp32 arithmetic is supported yet (fp16/bf16 models "
                   "land with the ONNX coverage work)");
     bool bad = false;
@@ -2482,3 +2488,5 @@ bool lopper::lowerLopToCPU(ModuleOp lopModule, const std::string &modelName,
   Lowerer l(lopModule, out);
   return l.run(modelName, error);
 }
+
+#include "LowerMore.inc"

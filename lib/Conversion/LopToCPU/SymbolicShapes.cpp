@@ -250,10 +250,15 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
       .Case<SqrtOp, ReciprocalOp, ExpOp, LogOp, NegOp, AbsOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, NotOp, HardSwishOp, LeakyReluOp, EluOp,
             HardSigmoidOp, GeluOp, ClipOp, SoftmaxOp, LogSoftmaxOp, CastOp,
-            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp>(
+            BatchNormOp, LayerNormOp, InstanceNormOp, QuantizeOp, DequantizeOp,
+            FloorOp, CeilOp, RoundOp, SinOp, CosOp, TanOp, AsinOp, AcosOp,
+            AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, BitwiseNotOp,
+            TriluOp, CumSumOp, CumProdOp, ScatterElementsOp, ScatterNDOp>(
           [&](Operation *) { sameAs(0); })
+      .Case<GatherElementsOp>([&](Operation *) { sameAs(1); })
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, EqualOp, LessOp, GreaterOp,
-            AndOp, WhereOp>([&](Operation *) {
+            AndOp, WhereOp, OrOp, XorOp, BitwiseAndOp, BitwiseOrOp,
+            BitwiseXorOp, BitShiftOp, ModOp>([&](Operation *) {
         SmallVector<PolyVec> ops;
         for (Value v : op->getOperands())
           ops.push_back(dimMap[v]);
@@ -293,7 +298,7 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           d.push_back(b.back());
         rule = d;
       })
-      .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp>(
+      .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](Operation *) {
             auto axes = op->getAttrOfType<DenseI64ArrayAttr>("axes");
             bool keep = op->getAttrOfType<BoolAttr>("keepdims").getValue();
@@ -500,8 +505,11 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
   if (auto e = dyn_cast<EqualOp>(op)) {
     auto *a = values(e.getLhs()), *b = values(e.getRhs());
     auto rt = cast<RankedTensorType>(e.getType());
+    auto fits = [&](const PolyVec *v) {
+      return v->size() == 1 || (int64_t)v->size() == rt.getNumElements();
+    };
     if (a && b && rt.hasStaticShape() &&
-        rt.getNumElements() <= kMaxShapeValues) {
+        rt.getNumElements() <= kMaxShapeValues && fits(a) && fits(b)) {
       int64_t n = rt.getNumElements();
       PolyVec v;
       for (int64_t i = 0; i < n; ++i) {
@@ -534,6 +542,20 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
     return true;
   Value result = op->getResult(0);
   auto rt = cast<RankedTensorType>(result.getType());
+  // Anything the dialect folds to constants (Mod, comparisons and logic on
+  // shape values, as in the expanded Attention function).
+  if (!valueMap.count(result) && !isa<ConstantOp>(op) && rt.hasStaticShape() &&
+      rt.getNumElements() <= kMaxShapeValues) {
+    if (auto known = getKnownIntValues(result);
+        known && !known->empty() &&
+        llvm::none_of(*known, ShapedType::isDynamic)) {
+      PolyVec v;
+      for (int64_t i : *known)
+        v.push_back(Poly::constant(i));
+      valueMap[result] = v;
+      return true;
+    }
+  }
   if (!rt.getElementType().isInteger() || rt.getElementType().isInteger(1) ||
       !rt.hasStaticShape() || rt.getNumElements() > kMaxShapeValues)
     return true;

@@ -418,7 +418,81 @@ std::optional<SmallVector<int64_t>> lopper::lop::getKnownIntValues(Value v) {
       })
       .Case<UnsqueezeOp, SqueezeOp, CastOp, ReshapeOp>([&](auto op) {
         auto in = getKnownIntValues(op->getOperand(0));
-        return in && in->size() == (size_t)n ? *in : unknown;
+        if (!in || in->size() != (size_t)n)
+          return unknown;
+        if (t.getElementType().isInteger(1))
+          for (int64_t &x : *in)
+            x = x == kDyn ? kDyn : x != 0;
+        return *in;
+      })
+      .Case([&](ModOp m) {
+        bool fmod = m.getFmod();
+        return elementwise([&](int64_t a, int64_t b) {
+          if (b == 0)
+            return kDyn;
+          int64_t r = a % b;
+          if (!fmod && r != 0 && ((r < 0) != (b < 0)))
+            r += b;
+          return r;
+        });
+      })
+      .Case([&](EqualOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a == b; });
+      })
+      .Case([&](LessOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a < b; });
+      })
+      .Case([&](GreaterOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a > b; });
+      })
+      .Case([&](AndOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a && b; });
+      })
+      .Case([&](OrOp) {
+        return elementwise(
+            [](int64_t a, int64_t b) -> int64_t { return a || b; });
+      })
+      .Case([&](XorOp) {
+        return elementwise([](int64_t a, int64_t b) -> int64_t {
+          return (a != 0) != (b != 0);
+        });
+      })
+      .Case([&](NotOp op) {
+        auto in = getKnownIntValues(op.getInput());
+        if (!in || in->size() != (size_t)n)
+          return unknown;
+        for (int64_t &x : *in)
+          x = x == kDyn ? kDyn : !x;
+        return *in;
+      })
+      .Case([&](RangeOp op) {
+        auto st = getKnownIntValues(op.getStart()),
+             dl = getKnownIntValues(op.getDelta());
+        if (!st || !dl || (*st)[0] == kDyn || (*dl)[0] == kDyn)
+          return unknown;
+        SmallVector<int64_t> out;
+        for (int64_t i = 0; i < n; ++i)
+          out.push_back((*st)[0] + i * (*dl)[0]);
+        return out;
+      })
+      .Case([&](WhereOp op) {
+        auto c = getKnownIntValues(op.getCondition()),
+             x = getKnownIntValues(op.getX()), y = getKnownIntValues(op.getY());
+        if (!c || !x || !y)
+          return unknown;
+        SmallVector<int64_t> out;
+        for (int64_t i = 0; i < n; ++i) {
+          auto at = [&](const SmallVector<int64_t> &v) {
+            return v.size() == 1 ? v[0] : i < (int64_t)v.size() ? v[i] : kDyn;
+          };
+          int64_t ci = at(*c);
+          out.push_back(ci == kDyn ? kDyn : ci ? at(*x) : at(*y));
+        }
+        return out;
       })
       .Case([&](AddOp) { return elementwise(std::plus<int64_t>()); })
       .Case([&](SubOp) { return elementwise(std::minus<int64_t>()); })
@@ -440,6 +514,8 @@ std::string lopper::lop::getOnnxOpType(Operation *op) {
       {"instance_norm", "InstanceNormalization"},
       {"argmax", "ArgMax"},
       {"topk", "TopK"},
+      {"argmin", "ArgMin"},
+      {"scatter_nd", "ScatterND"},
   };
   StringRef mnemonic = op->getName().stripDialect();
   if (auto it = special.find(mnemonic); it != special.end())
@@ -702,6 +778,56 @@ static LogicalResult inferReduce(MLIRContext *, Loc loc, A a, Types &t) {
 template <typename A>
 static LogicalResult inferArgMax(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::argMax(loc, a.getInput(), a.getAxis(), a.getKeepdims(), t);
+}
+template <typename A>
+static LogicalResult inferGatherElements(MLIRContext *, Loc loc, A a,
+                                         Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto i = dyn_cast<RankedTensorType>(a.getIndices().getType());
+  if (!x || !i)
+    return emitOptionalError(loc, "expects ranked tensors");
+  if (x.getRank() != i.getRank())
+    return emitOptionalError(loc, "indices rank ", i.getRank(),
+                             " differs from the input rank ", x.getRank());
+  if ((int64_t)a.getAxis() < 0 || (int64_t)a.getAxis() >= x.getRank())
+    return emitOptionalError(loc, "axis ", a.getAxis(),
+                             " out of range for rank ", x.getRank());
+  if (!isa<IntegerType>(i.getElementType()))
+    return emitOptionalError(loc, "indices must be integers, got ",
+                             i.getElementType());
+  t.push_back(RankedTensorType::get(i.getShape(), x.getElementType()));
+  return success();
+}
+template <typename A>
+static LogicalResult inferReduceRuntimeAxes(MLIRContext *, Loc loc, A a,
+                                            Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto axes = dyn_cast<RankedTensorType>(a.getAxes().getType());
+  if (!x || !axes)
+    return emitOptionalError(loc, "expects ranked tensors");
+  if (axes.getRank() != 1 || !isa<IntegerType>(axes.getElementType()))
+    return emitOptionalError(loc, "axes must be a 1-D integer tensor");
+  StringRef kind = a.getKind();
+  if (kind != "sum" && kind != "mean" && kind != "max" && kind != "min" &&
+      kind != "prod")
+    return emitOptionalError(loc, "unknown reduction kind '", kind, "'");
+  SmallVector<int64_t> dims;
+  if (a.getKeepdims()) {
+    for (int64_t d : x.getShape())
+      dims.push_back(d == 1 ? 1 : ShapedType::kDynamic);
+  } else {
+    if (axes.isDynamicDim(0))
+      return emitOptionalError(loc, "without keepdims the number of axes "
+                                    "must be static");
+    int64_t k = axes.getDimSize(0);
+    int64_t rank =
+        k == 0 ? (a.getNoopWithEmptyAxes() ? x.getRank() : 0) : x.getRank() - k;
+    if (rank < 0)
+      return emitOptionalError(loc, "more axes than the input has");
+    dims.assign(rank, ShapedType::kDynamic);
+  }
+  t.push_back(RankedTensorType::get(dims, x.getElementType()));
+  return success();
 }
 template <typename A>
 static LogicalResult inferTopK(MLIRContext *, Loc loc, A a, Types &t) {

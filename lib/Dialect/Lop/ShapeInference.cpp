@@ -912,6 +912,15 @@ LogicalResult range(Loc loc, Value start, Value limit, Value delta,
     if ((*d)[0] == 0)
       return fail(loc, "delta must not be 0");
     n = std::max<int64_t>(0, (int64_t)std::ceil(((*l)[0] - (*s)[0]) / (*d)[0]));
+  } else if (isa<IntegerType>(elem)) {
+    // Integer ranges over shape values (Range(axis, Size(Shape(x)), 1)).
+    auto si = getKnownIntValues(start), li = getKnownIntValues(limit),
+         di = getKnownIntValues(delta);
+    if (si && li && di && !isDyn((*si)[0]) && !isDyn((*li)[0]) &&
+        !isDyn((*di)[0]) && (*di)[0] != 0) {
+      int64_t span = (*li)[0] - (*si)[0], step = (*di)[0];
+      n = std::max<int64_t>(0, (span + step + (step > 0 ? -1 : 1)) / step);
+    }
   }
   push(types, {n}, elem);
   return success();

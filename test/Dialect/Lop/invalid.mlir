@@ -977,3 +977,57 @@ func.func @cast_index(%x: tensor<2xf32>) -> tensor<2xindex> {
   %0 = lop.cast %x {to = index} : tensor<2xf32> -> tensor<2xindex>
   return %0 : tensor<2xindex>
 }
+
+// -----
+
+func.func @gather_elements_rank(%x: tensor<2x3xf32>, %i: tensor<2xi64>) -> tensor<2xf32> {
+  // expected-error @+2 {{indices rank 1 differs from the input rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.gather_elements %x, %i {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @gather_elements_axis(%x: tensor<2x3xf32>, %i: tensor<2x3xi64>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{axis 2 out of range for rank 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.gather_elements %x, %i {axis = 2 : i64} : (tensor<2x3xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @gather_elements_indices(%x: tensor<2x3xf32>, %i: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{indices must be integers, got 'f32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.gather_elements %x, %i {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @or_not_bool(%x: tensor<2xi32>) -> tensor<2xi32> {
+  // expected-error @+2 {{expects i1 operands, got 'i32'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.or %x, %x : tensor<2xi32>, tensor<2xi32> -> tensor<2xi32>
+  return %0 : tensor<2xi32>
+}
+
+// -----
+
+func.func @reduce_runtime_axes_kind(%x: tensor<3x2xf32>, %a: tensor<1xi64>) -> tensor<3x1xf32> {
+  // expected-error @+2 {{unknown reduction kind 'median'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "median"} : (tensor<3x2xf32>, tensor<1xi64>) -> tensor<3x1xf32>
+  return %0 : tensor<3x1xf32>
+}
+
+// -----
+
+func.func @reduce_runtime_axes_axes(%x: tensor<3x2xf32>, %a: tensor<1x1xi64>) -> tensor<3x1xf32> {
+  // expected-error @+2 {{axes must be a 1-D integer tensor}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "sum"} : (tensor<3x2xf32>, tensor<1x1xi64>) -> tensor<3x1xf32>
+  return %0 : tensor<3x1xf32>
+}

@@ -73,3 +73,61 @@ func.func @split_topk(%x: tensor<4x10xf32>) -> (tensor<4x3xf32>, tensor<4x7xf32>
   %1:2 = lop.topk %x, %k {axis = 1 : i64} : (tensor<4x10xf32>, tensor<1xi64>) -> (tensor<4x2xf32>, tensor<4x2xi64>)
   return %0#0, %0#1, %1#0, %1#1 : tensor<4x3xf32>, tensor<4x7xf32>, tensor<4x2xf32>, tensor<4x2xi64>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @coverage
+func.func @coverage(%x: tensor<2x3xf32>, %i: tensor<2x3xi32>, %u: tensor<2x3xui8>, %b: tensor<2x3xi1>, %k: tensor<i64>, %g: tensor<2x2xi64>) -> (tensor<2x3xf32>, tensor<2x3xi32>, tensor<2x3xui8>, tensor<2x3xi1>, tensor<3xi32>, tensor<2xi64>, tensor<2x3xf32>, tensor<2x2xf32>) {
+  // CHECK: lop.floor
+  %0 = lop.floor %x : tensor<2x3xf32> -> tensor<2x3xf32>
+  // CHECK: lop.atanh
+  %1 = lop.atanh %0 : tensor<2x3xf32> -> tensor<2x3xf32>
+  // CHECK: lop.mod {{.*}} {fmod = 1 : i64}
+  %2 = lop.mod %i, %i {fmod = 1 : i64} : tensor<2x3xi32>, tensor<2x3xi32> -> tensor<2x3xi32>
+  // CHECK: lop.bitwise_not
+  %3 = lop.bitwise_not %2 : tensor<2x3xi32> -> tensor<2x3xi32>
+  // CHECK: lop.bit_shift {{.*}} {direction = "RIGHT"}
+  %4 = lop.bit_shift %u, %u {direction = "RIGHT"} : tensor<2x3xui8>, tensor<2x3xui8> -> tensor<2x3xui8>
+  // CHECK: lop.xor
+  %5 = lop.xor %b, %b : tensor<2x3xi1>, tensor<2x3xi1> -> tensor<2x3xi1>
+  // CHECK: lop.reduce_prod {{.*}} -> tensor<3xi32>
+  %6 = lop.reduce_prod %3 {axes = array<i64: 0>, keepdims = false} : tensor<2x3xi32> -> tensor<3xi32>
+  // CHECK: lop.argmin {{.*}} -> tensor<2xi64>
+  %7 = lop.argmin %x {axis = 1 : i64, keepdims = false} : tensor<2x3xf32> -> tensor<2xi64>
+  // CHECK: lop.trilu {{.*}} k({{.*}} : tensor<i64>) {upper = false}
+  %8 = lop.trilu %1 k(%k : tensor<i64>) {upper = false} : tensor<2x3xf32> -> tensor<2x3xf32>
+  // CHECK: lop.gather_elements {{.*}} -> tensor<2x2xf32>
+  %9 = lop.gather_elements %x, %g {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+  return %8, %3, %4, %5, %6, %7, %1, %9 : tensor<2x3xf32>, tensor<2x3xi32>, tensor<2x3xui8>, tensor<2x3xi1>, tensor<3xi32>, tensor<2xi64>, tensor<2x3xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @reduce_runtime_axes
+func.func @reduce_runtime_axes(%x: tensor<3x2x2xf32>, %a: tensor<1xi64>) -> tensor<3x2xf32> {
+  // CHECK: lop.reduce_runtime_axes {{.*}} {keepdims = false, kind = "max"} : (tensor<3x2x2xf32>, tensor<1xi64>) -> tensor<3x2xf32>
+  %0 = lop.reduce_runtime_axes %x, %a {kind = "max", keepdims = false} : (tensor<3x2x2xf32>, tensor<1xi64>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @cumulative
+func.func @cumulative(%x: tensor<2x3xf32>, %a: tensor<i64>) -> tensor<2x3xf32> {
+  // CHECK: lop.cum_sum {{.*}} {exclusive = 1 : i64}
+  %0 = lop.cum_sum %x, %a {exclusive = 1 : i64} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  // CHECK: lop.cum_prod {{.*}} {reverse = 1 : i64}
+  %1 = lop.cum_prod %0, %a {reverse = 1 : i64} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  return %1 : tensor<2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @scatter
+func.func @scatter(%x: tensor<3x5xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>, %ni: tensor<2x1xi64>, %nu: tensor<2x5xf32>) -> tensor<3x5xf32> {
+  // CHECK: lop.scatter_elements {{.*}} {axis = 1 : i64, reduction = "min"}
+  %0 = lop.scatter_elements %x, %i, %u {axis = 1 : i64, reduction = "min"} : (tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x5xf32>
+  // CHECK: lop.scatter_nd
+  %1 = lop.scatter_nd %0, %ni, %nu : (tensor<3x5xf32>, tensor<2x1xi64>, tensor<2x5xf32>) -> tensor<3x5xf32>
+  return %1 : tensor<3x5xf32>
+}

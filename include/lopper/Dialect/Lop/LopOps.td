@@ -494,4 +494,138 @@ def Lop_ResizeOp : Lop_InferOp<"resize", "inferResize", [AttrSizedOperandSegment
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// ONNX coverage: more elementwise math, bitwise and logical ops, reductions
+// and data movement (issue 4)
+//===----------------------------------------------------------------------===//
+
+def Lop_FloorOp : Lop_UnaryOp<"floor", "elementwise floor">;
+def Lop_CeilOp : Lop_UnaryOp<"ceil", "elementwise ceiling">;
+def Lop_RoundOp : Lop_UnaryOp<"round", "elementwise round half to even">;
+def Lop_SinOp : Lop_UnaryOp<"sin", "elementwise sine">;
+def Lop_CosOp : Lop_UnaryOp<"cos", "elementwise cosine">;
+def Lop_TanOp : Lop_UnaryOp<"tan", "elementwise tangent">;
+def Lop_AsinOp : Lop_UnaryOp<"asin", "elementwise arcsine">;
+def Lop_AcosOp : Lop_UnaryOp<"acos", "elementwise arccosine">;
+def Lop_AtanOp : Lop_UnaryOp<"atan", "elementwise arctangent">;
+def Lop_SinhOp : Lop_UnaryOp<"sinh", "elementwise hyperbolic sine">;
+def Lop_CoshOp : Lop_UnaryOp<"cosh", "elementwise hyperbolic cosine">;
+def Lop_AsinhOp : Lop_UnaryOp<"asinh", "elementwise inverse hyperbolic sine">;
+def Lop_AcoshOp : Lop_UnaryOp<"acosh", "elementwise inverse hyperbolic cosine">;
+def Lop_AtanhOp : Lop_UnaryOp<"atanh", "elementwise inverse hyperbolic tangent">;
+def Lop_BitwiseNotOp : Lop_UnaryOp<"bitwise_not", "elementwise bitwise not on integers">;
+
+def Lop_OrOp : Lop_BinaryOp<"or", "elementwise logical or on i1", "inferLogical">;
+def Lop_XorOp : Lop_BinaryOp<"xor", "elementwise logical xor on i1", "inferLogical">;
+def Lop_BitwiseAndOp : Lop_BinaryOp<"bitwise_and", "elementwise bitwise and on integers">;
+def Lop_BitwiseOrOp : Lop_BinaryOp<"bitwise_or", "elementwise bitwise or on integers">;
+def Lop_BitwiseXorOp : Lop_BinaryOp<"bitwise_xor", "elementwise bitwise xor on integers">;
+
+def Lop_ModOp : Lop_InferOp<"mod", "inferBroadcast"> {
+  let summary = "elementwise remainder with numpy broadcasting (ONNX Mod)";
+  let description = [{
+    With `fmod` the result has the sign of the dividend (C fmod); without
+    it, the sign of the divisor (Python's %), integers only.
+  }];
+  let arguments = (ins Lop_Tensor:$lhs, Lop_Tensor:$rhs,
+                       DefaultValuedAttr<I64Attr, "0">:$fmod);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+}
+
+def Lop_BitShiftOp : Lop_InferOp<"bit_shift", "inferBroadcast"> {
+  let summary = "elementwise logical shift of unsigned integers (ONNX BitShift)";
+  let arguments = (ins Lop_Tensor:$lhs, Lop_Tensor:$rhs, StrAttr:$direction);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+}
+
+def Lop_ReduceProdOp : Lop_ReduceOp<"reduce_prod", "product over axes">;
+
+def Lop_ArgMinOp : Lop_InferOp<"argmin", "inferArgMax"> {
+  let summary = "index of the minimum along an axis (i64 result)";
+  let arguments = (ins Lop_Tensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def Lop_TriluOp : Lop_InferOp<"trilu", "inferSameAsInput"> {
+  let summary = "keep the upper or lower triangle of the last two axes (ONNX Trilu)";
+  let description = [{
+    `k` is an optional scalar (or 1-element) i64 diagonal offset, read at
+    run time; elements off the kept triangle become zero.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Optional<Lop_Tensor>:$k,
+                       DefaultValuedAttr<BoolAttr, "true">:$upper);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = [{
+    $input (`k` `(` $k^ `:` type($k) `)`)? attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+def Lop_GatherElementsOp : Lop_InferOp<"gather_elements", "inferGatherElements"> {
+  let summary = "gather single elements along a non-negative axis (ONNX GatherElements)";
+  let description = "The result has the shape of `indices`; negative indices count from the end.";
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$indices, I64Attr:$axis);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_ReduceRuntimeAxesOp : Lop_InferOp<"reduce_runtime_axes", "inferReduceRuntimeAxes"> {
+  let summary = "reduction over axes given as a run-time 1-D integer tensor";
+  let description = [{
+    ONNX reductions whose `axes` input is computed or fed at run time.
+    `kind` is sum, mean, max, min or prod. Inference knows only the rank (and
+    the size-1 dims with `keepdims`); the importer declares the result type
+    the model gives, and code generation reads the axes at run time. An
+    empty `axes` reduces everything unless `noop_with_empty_axes`.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$axes, StrAttr:$kind,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$noop_with_empty_axes);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $axes attr-dict `:` functional-type(operands, results)";
+}
+
+class Lop_CumulativeOp<string mnemonic, string summ>
+    : Lop_InferOp<mnemonic, "inferSameAsInput"> {
+  let summary = summ;
+  let description = [{
+    `axis` is a scalar (or 1-element) integer tensor, read at run time;
+    `exclusive` leaves each element out of its own result, `reverse` runs
+    from the end of the axis.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$exclusive,
+                       DefaultValuedAttr<I64Attr, "0">:$reverse);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $axis attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_CumSumOp : Lop_CumulativeOp<"cum_sum", "running sum along an axis (ONNX CumSum)">;
+def Lop_CumProdOp : Lop_CumulativeOp<"cum_prod", "running product along an axis (ONNX CumProd)">;
+
+def Lop_ScatterElementsOp : Lop_InferOp<"scatter_elements", "inferSameAsInput"> {
+  let summary = "scatter single elements along an axis (ONNX ScatterElements)";
+  let description = [{
+    `indices` and `updates` have one shape; `reduction` is none, add, mul,
+    max or min. Updates apply in index order.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$indices, Lop_Tensor:$updates,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_ScatterNDOp : Lop_InferOp<"scatter_nd", "inferSameAsInput"> {
+  let summary = "scatter slices addressed by index tuples (ONNX ScatterND)";
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$indices, Lop_Tensor:$updates,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
 #endif
