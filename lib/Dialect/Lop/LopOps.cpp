@@ -233,8 +233,11 @@ bool lopper::lop::areCompatibleReturnTypes(TypeRange l, TypeRange r) {
     }
     if (ta.getRank() != tb.getRank())
       return false;
+    // A declared `?` where inference knows the size is fine too: a pass that
+    // folds an operand into a constant makes inference more precise than
+    // the type the op already carries.
     for (auto [x, y] : llvm::zip(ta.getShape(), tb.getShape()))
-      if (!ShapedType::isDynamic(x) && x != y)
+      if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
         return false;
   }
   return true;
