@@ -202,18 +202,6 @@ TensorRange chooseRange(const TensorStats &s, const CalibrateOptions &opt) {
   return full;
 }
 
-struct TempDir {
-  SmallString<128> path;
-  ~TempDir() {
-    if (!path.empty())
-      sys::fs::remove_directories(path);
-  }
-};
-
-struct SessionDeleter {
-  void operator()(lopper_session *s) const { lopper_session_destroy(s); }
-};
-
 } // namespace
 
 bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,

@@ -61,18 +61,6 @@ static cl::list<std::string>
 
 namespace {
 
-/// A temporary folder, removed with everything in it.
-struct TempDir {
-  SmallString<128> path;
-  ~TempDir() {
-    if (!path.empty())
-      sys::fs::remove_directories(path);
-  }
-};
-
-struct SessionDeleter {
-  void operator()(lopper_session *s) const { lopper_session_destroy(s); }
-};
 using Session = std::unique_ptr<lopper_session, SessionDeleter>;
 
 /// Imports and compiles the ONNX model as `lopper compile` does, with no

@@ -14,6 +14,9 @@
 #include "CalibrationData.h"
 #include "lopper/runtime.h"
 
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+
 #include <string>
 #include <vector>
 
@@ -40,6 +43,19 @@ struct VerifyOptions {
 /// result (text or JSON) unless quiet. Returns the exit status (errors are
 /// printed as "lopper: error: ...").
 int runVerify(const VerifyOptions &options, VerifyResult *result = nullptr);
+
+/// A temporary folder, removed with everything in it.
+struct TempDir {
+  llvm::SmallString<128> path;
+  ~TempDir() {
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+};
+
+struct SessionDeleter {
+  void operator()(lopper_session *s) const { lopper_session_destroy(s); }
+};
 
 /// Binds one sample's tensors to `model`'s inputs, in signature order.
 bool bindSample(const Model &model, const Sample &sample, ModelInputs &out,

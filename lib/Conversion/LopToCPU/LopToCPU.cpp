@@ -934,6 +934,21 @@ static bool perTensor(Type t, double &scale, int64_t &zp, bool &isSigned) {
   return true;
 }
 
+/// The epilogue operands of a conv, gemm or matmul.
+static void epilogueOperands(Operation *op, Value &bias, Value &residual) {
+  if (auto c = dyn_cast<ConvOp>(op)) {
+    bias = c.getBias();
+    residual = c.getResidual();
+  } else if (auto g = dyn_cast<GemmOp>(op)) {
+    bias = g.getBias();
+    residual = g.getResidual();
+  } else {
+    auto m = cast<MatMulOp>(op);
+    bias = m.getBias();
+    residual = m.getResidual();
+  }
+}
+
 /// int8 conv / gemm / matmul: int8 weights symmetric per output channel
 /// (or per tensor), u8/i8 inputs with one scale and zero point, or f32
 /// inputs quantized by the kernel (dynamic), f32 or requantized outputs.
@@ -1025,20 +1040,10 @@ bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
     }
   }
   Value bias, residual;
-  if (auto c = dyn_cast<ConvOp>(op)) {
-    bias = c.getBias();
-    residual = c.getResidual();
-  } else if (auto g = dyn_cast<GemmOp>(op)) {
-    bias = g.getBias();
-    residual = g.getResidual();
-    float alpha = g.getAlpha().convertToFloat();
+  epilogueOperands(op, bias, residual);
+  if (auto g = dyn_cast<GemmOp>(op))
     for (float &f : wScales)
-      f *= alpha;
-  } else {
-    auto m = cast<MatMulOp>(op);
-    bias = m.getBias();
-    residual = m.getResidual();
-  }
+      f *= g.getAlpha().convertToFloat();
   float actAlpha, actBeta;
   int64_t act = activationCode(op, actAlpha, actBeta);
   Value zero = idx(0);
@@ -1219,17 +1224,7 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   if (!cast<RankedTensorType>(result.getType()).getElementType().isF32())
     return fail("only fp32 results are supported yet");
   Value bias, residual;
-  if (auto c = dyn_cast<ConvOp>(op)) {
-    bias = c.getBias();
-    residual = c.getResidual();
-  } else if (auto g = dyn_cast<GemmOp>(op)) {
-    bias = g.getBias();
-    residual = g.getResidual();
-  } else {
-    auto m = cast<MatMulOp>(op);
-    bias = m.getBias();
-    residual = m.getResidual();
-  }
+  epilogueOperands(op, bias, residual);
   float alpha, beta;
   int64_t act = activationCode(op, alpha, beta);
   Value zero = idx(0);
