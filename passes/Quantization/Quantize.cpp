@@ -62,7 +62,9 @@ lopper::findQuantizationSites(ModuleOp module, ArrayRef<std::string> skip) {
   module.walk([&](Operation *op) {
     if (!isa<lop::ConvOp, lop::GemmOp, lop::MatMulOp>(op) || !isQuantizable(op))
       return;
-    QuantizationSite site{op, nodeNameOf(op), ""};
+    QuantizationSite site;
+    site.op = op;
+    site.nodeName = nodeNameOf(op);
     for (auto &g : globs)
       if (g.match(site.nodeName))
         return;

@@ -20,7 +20,7 @@ namespace lopper {
 
 /// A conv/gemm/matmul that lop-quantize quantizes.
 struct QuantizationSite {
-  mlir::Operation *op;
+  mlir::Operation *op = nullptr;
   std::string nodeName;
   /// The tensor feeding the op's input, past views (reshape and friends):
   /// `input:NAME` for a graph input, else the producing node's name (with

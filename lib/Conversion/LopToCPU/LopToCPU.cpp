@@ -857,7 +857,7 @@ static double blockDensity(int64_t K, int64_t N, int64_t bk, Pred nonzero) {
           any = nonzero(k, j);
       kept += any;
     }
-  return kb * nb ? (double)kept / (double)(kb * nb) : 1.0;
+  return kb > 0 && nb > 0 ? (double)kept / (double)(kb * nb) : 1.0;
 }
 
 /// The cost model's sparse-vs-dense rule for matmul weights: the
