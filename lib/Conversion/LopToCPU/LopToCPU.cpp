@@ -1834,14 +1834,19 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                                        arith::MulIOp::create(b3, loc, k, iV));
         };
         Value ninf = fconst(b2, loc, -INFINITY);
-        Value mx = forLoop(b2, loc, z, nV, {ninf},
-                           [&](OpBuilder &b3, Value k, ValueRange acc) {
-                             Value v =
-                                 memref::LoadOp::create(b3, loc, x, at(b3, k));
-                             return SmallVector<Value>{
-                                 arith::MaximumFOp::create(b3, loc, acc[0], v)};
-                           })
-                       .getResult(0);
+        Value mx =
+            forLoop(
+                b2, loc, z, nV, {ninf},
+                [&](OpBuilder &b3, Value k, ValueRange acc) {
+                  Value v = memref::LoadOp::create(b3, loc, x, at(b3, k));
+                  // maxnum with nnan: a reduction LLVM vectorizes
+                  // (a NaN input makes the row NaN through the
+                  // exp/sum below anyway).
+                  return SmallVector<Value>{arith::MaxNumFOp::create(
+                      b3, loc, acc[0], v,
+                      arith::FastMathFlags::nnan | arith::FastMathFlags::nsz)};
+                })
+                .getResult(0);
         Value sum =
             forLoop(b2, loc, z, nV, {fconst(b2, loc, 0.0)},
                     [&](OpBuilder &b3, Value k, ValueRange acc) {
@@ -1851,8 +1856,9 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                           b3, loc, arith::SubFOp::create(b3, loc, v, mx));
                       if (!isLog)
                         memref::StoreOp::create(b3, loc, e, y, p);
-                      return SmallVector<Value>{
-                          arith::AddFOp::create(b3, loc, acc[0], e)};
+                      // reassoc: the sum may be split into vector lanes.
+                      return SmallVector<Value>{arith::AddFOp::create(
+                          b3, loc, acc[0], e, arith::FastMathFlags::reassoc)};
                     })
                 .getResult(0);
         Value lse = isLog ? Value(arith::AddFOp::create(
@@ -1904,8 +1910,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                     Value v = memref::LoadOp::create(
                         b3, loc, x,
                         ValueRange{arith::AddIOp::create(b3, loc, base, k)});
-                    return SmallVector<Value>{
-                        arith::AddFOp::create(b3, loc, acc[0], v)};
+                    return SmallVector<Value>{arith::AddFOp::create(
+                        b3, loc, acc[0], v, arith::FastMathFlags::reassoc)};
                   })
               .getResult(0);
       Value mean = arith::DivFOp::create(bb, loc, sum, nF);
@@ -1917,7 +1923,8 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                         ValueRange{arith::AddIOp::create(b3, loc, base, k)});
                     Value d = arith::SubFOp::create(b3, loc, v, mean);
                     return SmallVector<Value>{arith::AddFOp::create(
-                        b3, loc, acc[0], arith::MulFOp::create(b3, loc, d, d))};
+                        b3, loc, acc[0], arith::MulFOp::create(b3, loc, d, d),
+                        arith::FastMathFlags::reassoc)};
                   })
               .getResult(0);
       Value var = arith::DivFOp::create(bb, loc, sq, nF);
