@@ -27,12 +27,6 @@ using namespace llvm;
 // Sites
 //===----------------------------------------------------------------------===//
 
-static std::string nodeNameOf(Operation *op) {
-  if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
-    return nl.getName().str();
-  return op->getName().getStringRef().str();
-}
-
 /// True for ops whose weight layout lop-quantize handles.
 static bool isQuantizable(Operation *op) {
   auto f32 = [](Value v) {
@@ -64,7 +58,7 @@ lopper::findQuantizationSites(ModuleOp module, ArrayRef<std::string> skip) {
       return;
     QuantizationSite site;
     site.op = op;
-    site.nodeName = nodeNameOf(op);
+    site.nodeName = lop::getNodeName(op);
     for (auto &g : globs)
       if (g.match(site.nodeName))
         return;
@@ -89,7 +83,7 @@ lopper::findQuantizationSites(ModuleOp module, ArrayRef<std::string> skip) {
       Operation *def = v.getDefiningOp();
       if (isa<lop::ConstantOp>(def))
         return;
-      site.tensor = nodeNameOf(def);
+      site.tensor = lop::getNodeName(def);
       if (def->getNumResults() > 1)
         site.tensor +=
             ":" + std::to_string(cast<OpResult>(v).getResultNumber());

@@ -202,6 +202,68 @@ TensorRange chooseRange(const TensorStats &s, const CalibrateOptions &opt) {
   return full;
 }
 
+/// A compiled copy of a module, loaded, with a session.
+struct Compiled {
+  Model model;
+  std::unique_ptr<lopper_session, SessionDeleter> session;
+};
+
+/// A fresh temporary folder for compiled copies.
+bool makeTempDir(StringRef prefix, TempDir &dir, std::string &error) {
+  if (std::error_code ec = sys::fs::createUniqueDirectory(prefix, dir.path)) {
+    error = "cannot create a temporary folder: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+/// Compiles a copy of `module` (fp32 or compressed, as it is) into `dir`
+/// and loads it with one session.
+bool compileAndLoad(mlir::ModuleOp module, StringRef dir, StringRef name,
+                    Compiled &out, std::string &error) {
+  SmallString<128> so(dir);
+  sys::path::append(so, name + ".so");
+  mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
+  CPUCompileOptions opts;
+  opts.name = name.str();
+  CPUCompileReport report;
+  if (!compileForCPU(*copy, opts, so.str().str(), report, error)) {
+    error = "compiling the " + name.str() + " model: " + error;
+    return false;
+  }
+  if (!loadModel(so, 0, out.model, error))
+    return false;
+  lopper_session *raw = nullptr;
+  if (lopper_session_create(out.model.handle, &raw) != LOPPER_OK) {
+    error = runtimeError();
+    return false;
+  }
+  out.session.reset(raw);
+  return true;
+}
+
+std::set<std::string> tapNamesOf(const Model &m) {
+  std::set<std::string> names;
+  size_t n = 0;
+  lopper_model_num_taps(m.handle, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = nullptr;
+    if (lopper_model_tap_name(m.handle, i, &name) == LOPPER_OK && name)
+      names.insert(name);
+  }
+  return names;
+}
+
+/// Asks `c`'s session to capture every name in `taps`.
+bool tapAll(Compiled &c, ArrayRef<std::string> taps, std::string &error) {
+  for (const std::string &t : taps)
+    if (lopper_session_tap(c.session.get(), t.c_str()) != LOPPER_OK) {
+      error = runtimeError();
+      return false;
+    }
+  return true;
+}
+
 } // namespace
 
 bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
@@ -229,49 +291,17 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
     return true;
 
   TempDir tmp;
-  if (std::error_code ec =
-          sys::fs::createUniqueDirectory("lopper-calibrate", tmp.path)) {
-    error = "cannot create a temporary folder: " + ec.message();
+  Compiled c;
+  if (!makeTempDir("lopper-calibrate", tmp, error) ||
+      !compileAndLoad(module, tmp.path, "fp32", c, error))
     return false;
-  }
-  SmallString<128> so(tmp.path);
-  sys::path::append(so, "fp32.so");
-  {
-    mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
-    CPUCompileOptions opts;
-    opts.name = "calibration";
-    CPUCompileReport report;
-    if (!compileForCPU(*copy, opts, so.str().str(), report, error)) {
-      error = "compiling the fp32 model for calibration: " + error;
-      return false;
-    }
-  }
-  Model model;
-  if (!loadModel(so, 0, model, error))
-    return false;
-  lopper_session *raw = nullptr;
-  if (lopper_session_create(model.handle, &raw) != LOPPER_OK) {
-    error = runtimeError();
-    return false;
-  }
-  std::unique_ptr<lopper_session, SessionDeleter> session(raw);
+  std::set<std::string> available = tapNamesOf(c.model);
   std::vector<std::string> taps;
-  size_t nTaps = 0;
-  lopper_model_num_taps(model.handle, &nTaps);
-  std::set<std::string> available;
-  for (size_t i = 0; i < nTaps; ++i) {
-    const char *n = nullptr;
-    if (lopper_model_tap_name(model.handle, i, &n) == LOPPER_OK && n)
-      available.insert(n);
-  }
   for (const std::string &t : tapSet)
-    if (available.count(t)) {
-      if (lopper_session_tap(session.get(), t.c_str()) != LOPPER_OK) {
-        error = runtimeError();
-        return false;
-      }
+    if (available.count(t))
       taps.push_back(t);
-    }
+  if (!tapAll(c, taps, error))
+    return false;
 
   std::map<std::string, TensorStats> stats;
   bool needHistogram = options.method != CalibrationMethod::MinMax;
@@ -283,7 +313,7 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
         s.startHistogram();
     for (const Sample &sample : data.samples) {
       std::vector<HostTensor> outputs;
-      if (!runSample(model, session.get(), sample, outputs, error))
+      if (!runSample(c.model, c.session.get(), sample, outputs, error))
         return false;
       auto observe = [&](const std::string &name, const HostTensor &t) {
         TensorStats &s = stats[name];
@@ -294,7 +324,7 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
       };
       for (const std::string &t : taps) {
         HostTensor value;
-        if (!getTap(session.get(), t, value, error))
+        if (!getTap(c.session.get(), t, value, error))
           return false;
         if (isFloatDType(value.dtype))
           observe(t, value);
@@ -321,55 +351,6 @@ bool lopper::tools::calibrate(mlir::ModuleOp module, const Dataset &data,
   return true;
 }
 
-namespace {
-
-/// A compiled copy of a module, loaded, with a session tapping `taps`.
-struct Compiled {
-  Model model;
-  std::unique_ptr<lopper_session, SessionDeleter> session;
-};
-
-bool compileAndLoad(mlir::ModuleOp module, StringRef dir, StringRef name,
-                    const std::vector<std::string> &taps, Compiled &out,
-                    std::string &error) {
-  SmallString<128> so(dir);
-  sys::path::append(so, name + ".so");
-  mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
-  CPUCompileOptions opts;
-  opts.name = name.str();
-  CPUCompileReport report;
-  if (!compileForCPU(*copy, opts, so.str().str(), report, error))
-    return false;
-  if (!loadModel(so, 0, out.model, error))
-    return false;
-  lopper_session *raw = nullptr;
-  if (lopper_session_create(out.model.handle, &raw) != LOPPER_OK) {
-    error = runtimeError();
-    return false;
-  }
-  out.session.reset(raw);
-  for (const std::string &t : taps)
-    if (lopper_session_tap(raw, t.c_str()) != LOPPER_OK) {
-      error = runtimeError();
-      return false;
-    }
-  return true;
-}
-
-std::set<std::string> tapNamesOf(const Model &m) {
-  std::set<std::string> names;
-  size_t n = 0;
-  lopper_model_num_taps(m.handle, &n);
-  for (size_t i = 0; i < n; ++i) {
-    const char *name = nullptr;
-    if (lopper_model_tap_name(m.handle, i, &name) == LOPPER_OK && name)
-      names.insert(name);
-  }
-  return names;
-}
-
-} // namespace
-
 bool lopper::tools::measureLayerErrors(mlir::ModuleOp fp32,
                                        mlir::ModuleOp quantized,
                                        const Dataset &data,
@@ -379,29 +360,20 @@ bool lopper::tools::measureLayerErrors(mlir::ModuleOp fp32,
   // quantized module keeps the ops' node names.
   std::vector<QuantizationSite> sites = findQuantizationSites(fp32);
   TempDir tmp;
-  if (std::error_code ec =
-          sys::fs::createUniqueDirectory("lopper-layer-error", tmp.path)) {
-    error = "cannot create a temporary folder: " + ec.message();
-    return false;
-  }
   Compiled ref, q;
-  if (!compileAndLoad(fp32, tmp.path, "fp32", {}, ref, error) ||
-      !compileAndLoad(quantized, tmp.path, "int8", {}, q, error))
+  if (!makeTempDir("lopper-layer-error", tmp, error) ||
+      !compileAndLoad(fp32, tmp.path, "fp32", ref, error) ||
+      !compileAndLoad(quantized, tmp.path, "int8", q, error))
     return false;
-  std::set<std::string> common;
+  std::vector<std::string> taps;
   {
-    std::set<std::string> a = tapNamesOf(ref.model), b = tapNamesOf(q.model);
-    for (const std::string &n : a)
+    std::set<std::string> b = tapNamesOf(q.model);
+    for (const std::string &n : tapNamesOf(ref.model))
       if (b.count(n))
-        common.insert(n);
+        taps.push_back(n);
   }
-  std::vector<std::string> taps(common.begin(), common.end());
-  for (const std::string &t : taps)
-    if (lopper_session_tap(ref.session.get(), t.c_str()) != LOPPER_OK ||
-        lopper_session_tap(q.session.get(), t.c_str()) != LOPPER_OK) {
-      error = runtimeError();
-      return false;
-    }
+  if (!tapAll(ref, taps, error) || !tapAll(q, taps, error))
+    return false;
   std::map<std::string, std::pair<double, double>> acc; // |q-f|^2, |f|^2
   for (const Sample &sample : data.samples) {
     std::vector<HostTensor> o1, o2;
@@ -446,25 +418,18 @@ bool lopper::tools::activationNorms(
   if (sites.empty() || data.samples.empty())
     return true;
   TempDir tmp;
-  if (std::error_code ec =
-          sys::fs::createUniqueDirectory("lopper-norms", tmp.path)) {
-    error = "cannot create a temporary folder: " + ec.message();
-    return false;
-  }
-  std::vector<std::string> taps;
   Compiled c;
-  if (!compileAndLoad(module, tmp.path, "fp32", {}, c, error))
+  if (!makeTempDir("lopper-norms", tmp, error) ||
+      !compileAndLoad(module, tmp.path, "fp32", c, error))
     return false;
   std::set<std::string> available = tapNamesOf(c.model);
+  std::vector<std::string> taps;
   for (const QuantizationSite &s : sites)
     if (!s.graphInput && available.count(s.tensor) &&
         !llvm::is_contained(taps, s.tensor))
       taps.push_back(s.tensor);
-  for (const std::string &t : taps)
-    if (lopper_session_tap(c.session.get(), t.c_str()) != LOPPER_OK) {
-      error = runtimeError();
-      return false;
-    }
+  if (!tapAll(c, taps, error))
+    return false;
   // Sums of squares per tensor and channel. The channel of an element is
   // read off the heavy op's own view of its input (a tap may be the same
   // bytes under another shape, before a reshape): axis 1 of a conv input,

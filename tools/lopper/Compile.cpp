@@ -174,6 +174,28 @@ static cl::opt<double> maxLayerError(
              "data (its output's error minus its input's)"),
     cl::init(0.0), cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
 
+/// The --calibration-data set, read once: pruning importance, calibration
+/// and mixed precision share it (the input signature is the imported
+/// model's, which compression does not change). Null with `msg` on error.
+static const lopper::tools::Dataset *calibrationSet(mlir::ModuleOp module,
+                                                    std::string &msg) {
+  static std::optional<lopper::tools::Dataset> cached;
+  if (!cached) {
+    auto sig = lopper::tools::signatureOf(module);
+    if (!sig) {
+      msg = toString(sig.takeError());
+      return nullptr;
+    }
+    auto read = lopper::tools::loadDataset(calibrationData, *sig);
+    if (!read) {
+      msg = toString(read.takeError());
+      return nullptr;
+    }
+    cached = std::move(*read);
+  }
+  return &*cached;
+}
+
 /// --quantize: calibrates (static) and runs the quantization on `module`.
 static int runQuantization(mlir::ModuleOp module) {
   if (quantize.empty())
@@ -189,18 +211,11 @@ static int runQuantization(mlir::ModuleOp module) {
   if (maxLayerError > 0 && calibrationData.empty())
     return error("--max-layer-error measures each layer on "
                  "--calibration-data DATA; give it");
-  std::optional<lopper::tools::Dataset> data;
-  if (!calibrationData.empty()) {
-    auto sig = lopper::tools::signatureOf(module);
-    if (!sig)
-      return error(toString(sig.takeError()));
-    auto read = lopper::tools::loadDataset(calibrationData, *sig);
-    if (!read)
-      return error(toString(read.takeError()));
-    data = std::move(*read);
-  }
   lopper::CalibrationTable table;
   std::string msg;
+  const lopper::tools::Dataset *data = nullptr;
+  if (!calibrationData.empty() && !(data = calibrationSet(module, msg)))
+    return error(msg);
   if (quantize == "int8-dynamic") {
     qopts.dynamic = true;
   } else if (quantize == "int8") {
@@ -377,12 +392,9 @@ static int runCompile() {
         sys::fs::remove(normsPath);
     });
     if (!calibrationData.empty()) {
-      auto sig = lopper::tools::signatureOf(*module);
-      if (!sig)
-        return error(toString(sig.takeError()));
-      auto data = lopper::tools::loadDataset(calibrationData, *sig);
+      const lopper::tools::Dataset *data = calibrationSet(*module, msg);
       if (!data)
-        return error(toString(data.takeError()));
+        return error(msg);
       std::map<std::string, std::vector<double>> norms;
       if (!lopper::tools::activationNorms(*module, *data, norms, msg))
         return error(calibrationData + ": " + msg);

@@ -35,12 +35,6 @@ using namespace lopper::lop;
 
 namespace {
 
-std::string nodeName(Operation *op) {
-  if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
-    return nl.getName().str();
-  return op->getName().getStringRef().str();
-}
-
 std::string percentEncode(StringRef s) {
   std::string out;
   for (unsigned char c : s) {
@@ -275,14 +269,15 @@ bool Lowerer::plan(std::string &error) {
     if (auto c = dyn_cast_or_null<ConstantOp>(d)) {
       if (isa<quant::QuantizedType>(
               cast<RankedTensorType>(c.getType()).getElementType())) {
-        error = "node '" + nodeName(user) +
+        error = "node '" + getNodeName(user) +
                 "': quantized tensors are not supported by the CPU code "
                 "generator yet";
         return false;
       }
       std::vector<uint8_t> bytes;
       if (!getConstantBytes(c, bytes)) {
-        error = "node '" + nodeName(user) + "': cannot read a constant operand";
+        error =
+            "node '" + getNodeName(user) + "': cannot read a constant operand";
         return false;
       }
       storage[v] = {Storage::Weight, 0, addWeight(bytes.data(), bytes.size())};
@@ -307,7 +302,8 @@ bool Lowerer::plan(std::string &error) {
       materializeAt[user].push_back(v);
       return true;
     }
-    error = "node '" + nodeName(user) + "': operand has no storage (internal)";
+    error =
+        "node '" + getNodeName(user) + "': operand has no storage (internal)";
     return false;
   };
 
@@ -954,8 +950,8 @@ static void epilogueOperands(Operation *op, Value &bias, Value &residual) {
 /// inputs quantized by the kernel (dynamic), f32 or requantized outputs.
 bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
-    error =
-        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
+    error = ("node '" + getNodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
+                .str();
     return false;
   };
   Value x = op->getOperand(0), w = op->getOperand(1);
@@ -1175,7 +1171,7 @@ bool Lowerer::emitQuantizeOrDequantize(Operation *op, std::string &error) {
   int64_t zp;
   bool sgn;
   if (!perTensor(qe, scale, zp, sgn) || !fe.isF32()) {
-    error = "node '" + nodeName(op) + "' (" + getOnnxOpType(op) +
+    error = "node '" + getNodeName(op) + "' (" + getOnnxOpType(op) +
             "): only per-tensor 8-bit (de)quantization of f32 is supported "
             "by the CPU code generator yet";
     return false;
@@ -1208,8 +1204,8 @@ bool Lowerer::emitQuantizeOrDequantize(Operation *op, std::string &error) {
 
 bool Lowerer::emitHeavy(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
-    error =
-        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
+    error = ("node '" + getNodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
+                .str();
     return false;
   };
   Value x = op->getOperand(0), w = op->getOperand(1);
@@ -1510,8 +1506,8 @@ forLoop(OpBuilder &b, Location loc, Value lb, Value ub, ValueRange init,
 
 bool Lowerer::emitOp(Operation *op, std::string &error) {
   auto fail = [&](const Twine &m) {
-    error =
-        ("node '" + nodeName(op) + "' (" + getOnnxOpType(op) + "): " + m).str();
+    error = ("node '" + getNodeName(op) + "' (" + getOnnxOpType(op) + "): " + m)
+                .str();
     return false;
   };
   if (isa<ConvOp, GemmOp, MatMulOp>(op))
@@ -2342,7 +2338,7 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
   };
 
   auto tapName = [&](Operation *op, unsigned r) {
-    std::string n = nodeName(op);
+    std::string n = getNodeName(op);
     if (op->getNumResults() > 1)
       n += ":" + std::to_string(r);
     return n;
@@ -2365,7 +2361,7 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     if (!timed && materializeAt.lookup(op).empty()) {
       // A view: no code.
       opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
-                        percentEncode(nodeName(op)));
+                        percentEncode(getNodeName(op)));
       continue;
     }
     {
@@ -2379,7 +2375,7 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
     if (!emitOp(op, error))
       return false;
     opLines.push_back("op " + percentEncode(getOnnxOpType(op)) + " " +
-                      percentEncode(nodeName(op)));
+                      percentEncode(getNodeName(op)));
     if (!timed) {
       endFunction(-1, {});
       continue;

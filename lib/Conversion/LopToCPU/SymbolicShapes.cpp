@@ -134,12 +134,6 @@ std::string Poly::str() const {
 // Analysis
 //===----------------------------------------------------------------------===//
 
-static std::string nodeOf(Operation *op) {
-  if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
-    return nl.getName().str();
-  return op->getName().getStringRef().str();
-}
-
 unsigned SymbolicShapes::newSymbol(std::string name) {
   parent.push_back(parent.size());
   rawNames.push_back(std::move(name));
@@ -210,7 +204,7 @@ broadcastDims(ArrayRef<PolyVec> ops,
 }
 
 bool SymbolicShapes::analyse(Operation *op, std::string &error) {
-  std::string node = nodeOf(op);
+  std::string node = lop::getNodeName(op);
   auto fail = [&](const Twine &msg) {
     error = ("node '" + node + "' (" + getOnnxOpType(op) + "): " + msg).str();
     return false;

@@ -43,6 +43,12 @@ Operation *LopDialect::materializeConstant(OpBuilder &builder, Attribute value,
   return ConstantOp::create(builder, loc, type, elements, SparsityAttr());
 }
 
+std::string lopper::lop::getNodeName(Operation *op) {
+  if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
+    return nl.getName().str();
+  return op->getName().getStringRef().str();
+}
+
 //===----------------------------------------------------------------------===//
 // Reading and creating constants
 //===----------------------------------------------------------------------===//

@@ -44,6 +44,10 @@ std::optional<llvm::SmallVector<int64_t>> getKnownIntValues(mlir::Value v);
 /// The ONNX operator type a lop op stands for ("Conv", "MatMul", ...).
 std::string getOnnxOpType(mlir::Operation *op);
 
+/// The ONNX node name an op came from (its NameLoc, which fused ops take
+/// from the last node they absorb), else the op's name.
+std::string getNodeName(mlir::Operation *op);
+
 /// Bytes one element occupies in raw tensor data and blobs: a quantized
 /// type's storage, one byte for i1, otherwise the bit width rounded up.
 int64_t getStorageBytes(mlir::Type elem);
