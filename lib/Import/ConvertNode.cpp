@@ -682,6 +682,51 @@ Value sel(GraphImporter &gi, Value c, Value a, Value b) {
   return gi.create1("where", {c, a, b});
 }
 
+/// LRN over the channel axis: y = x / (bias + alpha/size * sum x^2)^beta,
+/// the sum over channels [c - floor((size-1)/2), c + ceil((size-1)/2)]. The
+/// window sum is a (size x 1) average pool with count_include_pad over
+/// x^2 viewed as [N, 1, C, prod(spatial)], so it runs on the pooling code.
+void convertLRN(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (!xt.getElementType().isF32())
+    throw NodeError{"only fp32 LRN is supported yet"};
+  if (xt.getRank() < 3)
+    throw NodeError{"input must have rank >= 3"};
+  int64_t size = attrInt(n, "size", 0);
+  if (size < 1)
+    throw NodeError{"size must be a positive integer"};
+  int64_t spatial = 1;
+  for (int64_t d = 1; d < xt.getRank(); ++d) {
+    if (xt.isDynamicDim(d))
+      throw NodeError{"channel and spatial dimensions must be static"};
+    if (d > 1)
+      spatial *= xt.getDimSize(d);
+  }
+  float alpha = attrFloat(n, "alpha", 1e-4f),
+        beta = attrFloat(n, "beta", 0.75f), bias = attrFloat(n, "bias", 1.0f);
+  Type f32 = gi.b.getF32Type();
+  Value sq = gi.create1("mul", {x, x});
+  Value view = gi.create1(
+      "reshape", {sq, gi.constI64({-1, 1, xt.getDimSize(1), spatial})});
+  int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+  SmallVector<NamedAttribute> attrs{
+      named(gi, "kernel_shape", i64s(gi, {size, 1})),
+      named(gi, "strides", i64s(gi, {1, 1})),
+      named(gi, "pads", i64s(gi, {lo, 0, hi, 0})),
+      named(gi, "dilations", i64s(gi, {1, 1})),
+      named(gi, "count_include_pad", gi.b.getBoolAttr(true))};
+  Value avg = gi.create1("average_pool", {view}, attrs);
+  SmallVector<int64_t> shape(xt.getShape());
+  shape[0] = -1;
+  avg = gi.create1("reshape", {avg, gi.constI64(shape)});
+  // alpha/size * sum == alpha * average (the pool divides by size).
+  Value den = bin(gi, "add", scalarOf(gi, f32, bias),
+                  bin(gi, "mul", scalarOf(gi, f32, alpha), avg));
+  den = bin(gi, "pow", den, scalarOf(gi, f32, beta));
+  single(gi, n, bin(gi, "div", x, den));
+}
+
 void requireFloat(Value x) {
   if (!isa<FloatType>(elemOf(x)))
     throw NodeError{"expects a floating-point input"};
@@ -1580,6 +1625,7 @@ const llvm::StringMap<Converter> &converters() {
               {named(gi, "epsilon",
                      gi.b.getF32FloatAttr(attrFloat(n, "epsilon", 1e-5f)))}));
     };
+    t["LRN"] = convertLRN;
     t["MaxPool"] = [](GraphImporter &gi, const Node &n) {
       convertPool(gi, n, true);
     };

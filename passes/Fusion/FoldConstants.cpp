@@ -167,6 +167,41 @@ template <typename OpT> struct FoldUnaryOfConstant : OpRewritePattern<OpT> {
   int64_t maxElements;
 };
 
+/// ConstantOfShape with a static result: a splat constant (O(1) in the IR).
+/// Small fills always fold; large ones only where a heavy op or a batch norm
+/// reads them as a parameter, which needs a constant to pre-pack (the
+/// onnx wheel's light models build every weight this way).
+struct FoldConstantOfShape : OpRewritePattern<lop::ConstantOfShapeOp> {
+  FoldConstantOfShape(MLIRContext *ctx, int64_t maxElements)
+      : OpRewritePattern(ctx), maxElements(maxElements) {}
+
+  static bool readAsParameter(Value v) {
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<lop::ConvOp, lop::GemmOp, lop::MatMulOp>(user) &&
+          use.getOperandNumber() > 0)
+        return true;
+      if (isa<lop::BatchNormOp>(user) && use.getOperandNumber() > 0)
+        return true;
+    }
+    return false;
+  }
+
+  LogicalResult matchAndRewrite(lop::ConstantOfShapeOp op,
+                                PatternRewriter &rw) const override {
+    RankedTensorType rt = staticType(op.getResult());
+    auto value = dyn_cast<TypedAttr>(op.getValue());
+    if (!rt || !value || value.getType() != rt.getElementType())
+      return failure();
+    if (rt.getNumElements() > maxElements && !readAsParameter(op.getResult()))
+      return failure();
+    auto attr = DenseElementsAttr::get(rt, value);
+    rw.replaceOpWithNewOp<lop::ConstantOp>(op, rt, attr, lop::SparsityAttr());
+    return success();
+  }
+  int64_t maxElements;
+};
+
 struct LopFoldConstants : lopper::impl::LopFoldConstantsBase<LopFoldConstants> {
   using Base::Base;
   void runOnOperation() override {
@@ -179,7 +214,8 @@ struct LopFoldConstants : lopper::impl::LopFoldConstantsBase<LopFoldConstants> {
         FoldBinaryOfConstants<lop::AddOp>, FoldBinaryOfConstants<lop::SubOp>,
         FoldBinaryOfConstants<lop::MulOp>, FoldBinaryOfConstants<lop::DivOp>,
         FoldUnaryOfConstant<lop::NegOp>, FoldUnaryOfConstant<lop::SqrtOp>,
-        FoldUnaryOfConstant<lop::ReciprocalOp>>(ctx, maxElements);
+        FoldUnaryOfConstant<lop::ReciprocalOp>, FoldConstantOfShape>(
+        ctx, maxElements);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

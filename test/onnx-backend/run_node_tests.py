@@ -65,7 +65,11 @@ from onnx.backend.test.runner import Runner
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 EXPECTED_DIR = os.path.join(HERE, "expected")
-ALL_KINDS = ["node", "simple", "pytorch-converted", "pytorch-operator"]
+ALL_KINDS = ["node", "simple", "pytorch-converted", "pytorch-operator", "light"]
+# The light model zoo (onnx/backend/test/data/light: nine CNNs at opset 9 whose
+# weights are ConstantOfShape fills) is larger: its compiles get this many
+# seconds at least.
+LIGHT_TIMEOUT = 180
 CLASSES = ["pass", "unsupported", "mismatch", "run-error", "crash", "timeout"]
 BUG_CLASSES = ("crash", "timeout")
 # A failure of this script itself (an exception while running a test, such as
@@ -467,6 +471,49 @@ def run_test(case, kind_dir, lopper, repro_lopper, work, timeout, threads, keep)
             shutil.rmtree(tdir, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- light models
+
+class LightCase:
+    def __init__(self, name, model_dir, rtol, atol):
+        self.kind, self.name, self.model_dir = "light", name, model_dir
+        self.rtol, self.atol = rtol, atol
+
+
+def light_cases(data_dir, work):
+    """The light model zoo as onnx's own runner tests it: the input is
+    Runner.generate_dummy_data(random=False) and the expected output is the
+    `light_<model>_output_0.pb` shipped beside the model; rtol/atol are the
+    test case's. Each case gets a test_data_set folder in the work dir."""
+    from onnx.backend.test.case.model import collect_testcases
+    cases = []
+    for tc in collect_testcases():
+        if not (tc.url or "").startswith("onnx/backend/test/data/light/"):
+            continue
+        src = os.path.join(data_dir, "light", os.path.basename(tc.url))
+        prefix = os.path.splitext(src)[0]
+        if not os.path.exists(src):
+            continue
+        mdir = os.path.join(work, "light-data", tc.name)
+        sdir = os.path.join(mdir, "test_data_set_0")
+        os.makedirs(sdir, exist_ok=True)
+        if not os.path.exists(os.path.join(mdir, "model.onnx")):
+            os.symlink(src, os.path.join(mdir, "model.onnx"))
+        model = onnx.load(src, load_external_data=False)
+        inits = {i.name for i in model.graph.initializer}
+        k = 0
+        for x in model.graph.input:
+            if x.name in inits:
+                continue
+            value = Runner.generate_dummy_data(x, seed=0, name=tc.model_name, random=False)
+            with open(os.path.join(sdir, f"input_{k}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(value).SerializeToString())
+            k += 1
+        for i in range(len(model.graph.output)):
+            shutil.copy(f"{prefix}_output_{i}.pb", os.path.join(sdir, f"output_{i}.pb"))
+        cases.append(LightCase(tc.name, mdir, tc.rtol, tc.atol))
+    return cases
+
+
 # ---------------------------------------------------------------- expectations
 
 def expected_path(kind):
@@ -672,9 +719,14 @@ def main():
     t_all = time.monotonic()
     lock = threading.Lock()
     for kind in args.kinds:
-        cases = [c for c in load_model_tests(data_dir=args.data_dir, kind=kind)
-                 if c.model_dir is not None
-                 and (pattern is None or pattern.search(c.name))]
+        if kind == "light":
+            cases = [c for c in light_cases(args.data_dir, work)
+                     if pattern is None or pattern.search(c.name)]
+        else:
+            cases = [c for c in load_model_tests(data_dir=args.data_dir, kind=kind)
+                     if c.model_dir is not None
+                     and (pattern is None or pattern.search(c.name))]
+        timeout = max(args.timeout, LIGHT_TIMEOUT) if kind == "light" else args.timeout
         cases.sort(key=lambda c: c.name)
         kind_dir = os.path.join(args.data_dir, kind)
         t0 = time.monotonic()
@@ -682,7 +734,7 @@ def main():
         done = [0]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futs = [pool.submit(run_test, c, kind_dir, lopper, repro_lopper, work,
-                                args.timeout, args.threads, args.keep) for c in cases]
+                                timeout, args.threads, args.keep) for c in cases]
             for fut in concurrent.futures.as_completed(futs):
                 r = fut.result()
                 with lock:

@@ -45,3 +45,26 @@ func.func @dynamic(%x: tensor<2xf32>) -> tensor<2xf32> {
   %0 = lop.mul %x, %c : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+
+// -----
+
+// ConstantOfShape with a static result becomes a splat constant. A large fill
+// folds only where a heavy op reads it as a weight (the onnx light models
+// build every weight this way); a large fill used as data stays a fill.
+// CHECK-LABEL: func.func @constant_of_shape
+// CHECK-DAG: %[[W:.*]] = lop.constant dense<2.000000e-02> : tensor<4x3x1x1xf32>
+// CHECK-DAG: %[[F:.*]] = lop.constant dense<1.000000e+00> : tensor<1x4x2x2xf32>
+// CHECK: lop.conv %arg0, %[[W]]
+// CHECK-NOT: lop.constant_of_shape
+// SMALL-LABEL: func.func @constant_of_shape
+// SMALL: %[[W:.*]] = lop.constant dense<2.000000e-02> : tensor<4x3x1x1xf32>
+// SMALL: lop.conv %arg0, %[[W]]
+// SMALL: lop.constant_of_shape
+func.func @constant_of_shape(%x: tensor<1x3x2x2xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x4x2x2xf32>) {
+  %s = lop.constant dense<[4, 3, 1, 1]> : tensor<4xi64> -> tensor<4xi64>
+  %w = lop.constant_of_shape %s {value = 2.000000e-02 : f32} : tensor<4xi64> -> tensor<4x3x1x1xf32>
+  %y = lop.conv %x, %w {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x3x2x2xf32>, tensor<4x3x1x1xf32> -> tensor<1x4x2x2xf32>
+  %t = lop.constant dense<[1, 4, 2, 2]> : tensor<4xi64> -> tensor<4xi64>
+  %f = lop.constant_of_shape %t {value = 1.000000e+00 : f32} : tensor<4xi64> -> tensor<1x4x2x2xf32>
+  return %y, %f : tensor<1x4x2x2xf32>, tensor<1x4x2x2xf32>
+}
