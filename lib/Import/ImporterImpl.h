@@ -12,6 +12,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <list>
 #include <optional>
 #include <string>
 
@@ -87,6 +88,8 @@ public:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::ValueInfoProto *> declared;
   llvm::StringMap<onnx::TensorProto *> initializers;
+  /// The TensorProtos of ImportOptions::boundInputs (initializers points in).
+  std::list<onnx::TensorProto> boundTensors;
   /// External data files by path, mapped once per model.
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
 };

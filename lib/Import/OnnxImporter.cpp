@@ -521,6 +521,40 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
                                          ModuleOp module) {
   for (auto &init : *graph.mutable_initializer())
     initializers[init.name()] = &init;
+  // Bound inputs become initializers: checked against the declared input.
+  for (const auto &[name, bound] : options.boundInputs) {
+    const onnx::ValueInfoProto *decl = nullptr;
+    for (const auto &in : graph.input())
+      if (in.name() == name && !initializers.count(name))
+        decl = &in;
+    if (!decl) {
+      errors.push_back(fileName + ": --bind-input names '" + name +
+                       "', which is not an input of the model");
+      return failure();
+    }
+    const auto &tt = decl->type().tensor_type();
+    bool fits = decl->type().has_tensor_type() && tt.elem_type() == bound.dtype;
+    if (fits && tt.has_shape()) {
+      fits = tt.shape().dim_size() == (int)bound.shape.size();
+      for (int i = 0; fits && i < tt.shape().dim_size(); ++i)
+        if (tt.shape().dim(i).has_dim_value() &&
+            tt.shape().dim(i).dim_value() != bound.shape[i])
+          fits = false;
+    }
+    if (!fits) {
+      errors.push_back(fileName + ": --bind-input '" + name +
+                       "': the value's type or shape does not match the "
+                       "input's declaration");
+      return failure();
+    }
+    onnx::TensorProto &t = boundTensors.emplace_back();
+    t.set_name(name);
+    t.set_data_type(bound.dtype);
+    for (int64_t d : bound.shape)
+      t.add_dims(d);
+    t.set_raw_data(bound.raw);
+    initializers[name] = &t;
+  }
 
   // Every unsupported op at once, before converting anything.
   // Unnamed nodes (common in the text syntax) are named by their index.

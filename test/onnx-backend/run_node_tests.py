@@ -70,7 +70,18 @@ ALL_KINDS = ["node", "simple", "pytorch-converted", "pytorch-operator", "light"]
 # weights are ConstantOfShape fills) is larger: its compiles get this many
 # seconds at least.
 LIGHT_TIMEOUT = 180
-CLASSES = ["pass", "unsupported", "mismatch", "run-error", "crash", "timeout"]
+CLASSES = ["pass", "pass-bound", "unsupported", "mismatch", "run-error", "crash",
+           "timeout"]
+PASSING = ("pass", "pass-bound")
+# A compile error that says an op needs an input's value at compile time. Such
+# a test is retried with `lopper compile --bind-input NAME=FILE` for its
+# shape-like inputs (scalars and vectors of at most BIND_MAX_ELEMENTS
+# elements with the same value in every data set: sizes, scales, axes, pads,
+# k); if that passes, it counts as "pass-bound", apart from "pass".
+VALUE_NEEDED_RE = re.compile(
+    r"known at compile time|cannot be expressed in the input shapes|"
+    r"must be a constant|needs a constant")
+BIND_MAX_ELEMENTS = 64
 BUG_CLASSES = ("crash", "timeout")
 # A failure of this script itself (an exception while running a test, such as
 # the lopper binary vanishing); never expected, reported apart, exit 1.
@@ -391,6 +402,36 @@ def repro_command(lopper, model_path, name, run_args_list, threads):
     return " && ".join(cmds)
 
 
+def bindable_inputs(run_inputs):
+    """The (name, file) of each shape-like input (rank <= 1, small) that has
+    the same value in every
+    data set (so one compiled artifact serves them all), from the first set;
+    [] if there is none."""
+    if not run_inputs:
+        return []
+    out = []
+    for k, (name, f) in enumerate(run_inputs[0]):
+        t = onnx.TensorProto()
+        with open(f, "rb") as fh:
+            t.ParseFromString(fh.read())
+        a = numpy_helper.to_array(t)
+        if a.ndim > 1 or a.size > BIND_MAX_ELEMENTS:
+            continue
+        same = True
+        for ri in run_inputs[1:]:
+            if k >= len(ri):
+                same = False
+                break
+            t2 = onnx.TensorProto()
+            with open(ri[k][1], "rb") as fh:
+                t2.ParseFromString(fh.read())
+            b = numpy_helper.to_array(t2)
+            same = same and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+        if same:
+            out.append((name, f))
+    return out
+
+
 def run_test(case, kind_dir, lopper, repro_lopper, work, timeout, threads, keep):
     model_path = os.path.join(case.model_dir, "model.onnx")
     model = onnx.load(model_path, load_external_data=False)
@@ -422,11 +463,29 @@ def run_test(case, kind_dir, lopper, repro_lopper, work, timeout, threads, keep)
 
         so = os.path.join(tdir, "model.so")
         proc = run_proc([lopper, "compile", model_path, "-o", so, "--quiet"], timeout)
+        bound = []
         if proc.timed_out or proc.rc != 0:
             cls, reason = failure_class(proc, "unsupported")
-            if cls != "unsupported":
-                reason = "compile: " + reason
-            return fail(cls, reason, proc, blame=(cls == "unsupported"))
+            if cls == "unsupported" and VALUE_NEEDED_RE.search(reason):
+                bound = bindable_inputs(run_inputs)
+            if bound:
+                argv = [lopper, "compile", model_path, "-o", so, "--quiet"]
+                for name, f in bound:
+                    argv += ["--bind-input", f"{name}={f}"]
+                bproc = run_proc(argv, timeout)
+                if bproc.timed_out or bproc.rc != 0:
+                    bcls, breason = failure_class(bproc, "unsupported")
+                    if bcls in BUG_CLASSES:  # a crash is a bug either way
+                        return fail(bcls, "compile --bind-input: " + breason, bproc)
+                    bound = []
+                else:
+                    names = {n for n, _ in bound}
+                    run_inputs = [[(n, f) for n, f in ri if n not in names]
+                                  for ri in run_inputs]
+            if not bound:
+                if cls != "unsupported":
+                    reason = "compile: " + reason
+                return fail(cls, reason, proc, blame=(cls == "unsupported"))
         if not os.path.exists(so):
             return fail("crash", "compile: exit status 0 but no artifact written", proc)
 
@@ -459,7 +518,9 @@ def run_test(case, kind_dir, lopper, repro_lopper, work, timeout, threads, keep)
                 if len(sets) > 1:
                     reason = f"{os.path.basename(s)}: {reason}"
                 return fail("mismatch", reason, proc)
-        res.cls = "pass"
+        res.cls = "pass-bound" if bound else "pass"
+        if bound:
+            res.reason = "with --bind-input " + ", ".join(n for n, _ in bound)
         return res
     except Exception as e:  # a harness problem: report it, never hide it
         res.cls = HARNESS_ERROR
@@ -524,20 +585,23 @@ def read_expected(kind):
     path = expected_path(kind)
     if not os.path.exists(path):
         return None
-    names = set()
+    expected = {}
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line and not line.startswith("#"):
-                names.add(line)
-    return names
+                name, _, tag = line.partition(" ")
+                expected[name] = "pass-bound" if tag.strip() == "bound" else "pass"
+    return expected
 
 
-def write_expected(kind, names):
+def write_expected(kind, expected):
+    """One passing test per line; "NAME bound" for one that passes only with
+    --bind-input."""
     os.makedirs(EXPECTED_DIR, exist_ok=True)
     with open(expected_path(kind), "w") as f:
-        for n in sorted(names):
-            f.write(n + "\n")
+        for n in sorted(expected):
+            f.write(n + (" bound" if expected[n] == "pass-bound" else "") + "\n")
 
 
 # ---------------------------------------------------------------- docs
@@ -604,7 +668,10 @@ def write_docs(path, args, results_by_kind):
     if len(results_by_kind) > 1:
         L.append(f"| **all** | {n_total} | " + " | ".join(str(total[k]) for k in CLASSES) + " |")
     L.append("")
-    L.append("Classes: **pass**; **unsupported**: `lopper compile` reports an "
+    L.append("Classes: **pass**; **pass-bound**: passes only when its small "
+             "inputs are bound at compile time with `lopper compile "
+             "--bind-input` (an op needs their value: a Resize's sizes, a "
+             "TopK's k), counted apart from pass; **unsupported**: `lopper compile` reports an "
              "error (the op it cannot compile); **mismatch**: it ran but an "
              "output differs; **run-error**: `lopper run` reports an error; "
              "**crash**: killed by a signal or exit without an error message; "
@@ -649,7 +716,7 @@ def write_docs(path, args, results_by_kind):
             for op in sorted(by_op, key=str.lower):
                 rs = sorted(by_op[op], key=lambda r: r.name)
                 npass = sum(r.cls == "pass" for r in rs)
-                fails = [f"`{r.name}` ({r.cls}: {md_escape(r.reason)})"
+                fails = [f"`{r.name}` ({r.cls}: {md_escape(r.reason or '')})"
                          for r in rs if r.cls != "pass"]
                 L.append(f"| {md_escape(op)} | {npass} | {len(rs)} | " + "<br>".join(fails) + " |")
         else:
@@ -808,23 +875,32 @@ def main():
     failed = bool(bugs) or bool(harness)
     for kind, results in results_by_kind.items():
         ran = {r.name for r in results}
-        passing = {r.name for r in results if r.cls == "pass"}
+        passing = {r.name: r.cls for r in results if r.cls in PASSING}
         expected = read_expected(kind)
         if args.update_expectations:
-            old = expected or set()
-            new = (old - ran) | passing
+            old = expected or {}
+            new = {n: c for n, c in old.items() if n not in ran}
+            new.update(passing)
             if expected is None or new != old:
                 write_expected(kind, new)
+                changed = sum(old.get(n) != c for n, c in new.items())
                 print(f"\nexpectations: wrote {rel(expected_path(kind))} "
-                      f"({len(new)} passing; +{len(new - old)} -{len(old - new)})")
+                      f"({sum(c == 'pass' for c in new.values())} passing, "
+                      f"{sum(c == 'pass-bound' for c in new.values())} with bound inputs; "
+                      f"{changed} changed, {len(set(old) - set(new))} removed)")
             continue
         if expected is None:
             print(f"\nexpectations: {rel(expected_path(kind))} does not exist; "
                   "create it with --update-expectations")
             failed = True
             continue
-        newly_failing = sorted((expected & ran) - passing)
-        newly_passing = sorted(passing - expected)
+        # Worse than expected fails; better than expected (pass where
+        # pass-bound or nothing was expected) asks for an update.
+        rank = {"pass": 2, "pass-bound": 1}
+        newly_failing = sorted(n for n in ran if n in expected
+                               and rank.get(passing.get(n), 0) < rank[expected[n]])
+        newly_passing = sorted(n for n in passing
+                               if rank[passing[n]] > rank.get(expected.get(n), 0))
         by_name = {r.name: r for r in results}
         if newly_failing:
             failed = True

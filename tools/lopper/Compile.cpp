@@ -11,6 +11,7 @@
 #include "Calibrate.h"
 #include "Commands.h"
 #include "CompileExtras.h"
+#include "TensorFiles.h"
 
 #include "lopper/Export/OnnxExporter.h"
 #include "lopper/Import/OnnxImporter.h"
@@ -62,6 +63,13 @@ static cl::list<std::string>
                     "become static)"),
            cl::value_desc("NAME=DIMS"), cl::sub(sub),
            cl::cat(lopper::tools::lopperCategory()));
+static cl::list<std::string> bindInputs(
+    "bind-input",
+    cl::desc("fix an input's value at compile time from a .pb (TensorProto) "
+             "or .npy file: NAME=FILE; the input becomes a constant and is "
+             "no longer an input of the artifact"),
+    cl::value_desc("NAME=FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<bool> external("external-weights",
                               cl::desc("always write the weights to a "
                                        "sidecar file <output>.weights"),
@@ -358,6 +366,18 @@ static int runCompile() {
   std::string msg;
   if (!lopper::parseInputShapes(shapes, importOptions, msg))
     return error(msg);
+  for (const std::string &spec : bindInputs) {
+    auto [name, file] = StringRef(spec).split('=');
+    if (name.empty() || file.empty())
+      return error("--bind-input '" + spec + "': expected NAME=FILE");
+    lopper::tools::HostTensor t;
+    if (!lopper::tools::readTensorFile(file, t, msg))
+      return error("--bind-input " + name.str() + ": " + msg);
+    auto &b = importOptions.boundInputs[name.str()];
+    b.dtype = (int32_t)t.dtype;
+    b.shape.assign(t.shape.begin(), t.shape.end());
+    b.raw.assign(t.data.begin(), t.data.end());
+  }
   lopper::ImportErrors errors;
   auto module = lopper::importOnnxFile(input, &context, importOptions, errors);
   if (!module) {

@@ -20,6 +20,16 @@ struct ImportOptions {
   std::map<std::string, llvm::SmallVector<int64_t>> inputShapes;
   /// When > 0, every symbolic dimension left is pinned to this size.
   int64_t pinDynamicDims = 0;
+  /// Inputs whose value is fixed at compile time (`--bind-input`): each
+  /// becomes a constant, as if it were an initializer, and is no longer an
+  /// input of the compiled model. For ops that need a value at compile time
+  /// (a Resize's sizes, a TopK's k) when the model feeds it as an input.
+  struct BoundInput {
+    int32_t dtype = 0; ///< ONNX TensorProto.DataType
+    llvm::SmallVector<int64_t> shape;
+    std::string raw; ///< little-endian, row-major
+  };
+  std::map<std::string, BoundInput> boundInputs;
   /// Constants with more elements than this are stored as dense_resource
   /// blobs rather than inline dense attributes.
   int64_t inlineElementLimit = 16;
