@@ -13,6 +13,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -91,7 +92,11 @@ public:
   /// The TensorProtos of ImportOptions::boundInputs (initializers points in).
   std::list<onnx::TensorProto> boundTensors;
   /// External data files by path, mapped once per model.
-  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
+  /// Mapped external-data files; a blob that points into one holds a
+  /// reference, so the mapping lives as long as the module needs it.
+  llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> externalFiles;
+  /// The file the last externalData() call read from.
+  std::shared_ptr<llvm::MemoryBuffer> lastExternalFile;
 };
 
 /// Attribute access on a node, with ONNX defaults; throws NodeError on a

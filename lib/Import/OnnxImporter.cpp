@@ -241,7 +241,7 @@ ArrayRef<char> GraphImporter::externalData(const onnx::TensorProto &t,
   SmallString<256> path(baseDir);
   llvm::sys::path::append(path, location);
   // Exporters put every tensor in one file: map it once per model.
-  std::unique_ptr<llvm::MemoryBuffer> &file = externalFiles[path];
+  std::shared_ptr<llvm::MemoryBuffer> &file = externalFiles[path];
   if (!file) {
     auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                               /*RequiresNullTerminator=*/false);
@@ -251,6 +251,7 @@ ArrayRef<char> GraphImporter::externalData(const onnx::TensorProto &t,
                       "' cannot be read: " + buffer.getError().message()};
     file = std::move(*buffer);
   }
+  lastExternalFile = file;
   int64_t size = file->getBufferSize();
   if (length < 0)
     length = size - offset;
@@ -300,6 +301,18 @@ ElementsAttr GraphImporter::tensorToAttr(const onnx::TensorProto &t,
     return DenseElementsAttr::getFromRawBuffer(type, bytes);
   }
   // Large values go to a blob: never through dense attributes in bulk.
+  // External data stays where it is mapped (no copy: a model over 2 GB is
+  // held once); the blob keeps the mapping alive.
+  size_t eb = lop::getStorageBytes(elem);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL && lastExternalFile &&
+      eb > 0 && reinterpret_cast<uintptr_t>(bytes.data()) % eb == 0) {
+    std::shared_ptr<llvm::MemoryBuffer> keep = lastExternalFile;
+    AsmResourceBlob blob(
+        bytes, eb, [keep](void *, size_t, size_t) mutable { keep.reset(); },
+        /*dataIsMutable=*/false);
+    return DenseResourceElementsAttr::get(type, blobKey(t.name()),
+                                          std::move(blob));
+  }
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   return DenseResourceElementsAttr::get(type, blobKey(t.name()),

@@ -2232,6 +2232,17 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
   }
   if (!shapes.run(srcFn, error) || !plan(error))
     return false;
+  // The weight blob is about the size of the constants (packing pads a
+  // little): reserving it up front keeps a growing vector from holding two
+  // copies of a multi-gigabyte blob while it reallocates.
+  {
+    uint64_t total = 0;
+    srcFn.walk([&](ConstantOp c) {
+      auto t = cast<ShapedType>(c.getValue().getType());
+      total += t.getNumElements() * getStorageBytes(t.getElementType()) + 64;
+    });
+    out.weights.reserve(total + total / 32 + (1 << 20));
+  }
 
   MLIRContext *ctx = src.getContext();
   ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
