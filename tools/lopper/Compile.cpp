@@ -63,6 +63,18 @@ static cl::list<std::string>
                     "become static)"),
            cl::value_desc("NAME=DIMS"), cl::sub(sub),
            cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string> kernelConfig(
+    "kernel-config",
+    cl::desc("force kernels per layer, for experiments: a JSON file "
+             "{\"<layer glob>\": \"dense\" | \"block-sparse\"}; "
+             "the most specific (longest) matching glob wins"),
+    cl::value_desc("FILE"), cl::sub(sub),
+    cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<bool> printKernels(
+    "print-kernels",
+    cl::desc("print the kernel chosen for every conv/gemm/matmul with the "
+             "cost model's predicted time"),
+    cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
 static cl::list<std::string> bindInputs(
     "bind-input",
     cl::desc("fix an input's value at compile time from a .pb (TensorProto) "
@@ -348,6 +360,11 @@ static int runCompile() {
   else if (emit != "onnx")
     return error("--emit=" + emit + ": expected lib, obj, mlir, llvm or onnx");
   opts.cpu = mcpu;
+  if (!kernelConfig.empty()) {
+    std::string why;
+    if (!lopper::parseKernelConfig(kernelConfig, opts.kernelConfig, why))
+      return error("--kernel-config=" + why);
+  }
   opts.triple = mtriple;
   opts.externalWeights = external;
   opts.externalThreshold = externalThreshold;
@@ -455,6 +472,19 @@ static int runCompile() {
     return error(input + ": " + msg);
   if (int rc = extras.finish(report))
     return rc;
+  if (printKernels) {
+    double total = 0, dense = 0;
+    for (const lopper::KernelChoice &k : report.kernels) {
+      outs() << format("  %-40s %-8s %-18s %10.3g us (dense %.3g)%s\n",
+                       k.layer.c_str(), k.op.c_str(), k.kernel.c_str(),
+                       k.predictedUs, k.denseUs, k.forced ? " forced" : "");
+      total += k.predictedUs;
+      dense += k.denseUs;
+    }
+    outs() << format("  predicted heavy-op time at batch 1, one core: %.3g "
+                     "us (all dense: %.3g us)\n",
+                     total, dense);
+  }
   if (quiet || output == "-")
     return 0;
   outs() << "wrote " << output;

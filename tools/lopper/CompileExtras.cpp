@@ -63,6 +63,16 @@ void CompileExtras::beforeCodegen(ModuleOp module) {
 
 int CompileExtras::finish(const lopper::CPUCompileReport &compiled) {
   data.artifactBytes = compiled.artifactBytes;
+  // The kernels the code generator chose, by layer name.
+  for (LayerRecord &l : data.layers)
+    for (const lopper::KernelChoice &k : compiled.kernels)
+      if (k.layer == l.name) {
+        l.kernel = k.kernel;
+        l.predictedUs = k.predictedUs;
+        l.denseUs = k.denseUs;
+        l.kernelForced = k.forced;
+        break;
+      }
   auto removeArtifact = [&] {
     if (options.output == "-")
       return;

@@ -121,7 +121,10 @@ json::Object reportToJson(const CompileReportData &report) {
                      {"epilogue", json::Object{{"bias", l.bias},
                                                {"activation", l.activation},
                                                {"residual", l.residual}}},
-                     {"kernel", l.kernel}});
+                     {"kernel", l.kernel},
+                     {"kernel_forced", l.kernelForced},
+                     {"predicted_us", l.predictedUs},
+                     {"dense_predicted_us", l.denseUs}});
   json::Object root{{"model", report.model},
                     {"output", report.output},
                     {"before", totalsJson(report.before)},
@@ -290,7 +293,8 @@ std::string reportToHtml(const CompileReportData &report) {
   os << "<table><tr><th class=\"l\">node</th><th class=\"l\">op</th>"
         "<th>parameters</th><th>bytes</th><th>FLOPs</th><th>sparsity</th>"
         "<th class=\"l\">pattern</th><th class=\"l\">precision</th>"
-        "<th class=\"l\">epilogue</th><th class=\"l\">kernel</th></tr>\n";
+        "<th class=\"l\">epilogue</th><th class=\"l\">kernel</th>"
+        "<th>predicted &micro;s</th></tr>\n";
   for (const LayerRecord &l : report.layers) {
     std::vector<std::string> epilogue;
     if (l.bias)
@@ -307,7 +311,9 @@ std::string reportToHtml(const CompileReportData &report) {
        << escapeHtml(l.sparsityPattern) << "</td><td class=\"l\">"
        << escapeHtml(l.precision) << "</td><td class=\"l\">"
        << escapeHtml(epilogue.empty() ? "-" : join(epilogue, " + "))
-       << "</td><td class=\"l\">" << escapeHtml(l.kernel) << "</td></tr>\n";
+       << "</td><td class=\"l\">" << escapeHtml(l.kernel)
+       << (l.kernelForced ? " (forced)" : "") << "</td><td>"
+       << formatv("{0:F1}", l.predictedUs) << "</td></tr>\n";
   }
   os << "</table>\n</body></html>\n";
   return html;

@@ -38,9 +38,15 @@ struct LayerRecord {
   std::string precision;
   bool bias = false, residual = false;
   std::string activation = "none";
-  /// The kernel family, from the op's operand types for now: "dense-f32"
-  /// or "q8" (a quantized weight operand).
+  /// The kernel the code generator chose ("dense-f32", "block-sparse-q8",
+  /// "conv-f32", ...; see CostModel.h); before code generation, the family
+  /// the operand types imply ("dense-f32" or "q8").
   std::string kernel;
+  /// The cost model's predicted time at batch 1 (and the dense kernel's),
+  /// in microseconds; 0 when the layer was not compiled. `kernelForced`:
+  /// chosen by --kernel-config.
+  double predictedUs = 0, denseUs = 0;
+  bool kernelForced = false;
 };
 
 ModelTotals computeTotals(mlir::ModuleOp module);

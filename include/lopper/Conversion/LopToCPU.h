@@ -18,6 +18,8 @@
 #ifndef LOPPER_CONVERSION_LOPTOCPU_H
 #define LOPPER_CONVERSION_LOPTOCPU_H
 
+#include "lopper/Conversion/CostModel.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -38,12 +40,15 @@ struct LoweredModel {
   /// Arena bytes summed without reuse and the planned figure are reported
   /// by the driver from the metadata; these are the polynomials' texts.
   std::vector<std::string> symbolNames;
+  /// The kernel of every conv/gemm/matmul, in emission order.
+  std::vector<KernelChoice> kernels;
 };
 
 /// Lowers `lopModule` (as produced by the importer). On failure returns
 /// nullopt-like empty module and sets `error` to a message naming the node.
 bool lowerLopToCPU(mlir::ModuleOp lopModule, const std::string &modelName,
-                   LoweredModel &out, std::string &error);
+                   LoweredModel &out, std::string &error,
+                   const KernelConfig *config = nullptr);
 
 } // namespace lopper
 

@@ -9,6 +9,7 @@
 #ifndef LOPPER_TARGET_CPU_H
 #define LOPPER_TARGET_CPU_H
 
+#include "lopper/Conversion/CostModel.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
@@ -34,6 +35,8 @@ struct CPUCompileOptions {
   std::string name = "model";
   /// The linker; empty = ld.lld-22 from PATH or /usr/lib/llvm-22/bin/ld.lld.
   std::string linker;
+  /// --kernel-config: kernels forced per layer.
+  KernelConfig kernelConfig;
 };
 
 struct CPUCompileReport {
@@ -45,6 +48,8 @@ struct CPUCompileReport {
   unsigned numOps = 0, numBuffers = 0, numSymbols = 0;
   std::vector<std::string> symbolNames;
   std::string metadata;
+  /// The cost model's kernel per conv/gemm/matmul.
+  std::vector<KernelChoice> kernels;
   /// Per-phase wall times in seconds.
   double lowerSeconds = 0, llvmSeconds = 0, codegenSeconds = 0, linkSeconds = 0;
 };

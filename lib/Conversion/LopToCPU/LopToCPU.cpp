@@ -9,6 +9,7 @@
 
 #include "lopper/Conversion/LopToCPU.h"
 #include "SymbolicShapes.h"
+#include "lopper/Conversion/CostModel.h"
 
 #include "lopper/Dialect/Lop/LopOps.h"
 #include "lopper/artifact_abi.h"
@@ -110,8 +111,21 @@ struct Buffer {
 
 class Lowerer {
 public:
-  Lowerer(ModuleOp src, LoweredModel &out) : src(src), out(out) {}
+  Lowerer(ModuleOp src, LoweredModel &out, const KernelConfig *config)
+      : src(src), out(out), config(config),
+        ruleUsed(config ? config->rules.size() : 0, false) {}
   bool run(const std::string &modelName, std::string &error);
+  /// Every --kernel-config rule must match a heavy op (a typo would
+  /// otherwise silently change nothing).
+  bool checkRulesUsed(std::string &error) const {
+    for (size_t i = 0; i < ruleUsed.size(); ++i)
+      if (!ruleUsed[i]) {
+        error = "--kernel-config: '" + config->rules[i].first +
+                "' matches no conv, gemm or matmul of the model";
+        return false;
+      }
+    return true;
+  }
 
 private:
   // Planning.
@@ -130,6 +144,35 @@ private:
     return p;
   }
   int64_t addWeight(const void *data, int64_t bytes);
+  /// A polynomial's value at the nominal shape (every symbol 1: batch-1
+  /// latency), for the cost model.
+  static double nominal(const Poly &p) {
+    unsigned n = 0;
+    for (const auto &[mono, c] : p.terms)
+      for (unsigned s : mono)
+        n = std::max(n, s + 1);
+    return (double)p.eval(std::vector<int64_t>(n, 1));
+  }
+  /// Dense, or block-sparse where `sparse` can run the op and is predicted
+  /// faster (or --kernel-config forces it); records the choice. False with
+  /// `error` when the config forces a kernel the op cannot use.
+  bool chooseKernel(Operation *op, KernelFamily dense,
+                    std::optional<KernelFamily> sparse, double density,
+                    double ops, double M, bool &useSparse, std::string &error);
+  llvm::DenseSet<Operation *> chosen;
+  /// Records a conv's kernel (dense only: there is no sparse conv kernel).
+  bool recordConv(ConvOp conv, KernelFamily dense, KernelFamily depthwise,
+                  std::string &error) {
+    auto wt = cast<RankedTensorType>(conv.getWeight().getType());
+    int64_t oc = wt.getDimSize(0), icPerGroup = wt.getDimSize(1);
+    int64_t groups = conv.getGroup();
+    bool dw = groups > 1 && icPerGroup == 1 && groups == oc;
+    double ops = 2.0 * nominal(numel(conv.getResult())) *
+                 (double)(wt.getNumElements() / std::max<int64_t>(oc, 1));
+    bool unused = false;
+    return chooseKernel(conv, dw ? depthwise : dense, std::nullopt, 1.0, ops,
+                        1.0, unused, error);
+  }
   unsigned newBuffer(Value v, int first);
   void use(Value v, int idx);
 
@@ -163,6 +206,8 @@ private:
 
   ModuleOp src;
   LoweredModel &out;
+  const KernelConfig *config;
+  std::vector<bool> ruleUsed;
   func::FuncOp srcFn;
   SymbolicShapes shapes;
   OpBuilder b{(MLIRContext *)nullptr};
@@ -221,6 +266,43 @@ bool Lowerer::isShapeOperand(Operation *op, unsigned i) const {
   if (isa<RangeOp>(op))
     return true;
   return false;
+}
+
+bool Lowerer::chooseKernel(Operation *op, KernelFamily dense,
+                           std::optional<KernelFamily> sparse, double density,
+                           double ops, double M, bool &useSparse,
+                           std::string &error) {
+  KernelChoice c;
+  c.layer = getNodeName(op);
+  c.op = getOnnxOpType(op);
+  c.blockDensity = sparse ? density : 1.0;
+  double denseS = predictSeconds(dense, ops, M);
+  double sparseS = sparse ? predictSeconds(*sparse, ops, M, density) : 0;
+  useSparse = sparse && sparseS <= kSparseMargin * denseS;
+  if (config) {
+    if (auto forced = config->lookup(c.layer)) {
+      ruleUsed[forced->second] = true;
+      c.forced = true;
+      if (forced->first == "block-sparse") {
+        if (!sparse) {
+          error = "node '" + c.layer + "' (" + c.op +
+                  "): --kernel-config forces block-sparse, which this op "
+                  "cannot run (only a constant 2-D fp32 or int8 matmul "
+                  "weight can)";
+          return false;
+        }
+        useSparse = true;
+      } else {
+        useSparse = false;
+      }
+    }
+  }
+  c.kernel = kernelFamilyName(useSparse ? *sparse : dense);
+  c.denseUs = denseS * 1e6;
+  c.predictedUs = (useSparse ? sparseS : denseS) * 1e6;
+  out.kernels.push_back(std::move(c));
+  chosen.insert(op);
+  return true;
 }
 
 int64_t Lowerer::addWeight(const void *data, int64_t bytes) {
@@ -856,13 +938,8 @@ static double blockDensity(int64_t K, int64_t N, int64_t bk, Pred nonzero) {
   return kb > 0 && nb > 0 ? (double)kept / (double)(kb * nb) : 1.0;
 }
 
-/// The cost model's sparse-vs-dense rule for matmul weights: the
-/// block-sparse kernels do the same work per stored block as the dense ones
-/// per block (measured: 1024x1024 weights at 80% block sparsity, fp32 4.8x
-/// and int8 3.4x the dense kernel at M = 128), so they win once the stored
-/// share drops below these, with a margin for small M.
-constexpr double kBsrF32MaxDensity = 0.7;
-constexpr double kBsrQ8MaxDensity = 0.55;
+// Dense or block-sparse is the cost model's choice (CostModel.h):
+// Lowerer::chooseKernel.
 
 static bool readF32(Value v, std::vector<float> &out) {
   auto data = getConstantF32(v);
@@ -1095,6 +1172,9 @@ bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
     std::string why;
     if (!convParams(conv, x, result, act, ip, why))
       return fail(why);
+    if (!recordConv(conv, KernelFamily::ConvQ8, KernelFamily::DepthwiseQ8,
+                    error))
+      return false;
     ip[LOPPER_QCONV_IP_X_TYPE] = aType;
     ip[LOPPER_QCONV_IP_X_ZP] = aZp;
     ip[LOPPER_QCONV_IP_OUT_TYPE] = outType;
@@ -1126,9 +1206,13 @@ bool Lowerer::emitHeavyQ8(Operation *op, std::string &error) {
   // Enough all-zero 16x4 blocks (block[16, 4] in the [O, R] view, one
   // vpdpbusd operand each): the block-sparse int8 kernel, same parameters.
   int64_t rs = transB ? 1 : N, cs = transB ? K : 1;
-  bool sparse = blockDensity(K, N, 4, [&](int64_t k, int64_t j) {
-                  return wData[k * rs + j * cs] != 0;
-                }) <= kBsrQ8MaxDensity;
+  double density = blockDensity(K, N, 4, [&](int64_t k, int64_t j) {
+    return wData[k * rs + j * cs] != 0;
+  });
+  bool sparse = false;
+  if (!chooseKernel(op, KernelFamily::DenseQ8, KernelFamily::BsrQ8, density,
+                    2.0 * nominal(rows) * K * N, nominal(rows), sparse, error))
+    return false;
   std::vector<int8_t> buf(
       sparse ? lopper_pack_matmul_bsr_s8_size(K, N, wData, rs, cs)
              : lopper_pack_matmul_b_s8_size(K, N));
@@ -1240,6 +1324,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     std::vector<float> wdata;
     if (!readF32(w, wdata))
       return fail("the weight must be a constant (pre-packed at compile time)");
+    if (!recordConv(conv, KernelFamily::ConvF32, KernelFamily::DepthwiseF32,
+                    error))
+      return false;
     Value biasPtr = zero;
     int64_t wOffset;
     if (BatchNormOp bn = bnOfConv.lookup(conv)) {
@@ -1399,9 +1486,20 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
     std::vector<float> wv;
     int64_t k = K.constant(), n = N.constant();
     int64_t rs = transB ? 1 : n, cs = transB ? k : 1;
-    if (readF32(w, wv) && blockDensity(k, n, 1, [&](int64_t kk, int64_t j) {
-                            return wv[kk * rs + j * cs] != 0.0f;
-                          }) <= kBsrF32MaxDensity) {
+    double density = 1.0;
+    bool readable = readF32(w, wv);
+    if (readable)
+      density = blockDensity(k, n, 1, [&](int64_t kk, int64_t j) {
+        return wv[kk * rs + j * cs] != 0.0f;
+      });
+    bool useSparse = false;
+    if (!chooseKernel(op, KernelFamily::DenseF32,
+                      readable ? std::optional(KernelFamily::BsrF32)
+                               : std::nullopt,
+                      density, 2.0 * nominal(batch * M) * k * n,
+                      nominal(batch * M), useSparse, error))
+      return false;
+    if (useSparse) {
       if (scaleB != 1.0f)
         for (float &x : wv)
           x *= scaleB;
@@ -1429,6 +1527,12 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
       return true;
     }
   }
+  bool unused = false;
+  if (!chosen.count(op) &&
+      !chooseKernel(op, KernelFamily::DenseF32, std::nullopt, 1.0,
+                    2.0 * nominal(batch * M * K * N), nominal(batch * M),
+                    unused, error))
+    return false;
   bool bConst = w.getDefiningOp<ConstantOp>() && bd.size() == 2 &&
                 bBs == Poly::constant(0);
   Value bPtr;
@@ -2493,9 +2597,12 @@ bool Lowerer::run(const std::string &modelName, std::string &error) {
 }
 
 bool lopper::lowerLopToCPU(ModuleOp lopModule, const std::string &modelName,
-                           LoweredModel &out, std::string &error) {
-  Lowerer l(lopModule, out);
-  return l.run(modelName, error);
+                           LoweredModel &out, std::string &error,
+                           const KernelConfig *config) {
+  Lowerer l(lopModule, out, config);
+  if (!l.run(modelName, error))
+    return false;
+  return l.checkRulesUsed(error);
 }
 
 #include "LowerMore.inc"

@@ -469,8 +469,11 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
   }
   std::string modelName = options.name;
   LoweredModel lm;
-  if (!lowerLopToCPU(lopModule, modelName, lm, error))
+  if (!lowerLopToCPU(
+          lopModule, modelName, lm, error,
+          options.kernelConfig.rules.empty() ? nullptr : &options.kernelConfig))
     return false;
+  report.kernels = lm.kernels;
   report.numOps = lm.numOps;
   report.numBuffers = lm.numBuffers;
   report.numSymbols = lm.numSymbols;

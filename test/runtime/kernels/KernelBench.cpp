@@ -521,15 +521,17 @@ int main(int argc, char **argv) {
         benchConvQ8(r, c);
   }
   if (filter.empty() || filter.find("bsr") != std::string::npos) {
+    // Densities from 0.7 down: where block-sparse overtakes dense (the
+    // cost model's rates in lib/Conversion/LopToCPU/CostModel.cpp).
     for (int64_t M : {128, 1}) {
       benchDenseRef(r, M, 1024, 1024);
-      benchSparse(r, M, 1024, 1024, 0.2);
-      benchSparse(r, M, 1024, 1024, 0.1);
+      for (double d : {0.7, 0.5, 0.3, 0.2, 0.1})
+        benchSparse(r, M, 1024, 1024, d);
     }
     for (int64_t M : {128, 1}) {
       benchSparseQ8(r, M, 1024, 1024, 1.0);
-      benchSparseQ8(r, M, 1024, 1024, 0.2);
-      benchSparseQ8(r, M, 1024, 1024, 0.1);
+      for (double d : {0.7, 0.5, 0.3, 0.2, 0.1})
+        benchSparseQ8(r, M, 1024, 1024, d);
     }
   }
   benchPoolDestroy(r.many);
