@@ -149,6 +149,16 @@ template <typename T> static size_t bytesOf(const std::vector<T> &v) {
   return v.size() * sizeof(T);
 }
 
+// Uploads an array that may be empty (an all-zero CSR or BSR weight): the
+// buffer is still allocated, as cuSPARSE wants valid pointers.
+template <typename T>
+static bool uploadArray(GpuContext &ctx, DeviceBuffer *dst,
+                        const std::vector<T> &v, std::string *err) {
+  if (v.empty())
+    return ctx.alloc(sizeof(T), dst, err);
+  return ctx.upload(dst, v.data(), bytesOf(v), err);
+}
+
 bool GpuContext::uploadWeight(const std::string &layer, const float *w,
                               int64_t rows, int64_t cols, const float *bias,
                               WeightFormat format, int64_t blockRows,
@@ -180,10 +190,9 @@ bool GpuContext::uploadWeight(const std::string &layer, const float *w,
       return fmtFail(why);
     std::vector<uint16_t> h = toHalf(m.values);
     d.nnz = static_cast<int64_t>(m.values.size());
-    if (!upload(&d.offsets, m.rowPtr.data(), bytesOf(m.rowPtr), err) ||
-        !upload(&d.index, m.colInd.data(),
-                std::max<size_t>(bytesOf(m.colInd), 4), err) ||
-        !upload(&d.values, h.data(), std::max<size_t>(bytesOf(h), 2), err))
+    if (!uploadArray(*this, &d.offsets, m.rowPtr, err) ||
+        !uploadArray(*this, &d.index, m.colInd, err) ||
+        !uploadArray(*this, &d.values, h, err))
       return false;
     if (int rc = api_->cusparseCreateCsr(
             &d.mat, rows, cols, d.nnz, d.offsets.ptr, d.index.ptr, d.values.ptr,
@@ -203,10 +212,9 @@ bool GpuContext::uploadWeight(const std::string &layer, const float *w,
     d.padRows = m.mb * blockRows;
     d.padCols = m.nb * blockCols;
     d.nnz = static_cast<int64_t>(m.colInd.size());
-    if (!upload(&d.offsets, m.rowPtr.data(), bytesOf(m.rowPtr), err) ||
-        !upload(&d.index, m.colInd.data(),
-                std::max<size_t>(bytesOf(m.colInd), 4), err) ||
-        !upload(&d.values, h.data(), std::max<size_t>(bytesOf(h), 2), err))
+    if (!uploadArray(*this, &d.offsets, m.rowPtr, err) ||
+        !uploadArray(*this, &d.index, m.colInd, err) ||
+        !uploadArray(*this, &d.values, h, err))
       return false;
     if (int rc = api_->cusparseCreateBsr(
             &d.mat, m.mb, m.nb, d.nnz, blockRows, blockCols, d.offsets.ptr,
@@ -309,15 +317,19 @@ bool GpuContext::spmm(const DeviceWeight &w, const DeviceBuffer &x, int64_t n,
                                      w.mat, b, &beta, c, kCudaR32F, alg, &need);
   if (rc) {
     *err = cusparseError("cusparseSpMM_bufferSize", rc, l);
-  } else if (need > workspace_.bytes &&
-             (release(&workspace_), !alloc(need, &workspace_, err))) {
-    // *err set by alloc
-  } else if ((rc = api_->cusparseSpMM(sparse_, kSparseOpN, kSparseOpN, &alpha,
-                                      w.mat, b, &beta, c, kCudaR32F, alg,
-                                      workspace_.ptr))) {
-    *err = cusparseError("cusparseSpMM", rc, l);
   } else {
-    ok = true;
+    bool haveSpace = need <= workspace_.bytes;
+    if (!haveSpace) {
+      release(&workspace_);
+      haveSpace = alloc(need, &workspace_, err); // sets *err on failure
+    }
+    if (haveSpace) {
+      rc = api_->cusparseSpMM(sparse_, kSparseOpN, kSparseOpN, &alpha, w.mat, b,
+                              &beta, c, kCudaR32F, alg, workspace_.ptr);
+      if (rc)
+        *err = cusparseError("cusparseSpMM", rc, l);
+      ok = rc == 0;
+    }
   }
   api_->cusparseDestroyDnMat(b);
   api_->cusparseDestroyDnMat(c);

@@ -72,9 +72,9 @@ public:
                     std::string *err);
   void releaseWeight(DeviceWeight *w);
 
-  /// Y[n, rows] = act(X[n, cols] * W^T + bias), X and Y fp16 on the
-  /// device. X must have padCols columns for BSR (zero-padded); Y has
-  /// padRows columns for BSR.
+  /// Y[n, rows] = act(X[n, cols] * W^T + bias), X and Y fp16 row-major on
+  /// the device. For BSR only, X has padCols columns (zero beyond cols) and
+  /// Y padRows columns.
   bool linear(const DeviceWeight &w, const DeviceBuffer &x, int64_t n,
               DeviceBuffer *y, Act act, std::string *err);
 

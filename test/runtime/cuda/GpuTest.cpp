@@ -108,17 +108,20 @@ void runCase(GpuContext &ctx, const Case &c) {
   ASSERT_TRUE(ctx.uploadWeight("test", w.data(), c.rows, c.cols, bias.data(),
                                c.format, c.blockRows, c.blockCols, &dw, &err))
       << err;
-  // X [n, padCols] (zero columns beyond cols), Y [n, padRows].
+  // BSR: X [n, padCols] (zero columns beyond cols), Y [n, padRows]; the
+  // other formats take X [n, cols] and write Y [n, rows].
+  bool bsr = c.format == WeightFormat::Bsr;
+  int64_t xcols = bsr ? dw.padCols : c.cols;
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> v(-16, 16);
   std::vector<float> x(c.n * c.cols);
   for (float &e : x)
     e = static_cast<float>(v(rng)) / 16.f;
-  std::vector<uint16_t> xh(c.n * dw.padCols, 0);
+  std::vector<uint16_t> xh(c.n * xcols, 0);
   for (int64_t i = 0; i < c.n; ++i)
     for (int64_t k = 0; k < c.cols; ++k)
-      xh[i * dw.padCols + k] = floatToHalf(x[i * c.cols + k]);
-  int64_t ycols = c.format == WeightFormat::Bsr ? dw.padRows : c.rows;
+      xh[i * xcols + k] = floatToHalf(x[i * c.cols + k]);
+  int64_t ycols = bsr ? dw.padRows : c.rows;
   std::vector<uint16_t> poison(c.n * ycols, 0x7e00); // fp16 NaN
   DeviceBuffer dx, dy;
   ASSERT_TRUE(ctx.upload(&dx, xh.data(), xh.size() * 2, &err)) << err;
