@@ -1,7 +1,9 @@
 // Host-side sparse formats for the CUDA target (see formats.h).
 #include "formats.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -311,6 +313,140 @@ std::vector<float> decompress24(const Sparse24 &m) {
         d[r * m.cols + c] = v;
     }
   return d;
+}
+
+namespace {
+
+// Reads 64-byte aligned arrays off a blob, bounds-checked.
+struct BlobReader {
+  const uint8_t *data;
+  size_t size, pos = 0;
+  template <typename T> bool take(size_t count, std::vector<T> *out) {
+    if (count > (size - pos) / sizeof(T))
+      return false;
+    out->resize(count);
+    if (count)
+      std::memcpy(out->data(), data + pos, count * sizeof(T));
+    pos += (count * sizeof(T) + 63) / 64 * 64;
+    pos = std::min(pos, size);
+    return true;
+  }
+};
+
+std::vector<float> toFloats(const std::vector<uint16_t> &h) {
+  std::vector<float> f(h.size());
+  for (size_t i = 0; i < h.size(); ++i)
+    f[i] = halfToFloat(h[i]);
+  return f;
+}
+
+// rowPtr starts at 0, never decreases and ends at `count`; indices in
+// [0, limit) (or -1 where allowed).
+bool checkCompressed(const std::vector<int32_t> &rowPtr,
+                     const std::vector<int32_t> &colInd, int64_t limit) {
+  if (rowPtr.empty() || rowPtr.front() != 0 ||
+      rowPtr.back() != static_cast<int64_t>(colInd.size()))
+    return false;
+  for (size_t i = 1; i < rowPtr.size(); ++i)
+    if (rowPtr[i] < rowPtr[i - 1])
+      return false;
+  for (int32_t c : colInd)
+    if (c < 0 || c >= limit)
+      return false;
+  return true;
+}
+
+} // namespace
+
+bool unpackPlanBlob(const std::string &format, int64_t rows, int64_t cols,
+                    int64_t block, const uint8_t *blob, size_t size,
+                    std::vector<float> *dense, std::string *err) {
+  BlobReader r{blob, size};
+  auto bad = [&](const char *what) {
+    *err = format + " blob of a " + std::to_string(rows) + "x" +
+           std::to_string(cols) + " layer: " + what;
+    return false;
+  };
+  if (rows <= 0 || cols <= 0 || rows * cols > INT32_MAX)
+    return bad("bad size");
+  std::vector<uint16_t> h;
+  if (format == "dense") {
+    if (!r.take(rows * cols, &h))
+      return bad("truncated");
+    *dense = toFloats(h);
+    return true;
+  }
+  if (format == "csr") {
+    Csr m;
+    m.rows = rows;
+    m.cols = cols;
+    if (!r.take(rows + 1, &m.rowPtr) || m.rowPtr.back() < 0 ||
+        !r.take(m.rowPtr.back(), &m.colInd) || !r.take(m.colInd.size(), &h))
+      return bad("truncated");
+    if (!checkCompressed(m.rowPtr, m.colInd, cols))
+      return bad("bad row pointers or column indices");
+    m.values = toFloats(h);
+    *dense = fromCsr(m);
+    return true;
+  }
+  if (format == "bsr") {
+    if (block <= 0)
+      return bad("no block size");
+    Bsr m;
+    m.rows = rows;
+    m.cols = cols;
+    m.blockRows = m.blockCols = block;
+    m.mb = (rows + block - 1) / block;
+    m.nb = (cols + block - 1) / block;
+    if (!r.take(m.mb + 1, &m.rowPtr) || m.rowPtr.back() < 0 ||
+        !r.take(m.rowPtr.back(), &m.colInd) ||
+        !r.take(m.colInd.size() * block * block, &h))
+      return bad("truncated");
+    if (!checkCompressed(m.rowPtr, m.colInd, m.nb))
+      return bad("bad block row pointers or block column indices");
+    m.values = toFloats(h);
+    *dense = fromBsr(m);
+    return true;
+  }
+  if (format == "ell") {
+    if (block <= 0 || rows % block || cols % block)
+      return bad("rows and cols are not multiples of the block size");
+    // The slot count follows from the blob's size.
+    int64_t mb = rows / block;
+    for (int64_t slots = 1; slots <= cols / block; ++slots) {
+      size_t idx = (static_cast<size_t>(mb * slots) * 4 + 63) / 64 * 64;
+      size_t vals = static_cast<size_t>(rows * slots * block) * 2;
+      if (idx + (vals + 63) / 64 * 64 != size && idx + vals != size)
+        continue;
+      BlockedEll m;
+      m.rows = rows;
+      m.cols = cols;
+      m.ellBlockSize = block;
+      m.ellCols = slots * block;
+      if (!r.take(mb * slots, &m.colInd) || !r.take(rows * m.ellCols, &h))
+        return bad("truncated");
+      for (int32_t c : m.colInd)
+        if (c < -1 || c >= cols / block)
+          return bad("bad block column index");
+      m.values = toFloats(h);
+      *dense = fromBlockedEll(m);
+      return true;
+    }
+    return bad("size matches no slot count");
+  }
+  if (format == "2:4") {
+    Sparse24 m;
+    m.rows = rows;
+    m.cols = cols;
+    m.paddedRows = (rows + 15) / 16 * 16;
+    m.paddedCols = (cols + 31) / 32 * 32;
+    if (!r.take(m.paddedRows * m.paddedCols / 2, &m.values) ||
+        !r.take((m.paddedRows / 16) * (m.paddedCols / 32) * 16, &m.meta))
+      return bad("truncated");
+    *dense = decompress24(m);
+    return true;
+  }
+  return bad("unknown format");
 }
 
 SparsityStats measureSparsity(const DenseView &w, int64_t bs) {

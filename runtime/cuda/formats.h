@@ -109,6 +109,14 @@ std::vector<float> fromBsr(const Bsr &m);
 std::vector<float> fromBlockedEll(const BlockedEll &m);
 std::vector<float> decompress24(const Sparse24 &m);
 
+/// A layer's blob in a GPU plan (layouts in gpu_plan.h) back to dense
+/// row-major fp32 [rows, cols], checking every size and index: false with
+/// *err naming the problem for a blob that does not match its header.
+/// `block` is the BSR/Blocked-ELL block size (square blocks).
+bool unpackPlanBlob(const std::string &format, int64_t rows, int64_t cols,
+                    int64_t block, const uint8_t *blob, size_t size,
+                    std::vector<float> *dense, std::string *err);
+
 /// Structure of a weight the GPU cost model looks at.
 struct SparsityStats {
   int64_t rows = 0, cols = 0;

@@ -78,13 +78,30 @@ std::vector<float> randomDense(std::mt19937 &rng) {
   return w;
 }
 
+// The layer's blob, read back per its documented layout, is W in fp16.
+void expectBlobIsWeight(const CUDALayerPlan &l, const std::vector<float> &w) {
+  std::vector<float> back;
+  std::string err;
+  ASSERT_TRUE(
+      cuda::unpackPlanBlob(l.format, l.rows, l.cols, l.blockRows,
+                           reinterpret_cast<const uint8_t *>(l.blob.data()),
+                           l.blob.size(), &back, &err))
+      << err;
+  ASSERT_EQ(back.size(), w.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    ASSERT_EQ(back[i], cuda::halfToFloat(cuda::floatToHalf(w[i])))
+        << l.format << " element " << i;
+}
+
 TEST_F(CudaPlanTest, DenseStaysDense) {
-  CUDALayerPlan l = plan(randomDense(rng));
+  std::vector<float> w = randomDense(rng);
+  CUDALayerPlan l = plan(w);
   EXPECT_EQ(l.node, "fc1");
   EXPECT_EQ(l.format, "dense");
   EXPECT_EQ(l.rows, kN);
   EXPECT_EQ(l.cols, kK);
   EXPECT_EQ(l.blob.size(), size_t(kN * kK * 2)); // fp16 values
+  expectBlobIsWeight(l, w);
 }
 
 TEST_F(CudaPlanTest, TwoFourGoesToTheSparseTensorCores) {
@@ -104,6 +121,7 @@ TEST_F(CudaPlanTest, TwoFourGoesToTheSparseTensorCores) {
   ASSERT_TRUE(
       cuda::compress24(cuda::DenseView{w.data(), nullptr, kN, kK}, &s, &err));
   EXPECT_EQ(std::memcmp(l.blob.data(), s.values.data(), 4096), 0);
+  expectBlobIsWeight(l, w);
 }
 
 TEST_F(CudaPlanTest, BalancedBlockSparsityGoesToBlockedEll) {
@@ -121,6 +139,7 @@ TEST_F(CudaPlanTest, BalancedBlockSparsityGoesToBlockedEll) {
   EXPECT_NEAR(l.density, 6.0 / 64, 1e-12);
   // colInd [64 block rows, 6 slots] int32, padded to 64 bytes, then values.
   EXPECT_EQ(l.blob.size(), size_t(64 * 6 * 4 + kN * 6 * 32 * 2));
+  expectBlobIsWeight(l, w);
 }
 
 TEST_F(CudaPlanTest, VerySparseUnstructuredGoesToCsr) {
@@ -131,6 +150,7 @@ TEST_F(CudaPlanTest, VerySparseUnstructuredGoesToCsr) {
   CUDALayerPlan l = plan(w);
   EXPECT_EQ(l.format, "csr");
   EXPECT_LT(l.density, 0.011);
+  expectBlobIsWeight(l, w);
 }
 
 TEST_F(CudaPlanTest, RefusesSparsityThatWouldBeSlower) {

@@ -318,6 +318,71 @@ TEST(Sparse24, RejectsNon24AndRaggedReduction) {
       << err;
 }
 
+// Serializes arrays the way the plan's blobs are laid out (64-byte padded).
+template <typename T> void put(std::string &blob, const std::vector<T> &v) {
+  blob.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+  blob.resize((blob.size() + 63) / 64 * 64);
+}
+
+std::vector<uint16_t> halves(const std::vector<float> &v) {
+  std::vector<uint16_t> h;
+  for (float f : v)
+    h.push_back(floatToHalf(f));
+  return h;
+}
+
+bool unpack(const std::string &fmt, int64_t rows, int64_t cols, int64_t block,
+            const std::string &blob, std::vector<float> *out,
+            std::string *err) {
+  return unpackPlanBlob(fmt, rows, cols, block,
+                        reinterpret_cast<const uint8_t *>(blob.data()),
+                        blob.size(), out, err);
+}
+
+TEST(PlanBlob, EveryFormatUnpacksAndDamageIsCaught) {
+  int64_t rows = 48, cols = 64;
+  std::vector<float> w = randomWeight(rows, cols, 0.3, 9);
+  zeroBlocks(w, rows, cols, 16, 16, 0.5, 10);
+  DenseView v = view(w, rows, cols);
+  std::string err;
+  std::vector<float> back;
+  Csr c;
+  ASSERT_TRUE(toCsr(v, &c, &err));
+  std::string csr;
+  put(csr, c.rowPtr);
+  put(csr, c.colInd);
+  put(csr, halves(c.values));
+  ASSERT_TRUE(unpack("csr", rows, cols, 0, csr, &back, &err)) << err;
+  EXPECT_EQ(back, w);
+  Bsr b;
+  ASSERT_TRUE(toBsr(v, 16, 16, &b, &err));
+  std::string bsr;
+  put(bsr, b.rowPtr);
+  put(bsr, b.colInd);
+  put(bsr, halves(b.values));
+  ASSERT_TRUE(unpack("bsr", rows, cols, 16, bsr, &back, &err)) << err;
+  EXPECT_EQ(back, w);
+  BlockedEll e;
+  ASSERT_TRUE(toBlockedEll(v, 16, &e, &err));
+  std::string ell;
+  put(ell, e.colInd);
+  put(ell, halves(e.values));
+  ASSERT_TRUE(unpack("ell", rows, cols, 16, ell, &back, &err)) << err;
+  EXPECT_EQ(back, w);
+
+  EXPECT_FALSE(unpack("csr", rows, cols, 0, csr.substr(0, 100), &back, &err));
+  EXPECT_EQ(err, "csr blob of a 48x64 layer: truncated");
+  std::string badIndex = csr;
+  reinterpret_cast<int32_t *>(&badIndex[256])[0] = 64; // first column index
+  EXPECT_FALSE(unpack("csr", rows, cols, 0, badIndex, &back, &err));
+  EXPECT_EQ(err, "csr blob of a 48x64 layer: bad row pointers or column "
+                 "indices");
+  EXPECT_FALSE(unpack("ell", rows, cols, 16, ell + "x", &back, &err));
+  EXPECT_EQ(err, "ell blob of a 48x64 layer: size matches no slot count");
+  EXPECT_FALSE(unpack("coo", rows, cols, 0, csr, &back, &err));
+  EXPECT_EQ(err, "coo blob of a 48x64 layer: unknown format");
+}
+
 TEST(SparsityStats, CountsBlocksAnd24) {
   std::vector<float> w = random24(32, 64, 7);
   SparsityStats s = measureSparsity(view(w, 32, 64), 16);
