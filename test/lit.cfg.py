@@ -10,7 +10,7 @@ config.suffixes = [".mlir", ".onnxtxt", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.lopper_obj_root, "test")
 # Python-driven suites (e2e, onnx-backend, bench) run from the test script.
-config.excludes = ["e2e", "onnx-backend", "bench", "unit", "fuzz", "lit.cfg.py",
+config.excludes = ["e2e", "onnx-backend", "bench", "unit", "fuzz", "gpu", "lit.cfg.py",
                    "lit.site.cfg.py", "CMakeLists.txt", "Inputs", "requirements.txt"]
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
@@ -32,3 +32,15 @@ try:
         config.available_features.add("lopper-cpu-lacks-avx512fp16")
 except OSError:
     pass
+
+# The CUDA kernels' PTX (built when CMake found nvcc): a feature per arch,
+# lopper-cuda-sm_80 and so on, for the ptxas checks in Target/CUDA.
+if config.lopper_cuda_compiler:
+    ptxas = os.path.join(os.path.dirname(config.lopper_cuda_compiler), "ptxas")
+    if os.path.exists(ptxas):
+        config.substitutions.append(("%ptxas", ptxas))
+        config.substitutions.append(("%lopper_cuda_kernels", config.lopper_cuda_kernel_dir))
+        if os.path.isdir(config.lopper_cuda_kernel_dir):
+            for name in os.listdir(config.lopper_cuda_kernel_dir):
+                if name.startswith("lopper_kernels_") and name.endswith(".ptx"):
+                    config.available_features.add("lopper-cuda-" + name[len("lopper_kernels_"):-4])

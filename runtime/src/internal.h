@@ -170,6 +170,14 @@ void *findKernel(const char *name);
 size_t numKernels();
 const char *kernelName(size_t index);
 
+//===--- CUDA -------------------------------------------------------------//
+
+// lopper_model_load with device CUDA: reads and checks `<path>.gpu`, then
+// probes the device. Without a plan file, or with a bad one, the load
+// fails. Without a usable GPU the model runs on the CPU: one warning on
+// stderr, the reason kept in model->deviceNote.
+lopper_status attachGpuPlan(lopper_model *m, const char *path, int deviceId);
+
 //===--- Aligned memory -----------------------------------------------------//
 
 void *alignedAlloc(size_t bytes); // 64-byte aligned, at least 64 bytes
@@ -215,6 +223,11 @@ struct lopper_model {
   void *mapped = nullptr; // sidecar weights mapping
   size_t mappedSize = 0;
   std::unique_ptr<lopper::rt::ThreadPool> pool;
+  // The device the model runs on and, when CUDA was asked for but the CPU
+  // runs it, why (see attachGpuPlan).
+  int32_t device = LOPPER_DEVICE_CPU;
+  std::string deviceNote;
+  size_t gpuLayers = 0; // layers in the checked GPU plan
 
   // Derived from the metadata at load.
   std::vector<std::vector<std::string>> inputDimNames, outputDimNames;

@@ -31,9 +31,11 @@ std::mutex slotMu; // kernel slots live in the artifact: fill one at a time
 constexpr size_t kMinOptionsSize =
     offsetof(lopper_options, num_threads) + sizeof(int32_t);
 
-lopper_status readOptions(const lopper_options *o, const char *fn,
-                          int *threads) {
+lopper_status readOptions(const lopper_options *o, const char *fn, int *threads,
+                          int *device, int *deviceId) {
   *threads = 0;
+  *device = LOPPER_DEVICE_CPU;
+  *deviceId = 0;
   if (!o)
     return LOPPER_OK;
   if (o->size < kMinOptionsSize)
@@ -44,11 +46,20 @@ lopper_status readOptions(const lopper_options *o, const char *fn,
   if (o->num_threads < 0)
     return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: num_threads is %d", fn,
                 static_cast<int>(o->num_threads));
-  if (o->size >= offsetof(lopper_options, device) + sizeof(int32_t) &&
-      o->device != LOPPER_DEVICE_CPU)
-    return fail(LOPPER_ERR_INVALID_ARGUMENT,
-                "%s: device %d is not supported by this runtime (CPU only)", fn,
-                static_cast<int>(o->device));
+  if (o->size >= offsetof(lopper_options, device) + sizeof(int32_t)) {
+    if (o->device != LOPPER_DEVICE_CPU && o->device != LOPPER_DEVICE_CUDA)
+      return fail(LOPPER_ERR_INVALID_ARGUMENT,
+                  "%s: device %d is not a lopper_device (CPU %d, CUDA %d)", fn,
+                  static_cast<int>(o->device), LOPPER_DEVICE_CPU,
+                  LOPPER_DEVICE_CUDA);
+    *device = o->device;
+  }
+  if (o->size >= offsetof(lopper_options, device_id) + sizeof(int32_t)) {
+    if (o->device_id < 0)
+      return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: device_id is %d", fn,
+                  static_cast<int>(o->device_id));
+    *deviceId = o->device_id;
+  }
   *threads = o->num_threads;
   return LOPPER_OK;
 }
@@ -354,8 +365,8 @@ lopper_status lopper_model_load(const char *path, const lopper_options *options,
   *out_model = nullptr;
   if (!path)
     return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
-  int threads;
-  if (lopper_status st = readOptions(options, fn, &threads))
+  int threads, device, deviceId;
+  if (lopper_status st = readOptions(options, fn, &threads, &device, &deviceId))
     return st;
 
   // Check the file first: dlopen's messages for a missing file are vague.
@@ -398,6 +409,9 @@ lopper_status lopper_model_load(const char *path, const lopper_options *options,
                                     : std::string(path, slash);
   if (lopper_status s = finishLoad(m.get(), getInfo(), dir, threads))
     return s;
+  if (device == LOPPER_DEVICE_CUDA)
+    if (lopper_status s = attachGpuPlan(m.get(), path, deviceId))
+      return s;
   *out_model = m.release();
   return LOPPER_OK;
 }
@@ -412,9 +426,14 @@ lopper_status lopper_model_load_linked(lopper_get_info_fn get_info,
   *out_model = nullptr;
   if (!get_info)
     return fail(LOPPER_ERR_INVALID_ARGUMENT, "%s: get_info is NULL", fn);
-  int threads;
-  if (lopper_status st = readOptions(options, fn, &threads))
+  int threads, device, deviceId;
+  if (lopper_status st = readOptions(options, fn, &threads, &device, &deviceId))
     return st;
+  if (device == LOPPER_DEVICE_CUDA)
+    return fail(LOPPER_ERR_INVALID_ARGUMENT,
+                "%s: device CUDA needs the artifact's GPU plan file, found "
+                "next to a shared library: load it with lopper_model_load",
+                fn);
   std::unique_ptr<lopper_model> m(new (std::nothrow) lopper_model);
   if (!m)
     return fail(LOPPER_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);

@@ -1,5 +1,6 @@
 // The C API against the hand-written fake artifacts (fake_artifact.c).
 #include "TestUtil.h"
+#include "gpu_plan.h"
 #include "internal.h"
 
 #include <atomic>
@@ -197,9 +198,23 @@ TEST(RuntimeLoad, BadArguments) {
   EXPECT_TRUE(hasError(lopper_model_load(artifact("fake_add").c_str(), &o, &m),
                        LOPPER_ERR_INVALID_ARGUMENT, "num_threads is -2"));
   o = LOPPER_OPTIONS_INIT;
-  o.device = LOPPER_DEVICE_CUDA;
+  o.device = 7;
   EXPECT_TRUE(hasError(lopper_model_load(artifact("fake_add").c_str(), &o, &m),
-                       LOPPER_ERR_INVALID_ARGUMENT, "CPU only"));
+                       LOPPER_ERR_INVALID_ARGUMENT,
+                       "device 7 is not a lopper_device"));
+  o = LOPPER_OPTIONS_INIT;
+  o.device = LOPPER_DEVICE_CUDA;
+  o.device_id = -1;
+  EXPECT_TRUE(hasError(lopper_model_load(artifact("fake_add").c_str(), &o, &m),
+                       LOPPER_ERR_INVALID_ARGUMENT, "device_id is -1"));
+  // CUDA on an artifact compiled without --target=cuda: an error.
+  o.device_id = 0;
+  EXPECT_TRUE(hasError(lopper_model_load(artifact("fake_add").c_str(), &o, &m),
+                       LOPPER_ERR_INCOMPATIBLE, "has no GPU plan"));
+  EXPECT_TRUE(
+      hasError(lopper_model_load_linked(lopper_artifact_get_info_fake_embedded,
+                                        nullptr, &o, &m),
+               LOPPER_ERR_INVALID_ARGUMENT, "load it with lopper_model_load"));
   EXPECT_TRUE(hasError(lopper_model_load_linked(nullptr, nullptr, nullptr, &m),
                        LOPPER_ERR_INVALID_ARGUMENT, "get_info is NULL"));
   EXPECT_TRUE(
@@ -1079,4 +1094,114 @@ TEST(RuntimeSession, BadCreate) {
   EXPECT_TRUE(hasError(lopper_session_create(m, nullptr),
                        LOPPER_ERR_INVALID_ARGUMENT, "out_session is NULL"));
   lopper_model_unload(m);
+}
+
+//===--- Device CUDA: the GPU plan and the CPU fallback ---------------------//
+
+namespace {
+
+// Copies fake_add into a fresh directory and writes a GPU plan beside it
+// for the artifact's metadata checksum (or `checksum` when not 0).
+struct PlannedArtifact {
+  TempDir dir;
+  std::string path = dir.file("model.so");
+  explicit PlannedArtifact(const std::string &layerNode,
+                           uint64_t checksum = 0) {
+    writeFile(path, readFile(artifact("fake_add")));
+    lopper_model *cpu = loadOrDie(path, 1);
+    lopper::cuda::GpuPlan plan;
+    plan.model = "fake";
+    plan.metadataChecksum = checksum ? checksum : cpu->info->metadata_checksum;
+    plan.archs = {"sm_80"};
+    lopper::cuda::PlanLayer l;
+    l.node = layerNode.empty() ? cpu->md.ops.at(0).node : layerNode;
+    l.format = "dense";
+    l.rows = 2;
+    l.cols = 2;
+    plan.layers.push_back(l);
+    lopper_model_unload(cpu);
+    writeFile(lopper::cuda::planPathFor(path),
+              lopper::cuda::writePlan(plan, {std::string(8, '\0')}, "ptx"));
+  }
+};
+
+lopper_status loadCuda(const std::string &path, lopper_model **m) {
+  lopper_options o = LOPPER_OPTIONS_INIT;
+  o.device = LOPPER_DEVICE_CUDA;
+  return lopper_model_load(path.c_str(), &o, m);
+}
+
+} // namespace
+
+// Without a usable GPU (this is every CI machine) a CUDA load runs the
+// model on the CPU, says why once on stderr, and gives the CPU's results.
+TEST(CudaDevice, FallsBackToTheCpuWithOneWarning) {
+  PlannedArtifact a("");
+  lopper_model *m = nullptr;
+  testing::internal::CaptureStderr();
+  lopper_status st = loadCuda(a.path, &m);
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(st, LOPPER_OK) << lopper_last_error();
+  EXPECT_EQ(m->device, LOPPER_DEVICE_CPU);
+  EXPECT_EQ(m->gpuLayers, 1u);
+  EXPECT_FALSE(m->deviceNote.empty());
+  char why[512];
+  int avail = lopper_cuda_available(0, why, sizeof(why));
+  if (!avail) {
+    EXPECT_EQ(m->deviceNote, why);
+  }
+  std::string want =
+      "lopper: warning: " + a.path +
+      ": running on the CPU instead of CUDA device 0: " + m->deviceNote + "\n";
+  EXPECT_EQ(err, want); // exactly one line
+  Inputs in(3, 1);
+  lopper_tensor *outs[2] = {nullptr, nullptr};
+  ASSERT_EQ(lopper_run(m, nullptr, in.list(), 2, outs, 2), LOPPER_OK)
+      << lopper_last_error();
+  expectOutputs(outs, in);
+  lopper_tensor_destroy(outs[0]);
+  lopper_tensor_destroy(outs[1]);
+  lopper_model_unload(m);
+}
+
+TEST(CudaDevice, ProbeSaysWhy) {
+  char why[512] = "unchanged";
+  int ok = lopper_cuda_available(0, why, sizeof(why));
+  if (ok) {
+    EXPECT_STREQ(why, "");
+  } else {
+    EXPECT_GT(std::strlen(why), 10u) << why;
+  }
+  EXPECT_EQ(lopper_cuda_available(0, nullptr, 0), ok);
+  char tiny[4];
+  lopper_cuda_available(0, tiny, sizeof(tiny));
+  EXPECT_LT(std::strlen(tiny), sizeof(tiny));
+}
+
+TEST(CudaDevice, RejectsAPlanForAnotherBuild) {
+  PlannedArtifact a("", 0x1234);
+  lopper_model *m = nullptr;
+  EXPECT_TRUE(hasError(loadCuda(a.path, &m), LOPPER_ERR_INCOMPATIBLE,
+                       "written for another build"));
+  EXPECT_EQ(m, nullptr);
+}
+
+TEST(CudaDevice, RejectsAPlanNamingAnUnknownLayer) {
+  PlannedArtifact a("no_such_node");
+  lopper_model *m = nullptr;
+  EXPECT_TRUE(hasError(loadCuda(a.path, &m), LOPPER_ERR_INCOMPATIBLE,
+                       "GPU plan layer 'no_such_node' is not an op"));
+}
+
+TEST(CudaDevice, RejectsACorruptPlan) {
+  PlannedArtifact a("");
+  std::string plan = readFile(lopper::cuda::planPathFor(a.path));
+  plan[plan.size() / 2] ^= 1;
+  writeFile(lopper::cuda::planPathFor(a.path), plan);
+  lopper_model *m = nullptr;
+  EXPECT_TRUE(hasError(loadCuda(a.path, &m), LOPPER_ERR_INCOMPATIBLE,
+                       "bad GPU plan: checksum mismatch"));
+  writeFile(lopper::cuda::planPathFor(a.path), plan.substr(0, 5));
+  EXPECT_TRUE(hasError(loadCuda(a.path, &m), LOPPER_ERR_INCOMPATIBLE,
+                       "bad GPU plan: not a Lopper GPU plan"));
 }

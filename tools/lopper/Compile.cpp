@@ -5,6 +5,7 @@
 //   [--external-weights] [--name=NAME] [--fuse=false] [--prune=SPEC]
 //   [--compression-config=FILE] [--quantize=int8|int8-dynamic]
 //   [--calibration-data=DATA] [--verify] [--report=FILE] [--emit=onnx]
+//   [--target=cpu|cuda] [--cuda-arch=sm_80,sm_90a]
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 #include "lopper/Passes/Pruning.h"
 #include "lopper/Passes/Quantization.h"
 #include "lopper/Target/CPU.h"
+#include "lopper/Target/CUDA.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -54,6 +56,17 @@ static cl::opt<std::string>
          cl::desc("target CPU: a name (znver4, skylake-avx512, ...), native, "
                   "or empty for the portable baseline (x86-64-v3)"),
          cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("cpu (default), or cuda: the CPU artifact plus a GPU plan "
+                    "<output>.gpu for its gemm/matmul layers (docs/gpu.md)"),
+           cl::init("cpu"), cl::sub(sub),
+           cl::cat(lopper::tools::lopperCategory()));
+static cl::opt<std::string>
+    cudaArch("cuda-arch",
+             cl::desc("with --target=cuda: the GPU archs the plan is for, "
+                      "comma-separated (default sm_80)"),
+             cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
 static cl::opt<std::string>
     mtriple("mtriple", cl::desc("target triple (default: the host)"),
             cl::sub(sub), cl::cat(lopper::tools::lopperCategory()));
@@ -375,6 +388,23 @@ static int runCompile() {
   if (output == "-" && (opts.emit == lopper::EmitKind::Library ||
                         opts.emit == lopper::EmitKind::Object))
     return error("-o -: only --emit=mlir and --emit=llvm write to stdout");
+  std::vector<std::string> cudaArchs;
+  bool cuda = target == "cuda";
+  if (target != "cpu" && !cuda)
+    return error("--target=" + target + ": expected cpu or cuda");
+  if (!cuda && cudaArch.getNumOccurrences())
+    return error("--cuda-arch needs --target=cuda");
+  if (cuda && emit != "lib")
+    return error("--target=cuda writes a shared library and its GPU plan: "
+                 "use --emit=lib, not --emit=" +
+                 emit);
+  if (cuda) {
+    std::string msg;
+    if (!lopper::parseCudaArchs(cudaArch.empty() ? std::string("sm_80")
+                                                 : cudaArch.getValue(),
+                                cudaArchs, msg))
+      return error(msg);
+  }
 
   mlir::DialectRegistry registry;
   lopper::registerAllDialects(registry);
@@ -467,9 +497,22 @@ static int runCompile() {
   if (emit == "onnx")
     return writeOnnx(*module);
   extras.beforeCodegen(*module);
+  // The GPU plan is chosen before codegen (a failure leaves nothing) and
+  // written after it, next to the artifact; if that fails the artifact goes
+  // too, so a --target=cuda compile never leaves half its output.
+  lopper::CUDAPlan cudaPlan;
+  if (cuda && !lopper::buildCudaPlan(*module, cudaArchs, cudaPlan, msg))
+    return error(input + ": " + msg);
   lopper::CPUCompileReport report;
   if (!lopper::compileForCPU(*module, opts, output, report, msg))
     return error(input + ": " + msg);
+  if (cuda && !lopper::writeCudaPlan(cudaPlan, opts.name, report.metadata,
+                                     output, msg)) {
+    sys::fs::remove(output);
+    if (report.sidecar)
+      sys::fs::remove(report.sidecarPath);
+    return error(msg);
+  }
   if (int rc = extras.finish(report))
     return rc;
   if (printKernels) {
@@ -509,6 +552,22 @@ static int runCompile() {
                      "%.2f s\n",
                      report.lowerSeconds, report.llvmSeconds,
                      report.codegenSeconds, report.linkSeconds);
+    if (cuda) {
+      outs() << "  gpu plan: " << output << ".gpu for";
+      for (const std::string &a : cudaPlan.archs)
+        outs() << " " << a;
+      outs() << ", " << cudaPlan.layers.size() << " layers\n";
+      for (const lopper::CUDALayerPlan &l : cudaPlan.layers) {
+        outs() << "    " << l.node << ": " << l.rows << "x" << l.cols << " "
+               << l.format;
+        if (l.blockRows)
+          outs() << " " << l.blockRows << "x" << l.blockCols;
+        outs() << format(" (dense %.1f us, best sparse %.1f us at density "
+                         "%.3f, M=%lld)\n",
+                         l.denseUs, l.sparseUs, l.density,
+                         static_cast<long long>(lopper::kCudaReferenceRows));
+      }
+    }
   } else {
     outs() << "\n";
   }

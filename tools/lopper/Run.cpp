@@ -53,6 +53,11 @@ static cl::opt<std::string>
 static cl::opt<int> runThreads("threads",
                                cl::desc("kernel threads (0: one per core)"),
                                cl::init(0), cl::sub(runCmd), cl::cat(cat));
+static cl::opt<std::string> runDevice(
+    "device",
+    cl::desc("cpu (default) or cuda: load the artifact's GPU plan; without a "
+             "usable GPU the model runs on the CPU (docs/gpu.md)"),
+    cl::init("cpu"), cl::sub(runCmd), cl::cat(cat));
 static cl::list<std::string>
     runTaps("tap", cl::desc("also write intermediate tensor NAME to DIR/taps"),
             cl::value_desc("NAME"), cl::sub(runCmd), cl::cat(cat));
@@ -128,8 +133,8 @@ static bool readSig(const lopper_model *model, bool isOutput, size_t index,
   return true;
 }
 
-bool loadModel(StringRef path, int32_t threads, Model &out,
-               std::string &error) {
+bool loadModel(StringRef path, int32_t threads, Model &out, std::string &error,
+               int32_t device) {
   sys::fs::file_status status;
   if (std::error_code ec = sys::fs::status(path, status)) {
     error = (path + ": cannot read: " + ec.message()).str();
@@ -141,6 +146,7 @@ bool loadModel(StringRef path, int32_t threads, Model &out,
   }
   lopper_options options = LOPPER_OPTIONS_INIT;
   options.num_threads = threads;
+  options.device = device;
   std::string pathStr = path.str();
   if (lopper_model_load(pathStr.c_str(), &options, &out.handle) != LOPPER_OK) {
     out.handle = nullptr;
@@ -513,7 +519,10 @@ static int runRun() {
   if (!readInputFiles(options, files, msg))
     return error(msg);
   Model model;
-  if (!loadModel(runModel, runThreads, model, msg))
+  if (runDevice != "cpu" && runDevice != "cuda")
+    return error("--device=" + runDevice + ": expected cpu or cuda");
+  if (!loadModel(runModel, runThreads, model, msg,
+                 runDevice == "cuda" ? LOPPER_DEVICE_CUDA : LOPPER_DEVICE_CPU))
     return error(msg);
   ModelInputs inputs;
   if (!bindInputs(model, options, std::move(files), inputs, msg))

@@ -222,9 +222,10 @@ struct Model {
 std::string runtimeError();
 
 /// Checks that `path` is a readable file, then loads it with `threads`
-/// kernel threads (0: the runtime's default) and reads its signature.
+/// kernel threads (0: the runtime's default) for `device` (a lopper_device)
+/// and reads its signature.
 bool loadModel(llvm::StringRef path, int32_t threads, Model &out,
-               std::string &error);
+               std::string &error, int32_t device = 0 /* CPU */);
 
 /// Runtime tensors, destroyed with the list.
 struct TensorList {

@@ -51,9 +51,12 @@ suite_lit() {
 suite_unit() { "$BIN/lopper-unittests" --gtest_brief=1; }
 
 # The runtime library and the CPU micro-kernels (every ISA level the CPU has).
+# The CUDA target's host side too; its GPU tests skip, saying why, where
+# there is no GPU (test/gpu/run-gpu.sh runs them on a GPU machine).
 suite_runtime() {
   "$BIN/lopper-runtime-tests" --gtest_brief=1 || return 1
-  "$BIN/lopper-kernel-tests" --gtest_brief=1
+  "$BIN/lopper-kernel-tests" --gtest_brief=1 || return 1
+  "$BIN/lopper-cuda-tests" --gtest_brief=1
 }
 
 # The C example of docs/runtime.md, built against an installed runtime

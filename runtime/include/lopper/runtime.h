@@ -82,8 +82,8 @@ typedef struct lopper_session lopper_session;
 typedef struct lopper_options {
   size_t size;         /* sizeof(lopper_options) */
   int32_t num_threads; /* kernel threads; 0 = one per core */
-  int32_t device;      /* lopper_device; only CPU today */
-  int32_t device_id;
+  int32_t device;      /* lopper_device: CPU, or CUDA (docs/gpu.md) */
+  int32_t device_id;   /* CUDA device ordinal */
   int32_t reserved;
 } lopper_options;
 #define LOPPER_OPTIONS_INIT                                                    \
@@ -123,6 +123,19 @@ LOPPER_API lopper_status lopper_model_load_linked(lopper_get_info_fn get_info,
                                                   const lopper_options *options,
                                                   lopper_model **out_model);
 LOPPER_API void lopper_model_unload(lopper_model *model);
+
+/* CUDA. lopper_model_load with options->device = LOPPER_DEVICE_CUDA needs
+ * the GPU plan `<path>.gpu` written by `lopper compile --target=cuda` (a
+ * load without it fails). When no usable GPU is found (no driver, no
+ * device, driver too old) the model is loaded for the CPU, with the same
+ * results, and one warning naming the reason is printed on stderr. The CUDA
+ * libraries are opened with dlopen: nothing here needs CUDA installed.
+ *
+ * lopper_cuda_available: 1 when CUDA device `device_id` can run Lopper's
+ * GPU path, else 0 with the reason in `why` (NUL-terminated, truncated to
+ * why_size; `why` may be NULL). */
+LOPPER_API int lopper_cuda_available(int32_t device_id, char *why,
+                                     size_t why_size);
 
 LOPPER_API lopper_status lopper_model_num_inputs(const lopper_model *model,
                                                  size_t *out_count);
