@@ -76,7 +76,10 @@ suite_install() {
 # Compiled models against onnxruntime (numerics, determinism, dynamic dims).
 suite_compiled() {
   "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/compile_models.py" \
-    --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER"
+    --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER" || return 1
+  # The same models converted to fp16 and bf16 (computed in fp32 per op).
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/half_models.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR" --models resnet18,bert_2layer
 }
 
 # int8 accuracy against fp32, beside onnxruntime's own quantizer on the same

@@ -97,6 +97,21 @@ def LopRecompose : Pass<"lop-recompose", "::mlir::func::FuncOp"> {
   }];
 }
 
+def LopWidenHalf : Pass<"lop-widen-half", "::mlir::func::FuncOp"> {
+  let summary = "compute fp16/bf16 ops without a half-precision lowering in fp32";
+  let description = [{
+    fp16 and bf16 models compute in fp32, rounded to the model's type after
+    every op. The elementwise ops, `cast`, constants and data movement
+    (`reshape`, `flatten`, `squeeze`, `unsqueeze`, `transpose`, `concat`,
+    `slice`, `gather`, `expand`, `where`, `shape`) are lowered for half
+    types directly (computing each element in f32). Every other op with a
+    half operand or result gets f32 operands (a `cast`, or an f32 copy of a
+    constant) and an f32 result cast back to its type. The CPU code generator
+    runs it first (after fusion and quantization, so a recomposed LayerNorm
+    or a conv with its epilogue computes in f32 as a whole).
+  }];
+}
+
 def LopSimplifyLayout : Pass<"lop-simplify-layout", "::mlir::func::FuncOp"> {
   let summary = "remove redundant transposes and reshapes";
   let description = [{

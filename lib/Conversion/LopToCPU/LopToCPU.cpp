@@ -201,7 +201,10 @@ private:
   /// The ONNX-coverage lowerings (LowerMore.inc); `handled` says whether it
   /// took the op.
   bool emitMore(Operation *op, std::string &error, bool &handled);
-  Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a);
+  /// `computeT`: the type the float operands arrive in (f32 for half
+  /// types, which compute in f32); null = the op's own operand type.
+  Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a,
+                 Type computeT = {});
   Value castScalar(OpBuilder &bb, Location l, Value x, Type from, Type to);
 
   ModuleOp src;
@@ -263,8 +266,11 @@ bool Lowerer::isShapeOperand(Operation *op, unsigned i) const {
     return i == 1 || (isa<ConstantOfShapeOp>(op) && i == 0);
   if (isa<SliceOp>(op))
     return i >= 1;
+  // Range's limit only sizes the result; start and delta are read at run
+  // time unless their values are known (then the code has them as numbers),
+  // so their buffers must live until the Range runs.
   if (isa<RangeOp>(op))
-    return true;
+    return i == 1 || shapes.values(op->getOperand(i)) != nullptr;
   return false;
 }
 
@@ -688,6 +694,38 @@ void Lowerer::emitMaterialize(Value v) {
   }
 }
 
+/// f32 (or f64) to bf16, round to nearest even, NaN kept a quiet NaN, all
+/// in integer code without a select: arith.truncf to bf16 expands to a
+/// select on bf16 values, which LLVM legalizes through __truncsfbf2 on CPUs
+/// without AVX512-BF16 (and this libgcc does not have it), and a select on
+/// i16 followed by a bitcast is turned back into one by InstCombine.
+static Value truncToBF16(OpBuilder &bb, Location l, Value x) {
+  Type f32 = bb.getF32Type(), i32 = bb.getI32Type(), i16 = bb.getI16Type();
+  if (!x.getType().isF32())
+    x = arith::TruncFOp::create(bb, l, f32, x);
+  auto c32 = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(bb, l, bb.getI32IntegerAttr(v));
+  };
+  Value bits = arith::BitcastOp::create(bb, l, i32, x);
+  Value isNan = arith::ExtUIOp::create(
+      bb, l, i32,
+      arith::CmpFOp::create(bb, l, arith::CmpFPredicate::UNO, x, x));
+  Value notNan = arith::XOrIOp::create(bb, l, isNan, c32(1));
+  // Rounding increment 0x7FFF + lsb, only for numbers (a NaN's mantissa
+  // could carry into the sign).
+  Value lsb = arith::AndIOp::create(
+      bb, l, arith::ShRUIOp::create(bb, l, bits, c32(16)), c32(1));
+  Value inc = arith::MulIOp::create(
+      bb, l, arith::AddIOp::create(bb, l, lsb, c32(0x7FFF)), notNan);
+  Value hi = arith::ShRUIOp::create(
+      bb, l, arith::AddIOp::create(bb, l, bits, inc), c32(16));
+  // A NaN gets the quiet bit (its top mantissa bits may all be zero).
+  hi = arith::OrIOp::create(bb, l, hi,
+                            arith::ShLIOp::create(bb, l, isNan, c32(6)));
+  return arith::BitcastOp::create(bb, l, bb.getBF16Type(),
+                                  arith::TruncIOp::create(bb, l, i16, hi));
+}
+
 Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
                           Type to) {
   Type f = signless(from), t = signless(to);
@@ -697,11 +735,20 @@ Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
   if (isa<FloatType>(f) && isa<FloatType>(t))
     return f.getIntOrFloatBitWidth() < t.getIntOrFloatBitWidth()
                ? Value(arith::ExtFOp::create(bb, l, t, x))
-               : Value(arith::TruncFOp::create(bb, l, t, x));
+           : t.isBF16() ? truncToBF16(bb, l, x)
+                        : Value(arith::TruncFOp::create(bb, l, t, x));
   if (isa<IntegerType>(f) && isa<FloatType>(t)) {
-    if (f.isInteger(1) || fu)
-      return arith::UIToFPOp::create(bb, l, t, x);
-    return arith::SIToFPOp::create(bb, l, t, x);
+    // To a half type through f32 (LLVM would call compiler-rt for bf16).
+    Type via = t.getIntOrFloatBitWidth() < 32 ? bb.getF32Type() : t;
+    Value v = (f.isInteger(1) || fu)
+                  ? Value(arith::UIToFPOp::create(bb, l, via, x))
+                  : Value(arith::SIToFPOp::create(bb, l, via, x));
+    return via == t ? v : castScalar(bb, l, v, via, t);
+  }
+  if (isa<FloatType>(f) && isa<IntegerType>(t) &&
+      f.getIntOrFloatBitWidth() < 32) {
+    Value v = arith::ExtFOp::create(bb, l, bb.getF32Type(), x);
+    return castScalar(bb, l, v, bb.getF32Type(), to);
   }
   if (isa<FloatType>(f) && isa<IntegerType>(t)) {
     if (t.isInteger(1)) {
@@ -725,10 +772,12 @@ Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
 }
 
 /// Scalar body of an elementwise op; `a` are the operand elements.
-Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l,
-                        ValueRange a) {
+Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a,
+                        Type computeT) {
   Type inT =
       cast<RankedTensorType>(op->getOperand(0).getType()).getElementType();
+  if (computeT && isa<FloatType>(inT))
+    inT = computeT;
   bool isF = isa<FloatType>(inT);
   bool uns = inT.isUnsignedInteger();
   auto fc = [&](double v) -> Value {
@@ -760,6 +809,8 @@ Value Lowerer::scalarOp(Operation *op, OpBuilder &bb, Location l,
       })
       .Case([&](PowOp p) -> Value {
         Type eT = cast<RankedTensorType>(p.getRhs().getType()).getElementType();
+        if (computeT && (eT.isF16() || eT.isBF16()))
+          eT = computeT;
         Value e = castScalar(bb, l, a[1], eT, inT);
         if (!isF)
           return Value();
@@ -1648,19 +1699,38 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                           HardSigmoidOp, GeluOp, ClipOp, PowOp>(op);
     if (needsFloat && !isa<FloatType>(inE))
       return fail("integer operands are not supported for this op yet");
-    if (isa<FloatType>(inE) && !inE.isF32() && !inE.isF64() && !isa<CastOp>(op))
-      return fail("only fp32 arithmetic is supported yet (fp16/bf16 models "
-                  "land with the ONNX coverage work)");
+    // fp16/bf16: each element computes in f32 and the result is rounded to
+    // the op's type (lop-widen-half leaves these ops to this path).
+    bool half =
+        !isa<CastOp>(op) && llvm::any_of(op->getOperandTypes(), [](Type t) {
+          Type e = cast<ShapedType>(t).getElementType();
+          return e.isF16() || e.isBF16();
+        });
+    if (isa<FloatType>(inE) && !inE.isF32() && !inE.isF64() && !half &&
+        !isa<CastOp>(op))
+      return fail("only fp16, bf16, fp32 and fp64 arithmetic is supported");
+    Type f32 = b.getF32Type();
+    Type resE = cast<ShapedType>(result.getType()).getElementType();
     bool bad = false;
-    emitElementwise(result, llvm::to_vector(op->getOperands()),
-                    [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
-                      Value v = scalarOp(op, bb, l, a);
-                      if (!v) {
-                        bad = true;
-                        v = a[0];
-                      }
-                      return v;
-                    });
+    emitElementwise(
+        result, llvm::to_vector(op->getOperands()),
+        [&](OpBuilder &bb, Location l, ValueRange a) -> Value {
+          SmallVector<Value> args(a.begin(), a.end());
+          if (half)
+            for (Value &x : args)
+              if (x.getType().isF16() || x.getType().isBF16())
+                x = arith::ExtFOp::create(bb, l, f32, x);
+          Value v = scalarOp(op, bb, l, args, half ? f32 : Type());
+          if (v && half && v.getType().isF32() &&
+              (resE.isF16() || resE.isBF16()))
+            v = resE.isBF16() ? truncToBF16(bb, l, v)
+                              : Value(arith::TruncFOp::create(bb, l, resE, v));
+          if (!v) {
+            bad = true;
+            v = a[0];
+          }
+          return v;
+        });
     if (bad)
       return fail("unsupported element type for this op");
     return true;

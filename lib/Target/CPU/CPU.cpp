@@ -10,6 +10,7 @@
 
 #include "lopper/Target/CPU.h"
 #include "lopper/Conversion/LopToCPU.h"
+#include "lopper/Passes/Passes.h"
 #include "lopper/artifact_abi.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -464,6 +465,17 @@ bool lopper::compileForCPU(mlir::ModuleOp lopModule,
     if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
       error = "cannot write " + outputPath + ": directory " + dir.str() +
               " does not exist";
+      return false;
+    }
+  }
+  // fp16/bf16: ops without a half-precision lowering compute in f32 (after
+  // fusion, so a recomposed LayerNorm or a conv with its epilogue computes
+  // in f32 as a whole).
+  {
+    mlir::PassManager pm(lopModule.getContext());
+    pm.addNestedPass<mlir::func::FuncOp>(createLopWidenHalf());
+    if (mlir::failed(pm.run(lopModule))) {
+      error = "the lop-widen-half pass failed";
       return false;
     }
   }
