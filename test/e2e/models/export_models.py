@@ -124,9 +124,34 @@ CALIBRATION_BATCH = 8
 
 TORCHVISION_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
                       "vit_b_16"]
-ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS)
+
+
+class Recurrent(nn.Module):
+    """nn.LSTM or nn.GRU returning every output (Y, and Y_h / Y_c)."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__()
+        self.rnn = getattr(nn, cell)(**kwargs)
+
+    def forward(self, x):
+        y, state = self.rnn(x)
+        if isinstance(state, tuple):
+            return (y,) + state
+        return y, state
+
+
+# name: (cell, constructor arguments, input shape). Static shapes: Lopper
+# unrolls recurrent layers over a static sequence length.
+RNN_CONFIGS = {
+    "lstm_small": ("LSTM", dict(input_size=8, hidden_size=16, num_layers=2,
+                                bidirectional=True), (5, 2, 8)),
+    "gru_small": ("GRU", dict(input_size=8, hidden_size=12, batch_first=True),
+                  (2, 6, 8)),
+}
+ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS) + list(RNN_CONFIGS)
 TIERS = {
-    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer"],
+    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer",
+                "lstm_small", "gru_small"],
     "full": ALL_MODELS,
 }
 
@@ -187,6 +212,15 @@ def build(name, condition=True):
                   "ffn": ffn, "vocab": BERT_VOCAB, "max_positions": 512}
         return model, (ids, mask), inputs, outputs, config
 
+    if name in RNN_CONFIGS:
+        cell, kwargs, shape = RNN_CONFIGS[name]
+        model = Recurrent(cell, **kwargs)
+        x = torch.randn(*shape)
+        inputs = [{"name": "input", "shape": list(shape), "dtype": "float32"}]
+        names = ["output", "h_n"] + (["c_n"] if cell == "LSTM" else [])
+        outputs = [{"name": o, "dtype": "float32"} for o in names]
+        return model, (x,), inputs, outputs, {"cell": cell, **kwargs}
+
     import torchvision
     ctor = getattr(torchvision.models, name)
     model = ctor(weights=None)
@@ -231,7 +265,8 @@ def export(name, out_dir, force=False, condition=True):
     dynamic_axes = {}
     for spec in inputs + outputs:
         dynamic_axes[spec["name"]] = {
-            i: d for i, d in enumerate(spec["shape"]) if isinstance(d, str)}
+            i: d for i, d in enumerate(spec.get("shape", []))
+            if isinstance(d, str)}
     tmp_path = onnx_path + ".tmp"
     # Grad stays enabled on purpose: with grad disabled, eval-mode
     # nn.MultiheadAttention (vit_b_16) takes its fused fast path
