@@ -2168,12 +2168,40 @@ std::string typeString(Value v) {
   return s;
 }
 
-/// The value of a one-element integer or bool tensor known at compile time.
+/// The value of a one-element integer or bool tensor known at compile time,
+/// looking also through comparisons and logic on such values (conditions
+/// such as Equal(Size(x), 4)).
 std::optional<int64_t> knownScalar(Value v) {
-  auto k = lop::getKnownIntValues(v);
-  if (!k || k->size() != 1 || ShapedType::isDynamic((*k)[0]))
+  if (auto k = lop::getKnownIntValues(v))
+    return k->size() == 1 && !ShapedType::isDynamic((*k)[0])
+               ? std::optional<int64_t>((*k)[0])
+               : std::nullopt;
+  Operation *def = v.getDefiningOp();
+  if (!def || staticNumel(v) != 1)
     return std::nullopt;
-  return (*k)[0];
+  StringRef name = def->getName().getStringRef();
+  if (name == "lop.not") {
+    auto a = knownScalar(def->getOperand(0));
+    return a ? std::optional<int64_t>(*a == 0) : std::nullopt;
+  }
+  if (def->getNumOperands() != 2)
+    return std::nullopt;
+  auto a = knownScalar(def->getOperand(0)), b = knownScalar(def->getOperand(1));
+  if (!a || !b)
+    return std::nullopt;
+  if (name == "lop.equal")
+    return *a == *b;
+  if (name == "lop.less")
+    return *a < *b;
+  if (name == "lop.greater")
+    return *a > *b;
+  if (name == "lop.and")
+    return *a && *b;
+  if (name == "lop.or")
+    return *a || *b;
+  if (name == "lop.xor")
+    return (*a != 0) != (*b != 0);
+  return std::nullopt;
 }
 
 /// If: a condition known at compile time inlines the taken branch; a
@@ -2412,6 +2440,135 @@ void convertScan(GraphImporter &gi, const Node &n) {
         gi, outs[k], normAxis(outAxes[k], rank, "scan_output_axes value")));
   }
   gi.setOutputs(n, results);
+}
+
+Value castTo(GraphImporter &gi, Value x, Type elem) {
+  if (elemOf(x) == elem)
+    return x;
+  return gi.create1("cast", {x}, {named(gi, "to", TypeAttr::get(elem))});
+}
+
+/// OneHot as where(indices == range(depth), on, off); the depth is a
+/// constant or, when fed at run time, the declared output's size on `axis`.
+void convertOneHot(GraphImporter &gi, const Node &n) {
+  Value idx = gi.input(n, 0), depthV = gi.input(n, 1), vals = gi.input(n, 2);
+  auto it = typeOf(idx);
+  int64_t rank = it.getRank() + 1;
+  int64_t axis = normAxis(attrInt(n, "axis", -1), rank);
+  int64_t depth = -1;
+  if (auto k = knownScalar(depthV))
+    depth = *k;
+  else if (auto f = lop::getConstantFloatValues(depthV); f && f->size() == 1)
+    depth = (int64_t)(*f)[0];
+  else if (auto t = declaredFor(gi, n, 0); t && t.getRank() == rank)
+    depth = t.getDimSize(axis);
+  if (depth < 1)
+    throw NodeError{"depth must be a positive constant, or the output must "
+                    "be declared with a static shape"};
+  if (staticNumel(vals) != 2)
+    throw NodeError{"values must hold two elements [off, on]"};
+  Type i64 = gi.b.getI64Type();
+  idx = castTo(gi, idx, i64);
+  Value d = scalarOf(gi, i64, depth);
+  idx = sel(gi, bin(gi, "less", idx, scalarOf(gi, i64, 0)),
+            bin(gi, "add", idx, d), idx);
+  SmallVector<double> range;
+  for (int64_t i = 0; i < depth; ++i)
+    range.push_back(i);
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = depth;
+  Value hot = bin(gi, "equal", unsqueezeAt(gi, idx, {axis}),
+                  constOf(gi, i64, shape, range));
+  Value flat = reshapeTo(gi, vals, {2});
+  Value off = reshapeTo(gi, sliceAxis(gi, flat, 0, 0, 1), {});
+  Value on = reshapeTo(gi, sliceAxis(gi, flat, 0, 1, 2), {});
+  single(gi, n, sel(gi, hot, on, off));
+}
+
+/// GatherND on static shapes: the index tuples become linear indices into
+/// the data with its indexed (and batch) axes flattened, then one Gather.
+void convertGatherND(GraphImporter &gi, const Node &n) {
+  Value data = gi.input(n, 0), idx = gi.input(n, 1);
+  auto dt = typeOf(data), it = typeOf(idx);
+  if (!dt.hasStaticShape() || !it.hasStaticShape())
+    throw NodeError{"GatherND needs static shapes"};
+  int64_t b = attrInt(n, "batch_dims", 0);
+  int64_t r = dt.getRank(), q = it.getRank();
+  if (q < 1 || b < 0 || b >= std::min(r, q))
+    throw NodeError{"batch_dims must be less than the ranks of data and "
+                    "indices"};
+  int64_t k = it.getDimSize(q - 1);
+  if (k < 1 || b + k > r)
+    throw NodeError{"the index tuples are longer than data's rank minus "
+                    "batch_dims"};
+  for (int64_t i = 0; i < b; ++i)
+    if (dt.getDimSize(i) != it.getDimSize(i))
+      throw NodeError{"data and indices differ on batch axis " +
+                      std::to_string(i)};
+  Type i64 = gi.b.getI64Type();
+  idx = castTo(gi, idx, i64);
+  SmallVector<double> dims, strides(k);
+  int64_t inner = 1;
+  for (int64_t j = k - 1; j >= 0; --j) {
+    strides[j] = inner;
+    inner *= dt.getDimSize(b + j);
+  }
+  for (int64_t j = 0; j < k; ++j)
+    dims.push_back(dt.getDimSize(b + j));
+  idx = sel(gi, bin(gi, "less", idx, scalarOf(gi, i64, 0)),
+            bin(gi, "add", idx, constOf(gi, i64, {k}, dims)), idx);
+  Value lin = reduceOp(gi, "reduce_sum",
+                       bin(gi, "mul", idx, constOf(gi, i64, {k}, strides)),
+                       {q - 1}, false);
+  int64_t batch = 1;
+  for (int64_t i = 0; i < b; ++i)
+    batch *= dt.getDimSize(i);
+  if (b > 0) {
+    // Each batch entry's offset, broadcast over the index axes.
+    SmallVector<double> offs;
+    for (int64_t i = 0; i < batch; ++i)
+      offs.push_back(i * inner);
+    SmallVector<int64_t> shape(it.getShape().take_front(b));
+    shape.append(q - 1 - b, 1);
+    lin = bin(gi, "add", lin, constOf(gi, i64, shape, offs));
+  }
+  SmallVector<int64_t> flatShape = {batch * inner};
+  llvm::append_range(flatShape, dt.getShape().drop_front(b + k));
+  single(gi, n,
+         gi.create1("gather", {reshapeTo(gi, data, flatShape), lin},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(0))}));
+}
+
+/// ReverseSequence as GatherElements along the time axis with indices
+/// len - 1 - t below each sequence's length and t beyond it.
+void convertReverseSequence(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), lens = gi.input(n, 1);
+  auto xt = typeOf(x);
+  if (!xt.hasStaticShape() || xt.getRank() < 2)
+    throw NodeError{"ReverseSequence needs a static shape of rank >= 2"};
+  int64_t rank = xt.getRank();
+  int64_t timeAxis = normAxis(attrInt(n, "time_axis", 0), rank, "time_axis");
+  int64_t batchAxis = normAxis(attrInt(n, "batch_axis", 1), rank, "batch_axis");
+  if (timeAxis == batchAxis)
+    throw NodeError{"time_axis and batch_axis must differ"};
+  int64_t steps = xt.getDimSize(timeAxis), batch = xt.getDimSize(batchAxis);
+  if (typeOf(lens).getRank() != 1 || staticNumel(lens) != batch)
+    throw NodeError{"sequence_lens must have one value per batch entry"};
+  Type i64 = gi.b.getI64Type();
+  SmallVector<int64_t> tShape(rank, 1), lShape(rank, 1);
+  tShape[timeAxis] = steps;
+  lShape[batchAxis] = batch;
+  SmallVector<double> t;
+  for (int64_t i = 0; i < steps; ++i)
+    t.push_back(i);
+  Value tv = constOf(gi, i64, tShape, t);
+  Value lv = reshapeTo(gi, castTo(gi, lens, i64), lShape);
+  Value rev = bin(gi, "sub", bin(gi, "sub", lv, scalarOf(gi, i64, 1)), tv);
+  Value index = sel(gi, bin(gi, "less", tv, lv), rev, tv);
+  index = gi.create1("expand", {index, gi.constI64(xt.getShape())});
+  single(gi, n,
+         gi.create1("gather_elements", {x, index},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(timeAxis))}));
 }
 
 /// Converters by ONNX op type.
@@ -2725,6 +2882,9 @@ const llvm::StringMap<Converter> &converters() {
     t["If"] = convertIf;
     t["Loop"] = convertLoop;
     t["Scan"] = convertScan;
+    t["OneHot"] = convertOneHot;
+    t["GatherND"] = convertGatherND;
+    t["ReverseSequence"] = convertReverseSequence;
     addCoverageConverters(t);
     return t;
   }();
