@@ -2571,6 +2571,72 @@ void convertReverseSequence(GraphImporter &gi, const Node &n) {
                     {named(gi, "axis", gi.b.getI64IntegerAttr(timeAxis))}));
 }
 
+/// Det of [..., n, n] for n <= 4 as the Leibniz sum over permutations.
+void convertDet(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  requireFloat(x);
+  auto xt = typeOf(x);
+  int64_t r = xt.getRank();
+  if (r < 2 || xt.isDynamicDim(r - 1) || xt.isDynamicDim(r - 2) ||
+      xt.getDimSize(r - 1) != xt.getDimSize(r - 2))
+    throw NodeError{"expects [..., n, n] with a static n"};
+  int64_t size = xt.getDimSize(r - 1);
+  if (size < 1 || size > 4)
+    throw NodeError{"Det of " + std::to_string(size) + "x" +
+                    std::to_string(size) +
+                    " matrices is not supported yet (up to 4x4)"};
+  SmallVector<SmallVector<Value>> e(size);
+  for (int64_t i = 0; i < size; ++i) {
+    Value row = takeAxis(gi, x, r - 2, i);
+    for (int64_t j = 0; j < size; ++j)
+      e[i].push_back(takeAxis(gi, row, r - 2, j));
+  }
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, size));
+  Value sum;
+  do {
+    int64_t inversions = 0;
+    for (int64_t i = 0; i < size; ++i)
+      for (int64_t j = i + 1; j < size; ++j)
+        inversions += perm[i] > perm[j];
+    Value term = e[0][perm[0]];
+    for (int64_t i = 1; i < size; ++i)
+      term = bin(gi, "mul", term, e[i][perm[i]]);
+    if (!sum)
+      sum = inversions % 2 ? un(gi, "neg", term) : term;
+    else
+      sum = bin(gi, inversions % 2 ? "sub" : "add", sum, term);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  single(gi, n, sum);
+}
+
+/// Compress with a condition known at compile time: a Gather of the kept
+/// positions along the axis (of the flattened input without one).
+void convertCompress(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), cond = gi.input(n, 1);
+  auto c = lop::getKnownIntValues(cond);
+  if (!c || llvm::any_of(*c, ShapedType::isDynamic))
+    throw NodeError{"the condition must be known at compile time (a run-time "
+                    "condition gives a data-dependent shape)"};
+  int64_t axis = 0;
+  if (findAttr(n, "axis")) {
+    axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+  } else {
+    if (!typeOf(x).hasStaticShape())
+      throw NodeError{"Compress without an axis needs a static shape"};
+    x = reshapeTo(gi, x, {typeOf(x).getNumElements()});
+  }
+  int64_t len = typeOf(x).getDimSize(axis);
+  if (ShapedType::isDynamic(len) || (int64_t)c->size() > len)
+    throw NodeError{"the condition is longer than the input along the axis"};
+  SmallVector<int64_t> keep;
+  for (auto [i, v] : llvm::enumerate(*c))
+    if (v)
+      keep.push_back(i);
+  single(gi, n,
+         gi.create1("gather", {x, gi.constI64(keep)},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -2885,6 +2951,8 @@ const llvm::StringMap<Converter> &converters() {
     t["OneHot"] = convertOneHot;
     t["GatherND"] = convertGatherND;
     t["ReverseSequence"] = convertReverseSequence;
+    t["Det"] = convertDet;
+    t["Compress"] = convertCompress;
     addCoverageConverters(t);
     return t;
   }();
