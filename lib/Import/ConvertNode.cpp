@@ -1582,9 +1582,8 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
   int64_t layout = attrInt(n, "layout", 0);
   if (layout != 0 && layout != 1)
     throw NodeError{"layout must be 0 or 1"};
-  if (typeOf(x).getRank() != 3 || !typeOf(x).hasStaticShape())
-    throw NodeError{"X must be 3-D with a static shape (a dynamic sequence "
-                    "length is not supported yet)"};
+  if (typeOf(x).getRank() != 3)
+    throw NodeError{"X must be 3-D"};
   if (layout == 1) {
     x = transposeBy(gi, x, {1, 0, 2});
     for (Value *v : {&h0, &c0})
@@ -1594,6 +1593,9 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
   auto xt = typeOf(x);
   int64_t seq = xt.getDimSize(0), batch = xt.getDimSize(1),
           inSize = xt.getDimSize(2);
+  if (ShapedType::isDynamic(seq) || ShapedType::isDynamic(inSize))
+    throw NodeError{"X needs a static sequence length and input size (a "
+                    "dynamic sequence length is not supported yet)"};
   if (seq == 0)
     throw NodeError{"X has an empty sequence"};
   auto rt = typeOf(r);
@@ -1602,10 +1604,20 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
                     "*hidden_size, hidden_size]"};
   int64_t hidden = attrInt(n, "hidden_size", rt.getDimSize(2));
   auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef what) {
-    if (v && typeOf(v).getShape() != shape) {
+    auto fits = [&](ArrayRef<int64_t> have) {
+      if (have.size() != shape.size())
+        return false;
+      for (auto [h, want] : llvm::zip(have, shape))
+        if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(want) &&
+            h != want)
+          return false;
+      return true;
+    };
+    if (v && !fits(typeOf(v).getShape())) {
       std::string s;
       for (int64_t d : shape)
-        s += (s.empty() ? "" : "x") + std::to_string(d);
+        s += (s.empty() ? "" : "x") +
+             (ShapedType::isDynamic(d) ? "?" : std::to_string(d));
       throw NodeError{what.str() + " must have shape " + s};
     }
   };
@@ -1632,7 +1644,9 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
   Value runLens;
   if (seqLens) {
     auto lt = typeOf(seqLens);
-    if (lt.getRank() != 1 || lt.getDimSize(0) != batch ||
+    if (lt.getRank() != 1 ||
+        (!lt.isDynamicDim(0) && !ShapedType::isDynamic(batch) &&
+         lt.getDimSize(0) != batch) ||
         !isa<IntegerType>(lt.getElementType()))
       throw NodeError{"sequence_lens must be an integer tensor with one value "
                       "per batch entry"};
@@ -1650,8 +1664,20 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
   }
 
   Type e = xt.getElementType();
-  Value x2d = reshapeTo(gi, x, {seq * batch, inSize});
-  Value zeros = filled(gi, e, 0, {batch, hidden});
+  // A dynamic batch stays dynamic: -1 in the reshapes, a run-time shape for
+  // the zero state.
+  Value x2d = reshapeTo(gi, x, {-1, inSize});
+  Value zeros;
+  if (!ShapedType::isDynamic(batch)) {
+    zeros = filled(gi, e, 0, {batch, hidden});
+  } else {
+    Value b = gi.create1("shape", {x},
+                         {named(gi, "start", gi.b.getI64IntegerAttr(1)),
+                          named(gi, "end", gi.b.getI64IntegerAttr(2))});
+    Value shape = gi.create1("concat", {b, gi.constI64({hidden})},
+                             {named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+    zeros = gi.create1("expand", {scalarOf(gi, e, 0), shape});
+  }
   // clip bounds the gates' inputs; LSTM's h(C) takes C unclipped, as in
   // onnxruntime.
   Value one = scalarOf(gi, e, 1);
@@ -1690,7 +1716,7 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
     Value xProj = matmulOf(gi, x2d, wT);
     if (bias)
       xProj = bin(gi, "add", xProj, gru ? bW : bin(gi, "add", bW, bR));
-    xProj = reshapeTo(gi, xProj, {seq, batch, gates * hidden});
+    xProj = reshapeTo(gi, xProj, {seq, -1, gates * hidden});
     Value pI, pO, pF;
     if (peep) {
       Value pd = takeAxis(gi, peep, 0, d);
@@ -1753,7 +1779,9 @@ void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
           for (int64_t l : *lens)
             live.push_back(t < l);
           m = gi.constant(DenseElementsAttr::get(
-              RankedTensorType::get({batch, 1}, gi.b.getI1Type()), live));
+              RankedTensorType::get({(int64_t)lens->size(), 1},
+                                    gi.b.getI1Type()),
+              live));
         } else {
           m = unsqueezeAt(
               gi, bin(gi, "less", scalarOf(gi, elemOf(runLens), t), runLens),

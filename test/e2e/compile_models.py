@@ -9,8 +9,8 @@ Bound (issue 3): relative L2 error <= 1e-5 and max abs error <= 1e-4 times
 the largest reference magnitude, for every output, at two input sizes per
 model (batch 1 and 2; BERT-style models at sequence 128 and 32), which also
 exercises the dynamic batch and sequence dims of one artifact. The recurrent
-models (torch nn.LSTM and nn.GRU, which Lopper unrolls over time) have static
-shapes and run at their one shape.
+models (torch nn.LSTM and nn.GRU, which Lopper unrolls over time) have a
+dynamic batch and a static sequence length.
 
 The reference is onnxruntime with all graph optimizations. Two correct fp32
 implementations differ by rounding, and on deep models that difference can

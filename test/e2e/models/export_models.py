@@ -140,13 +140,14 @@ class Recurrent(nn.Module):
         return y, state
 
 
-# name: (cell, constructor arguments, input shape). Static shapes: Lopper
-# unrolls recurrent layers over a static sequence length.
+# name: (cell, constructor arguments, sequence length, input size). The
+# batch axis is dynamic, the sequence length static: Lopper unrolls recurrent
+# layers over a static sequence length.
 RNN_CONFIGS = {
     "lstm_small": ("LSTM", dict(input_size=8, hidden_size=16, num_layers=2,
-                                bidirectional=True), (5, 2, 8)),
+                                bidirectional=True, batch_first=True), 5, 8),
     "gru_small": ("GRU", dict(input_size=8, hidden_size=12, batch_first=True),
-                  (2, 6, 8)),
+                  6, 8),
 }
 ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS) + list(RNN_CONFIGS)
 TIERS = {
@@ -213,12 +214,20 @@ def build(name, condition=True):
         return model, (ids, mask), inputs, outputs, config
 
     if name in RNN_CONFIGS:
-        cell, kwargs, shape = RNN_CONFIGS[name]
+        cell, kwargs, seq, size = RNN_CONFIGS[name]
         model = Recurrent(cell, **kwargs)
-        x = torch.randn(*shape)
-        inputs = [{"name": "input", "shape": list(shape), "dtype": "float32"}]
-        names = ["output", "h_n"] + (["c_n"] if cell == "LSTM" else [])
-        outputs = [{"name": o, "dtype": "float32"} for o in names]
+        x = torch.randn(EXPORT_BATCH, seq, size)
+        inputs = [{"name": "input", "shape": ["batch", seq, size],
+                   "dtype": "float32"}]
+        dirs = 2 if kwargs.get("bidirectional") else 1
+        state = [kwargs.get("num_layers", 1) * dirs, "batch",
+                 kwargs["hidden_size"]]
+        outputs = [{"name": "output", "dtype": "float32",
+                    "shape": ["batch", seq, dirs * kwargs["hidden_size"]]},
+                   {"name": "h_n", "dtype": "float32", "shape": state}]
+        if cell == "LSTM":
+            outputs.append({"name": "c_n", "dtype": "float32",
+                            "shape": state})
         return model, (x,), inputs, outputs, {"cell": cell, **kwargs}
 
     import torchvision
@@ -265,8 +274,7 @@ def export(name, out_dir, force=False, condition=True):
     dynamic_axes = {}
     for spec in inputs + outputs:
         dynamic_axes[spec["name"]] = {
-            i: d for i, d in enumerate(spec.get("shape", []))
-            if isinstance(d, str)}
+            i: d for i, d in enumerate(spec["shape"]) if isinstance(d, str)}
     tmp_path = onnx_path + ".tmp"
     # Grad stays enabled on purpose: with grad disabled, eval-mode
     # nn.MultiheadAttention (vit_b_16) takes its fused fast path
