@@ -2493,6 +2493,8 @@ void convertOneHot(GraphImporter &gi, const Node &n) {
   if (depth < 1)
     throw NodeError{"depth must be a positive constant, or the output must "
                     "be declared with a static shape"};
+  if (depth > (int64_t(1) << 24))
+    throw NodeError{"depth " + std::to_string(depth) + " is too large"};
   if (staticNumel(vals) != 2)
     throw NodeError{"values must hold two elements [off, on]"};
   Type i64 = gi.b.getI64Type();
