@@ -1461,8 +1461,7 @@ SmallVector<std::string> attrStrings(const Node &n, StringRef name) {
     if (a->type() != onnx::AttributeProto::STRINGS &&
         a->type() != onnx::AttributeProto::UNDEFINED)
       throw NodeError{"attribute '" + name.str() +
-                      "' must be a list of "
-                      "strings"};
+                      "' must be a list of strings"};
     out.assign(a->strings().begin(), a->strings().end());
   }
   return out;
@@ -1474,8 +1473,7 @@ SmallVector<float> attrFloatList(const Node &n, StringRef name) {
     if (a->type() != onnx::AttributeProto::FLOATS &&
         a->type() != onnx::AttributeProto::UNDEFINED)
       throw NodeError{"attribute '" + name.str() +
-                      "' must be a list of "
-                      "floats"};
+                      "' must be a list of floats"};
     out.assign(a->floats().begin(), a->floats().end());
   }
   return out;
@@ -2125,8 +2123,12 @@ const onnx::GraphProto &graphAttr(const Node &n, StringRef name) {
 /// Imports the nodes of subgraph `g` at the builder's insertion point, with
 /// its inputs bound to `args` and the enclosing graphs' names visible (ONNX
 /// lexical scoping); returns its outputs. Names it defines do not leak out.
+/// `inits` keeps the subgraph's initializers from one unrolled iteration to
+/// the next, so that each is materialized once.
+using InitCache = llvm::DenseMap<const onnx::TensorProto *, Value>;
 SmallVector<Value> inlineGraph(GraphImporter &gi, const onnx::GraphProto &g,
-                               ValueRange args, StringRef what) {
+                               ValueRange args, StringRef what,
+                               InitCache *inits = nullptr) {
   if (g.input_size() != (int)args.size())
     throw NodeError{what.str() + " has " + std::to_string(g.input_size()) +
                     " inputs, expected " + std::to_string(args.size())};
@@ -2142,9 +2144,16 @@ SmallVector<Value> inlineGraph(GraphImporter &gi, const onnx::GraphProto &g,
   try {
     for (auto [i, arg] : llvm::enumerate(args))
       gi.values[g.input(i).name()] = arg;
-    for (const auto &init : g.initializer())
-      gi.values[init.name()] = gi.constant(
-          gi.tensorToAttr(init, "initializer '" + init.name() + "'"));
+    for (const auto &init : g.initializer()) {
+      Value v = inits ? inits->lookup(&init) : Value();
+      if (!v) {
+        v = gi.constant(
+            gi.tensorToAttr(init, "initializer '" + init.name() + "'"));
+        if (inits)
+          (*inits)[&init] = v;
+      }
+      gi.values[init.name()] = v;
+    }
     for (const auto &vi : g.value_info())
       gi.declared[vi.name()] = &vi;
     for (const auto &vi : g.output())
@@ -2315,6 +2324,7 @@ void convertLoop(GraphImporter &gi, const Node &n) {
                     " inputs and return at least 1 + " +
                     std::to_string(numCarried) + " outputs"};
   Type i1 = gi.b.getI1Type();
+  InitCache inits;
   SmallVector<SmallVector<Value>> scans(numScans);
   for (int64_t i = 0; go && (!trip || i < *trip); ++i) {
     if (i == kMaxUnroll)
@@ -2323,7 +2333,7 @@ void convertLoop(GraphImporter &gi, const Node &n) {
     SmallVector<Value> args = {gi.constI64({i}, /*scalar=*/true),
                                scalarOf(gi, i1, 1)};
     args.append(carried);
-    SmallVector<Value> outs = inlineGraph(gi, body, args, "body");
+    SmallVector<Value> outs = inlineGraph(gi, body, args, "body", &inits);
     go = known(outs[0], "the body's condition output");
     carried.assign(outs.begin() + 1, outs.begin() + 1 + numCarried);
     for (int64_t k = 0; k < numScans; ++k)
@@ -2365,11 +2375,12 @@ unrollScan(GraphImporter &gi, const onnx::GraphProto &body,
     throw NodeError{"an empty scan cannot give its scan outputs a type"};
   int64_t numState = state.size();
   SmallVector<SmallVector<Value>> outs(numOut);
+  InitCache inits;
   for (int64_t t = 0; t < len; ++t) {
     SmallVector<Value> args(state);
     for (auto [j, x] : llvm::enumerate(xs))
       args.push_back(takeAxis(gi, x, axes[j], dirs[j] ? len - 1 - t : t));
-    SmallVector<Value> res = inlineGraph(gi, body, args, "body");
+    SmallVector<Value> res = inlineGraph(gi, body, args, "body", &inits);
     state.assign(res.begin(), res.begin() + numState);
     for (int64_t k = 0; k < numOut; ++k)
       outs[k].push_back(res[numState + k]);
