@@ -10,11 +10,13 @@
 #include "ImporterImpl.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 
 using namespace mlir;
 using namespace lopper;
@@ -1480,6 +1482,1247 @@ void addCoverageConverters(llvm::StringMap<Converter> &t) {
   };
 }
 
+//===----------------------------------------------------------------------===//
+// ONNX coverage, part B (issue 4): recurrent layers, Einsum and control flow,
+// unrolled or decomposed at import into existing lop ops.
+//===----------------------------------------------------------------------===//
+
+/// x[start:end] along one axis.
+Value sliceAxis(GraphImporter &gi, Value x, int64_t axis, int64_t start,
+                int64_t end) {
+  return gi.create1("slice", {x, gi.constI64({start}), gi.constI64({end}),
+                              gi.constI64({axis}), gi.constI64({1})});
+}
+
+/// Element `i` of axis `axis`, with that axis removed.
+Value takeAxis(GraphImporter &gi, Value x, int64_t axis, int64_t i) {
+  return squeezeAt(gi, sliceAxis(gi, x, axis, i, i + 1), {axis});
+}
+
+/// A string-list attribute, empty when absent.
+SmallVector<std::string> attrStrings(const Node &n, StringRef name) {
+  SmallVector<std::string> out;
+  if (const auto *a = findAttr(n, name)) {
+    if (a->type() != onnx::AttributeProto::STRINGS &&
+        a->type() != onnx::AttributeProto::UNDEFINED)
+      throw NodeError{"attribute '" + name.str() +
+                      "' must be a list of strings"};
+    out.assign(a->strings().begin(), a->strings().end());
+  }
+  return out;
+}
+
+SmallVector<float> attrFloatList(const Node &n, StringRef name) {
+  SmallVector<float> out;
+  if (const auto *a = findAttr(n, name)) {
+    if (a->type() != onnx::AttributeProto::FLOATS &&
+        a->type() != onnx::AttributeProto::UNDEFINED)
+      throw NodeError{"attribute '" + name.str() +
+                      "' must be a list of floats"};
+    out.assign(a->floats().begin(), a->floats().end());
+  }
+  return out;
+}
+
+/// One activation function of a recurrent layer with its alpha and beta.
+struct RnnActivation {
+  std::string name; // lowercase
+  float alpha = 0, beta = 0;
+};
+
+/// The activations of every direction: `activations` with alpha and beta
+/// consumed in order by the functions that take them (as onnxruntime does).
+SmallVector<RnnActivation>
+rnnActivations(const Node &n, ArrayRef<StringRef> defaults, int64_t dirs) {
+  SmallVector<std::string> names = attrStrings(n, "activations");
+  if (names.empty())
+    for (int64_t d = 0; d < dirs; ++d)
+      for (StringRef s : defaults)
+        names.push_back(s.str());
+  if ((int64_t)names.size() != (int64_t)defaults.size() * dirs)
+    throw NodeError{"activations has " + std::to_string(names.size()) +
+                    " entries, expected " +
+                    std::to_string(defaults.size() * dirs)};
+  SmallVector<float> alphas = attrFloatList(n, "activation_alpha"),
+                     betas = attrFloatList(n, "activation_beta");
+  size_t ai = 0, bi = 0;
+  SmallVector<RnnActivation> out;
+  for (const std::string &s : names) {
+    RnnActivation f{StringRef(s).lower()};
+    // name -> (takes alpha, default alpha, takes beta, default beta)
+    static const std::map<std::string, std::tuple<bool, float, bool, float>>
+        params = {{"relu", {false, 0, false, 0}},
+                  {"tanh", {false, 0, false, 0}},
+                  {"sigmoid", {false, 0, false, 0}},
+                  {"softsign", {false, 0, false, 0}},
+                  {"softplus", {false, 0, false, 0}},
+                  {"affine", {true, 1, true, 0}},
+                  {"leakyrelu", {true, 0.01f, false, 0}},
+                  {"thresholdedrelu", {true, 1, false, 0}},
+                  {"scaledtanh", {true, 1, true, 1}},
+                  {"hardsigmoid", {true, 0.2f, true, 0.5f}},
+                  {"elu", {true, 1, false, 0}}};
+    auto it = params.find(f.name);
+    if (it == params.end())
+      throw NodeError{"activation '" + s + "' is not supported"};
+    auto [hasA, defA, hasB, defB] = it->second;
+    f.alpha = hasA ? (ai < alphas.size() ? alphas[ai++] : defA) : 0;
+    f.beta = hasB ? (bi < betas.size() ? betas[bi++] : defB) : 0;
+    out.push_back(f);
+  }
+  return out;
+}
+
+Value applyActivation(GraphImporter &gi, const RnnActivation &f, Value x) {
+  Type e = elemOf(x);
+  auto f32 = [&](float v) { return gi.b.getF32FloatAttr(v); };
+  if (f.name == "relu" || f.name == "tanh" || f.name == "sigmoid")
+    return un(gi, f.name, x);
+  if (f.name == "softsign")
+    return bin(gi, "div", x,
+               bin(gi, "add", un(gi, "abs", x), scalarOf(gi, e, 1)));
+  if (f.name == "softplus")
+    return softplus(gi, x);
+  if (f.name == "affine")
+    return bin(gi, "add", bin(gi, "mul", x, scalarOf(gi, e, f.alpha)),
+               scalarOf(gi, e, f.beta));
+  if (f.name == "leakyrelu")
+    return gi.create1("leaky_relu", {x}, {named(gi, "alpha", f32(f.alpha))});
+  if (f.name == "thresholdedrelu")
+    return sel(gi, bin(gi, "greater", x, scalarOf(gi, e, f.alpha)), x,
+               scalarOf(gi, e, 0));
+  if (f.name == "scaledtanh")
+    return bin(gi, "mul",
+               un(gi, "tanh", bin(gi, "mul", x, scalarOf(gi, e, f.beta))),
+               scalarOf(gi, e, f.alpha));
+  if (f.name == "hardsigmoid")
+    return gi.create1(
+        "hard_sigmoid", {x},
+        {named(gi, "alpha", f32(f.alpha)), named(gi, "beta", f32(f.beta))});
+  // elu (rnnActivations admits nothing else)
+  return gi.create1("elu", {x}, {named(gi, "alpha", f32(f.alpha))});
+}
+
+/// RNN, GRU and LSTM with a static sequence length, unrolled over time: the
+/// input projection of every step is one matmul, each step one matmul with
+/// the recurrent weight (shared by all steps) and elementwise gates. Constant
+/// sequence_lens hold the state and zero Y past each sequence's end, which
+/// for the reverse direction starts each sequence at its own last step.
+void convertRecurrent(GraphImporter &gi, const Node &n, StringRef kind) {
+  bool lstm = kind == "LSTM", gru = kind == "GRU";
+  int64_t gates = lstm ? 4 : gru ? 3 : 1;
+  Value x = gi.input(n, 0), w = gi.input(n, 1), r = gi.input(n, 2);
+  Value bias = gi.optionalInput(n, 3), seqLens = gi.optionalInput(n, 4),
+        h0 = gi.optionalInput(n, 5);
+  Value c0 = lstm ? gi.optionalInput(n, 6) : Value();
+  Value peep = lstm ? gi.optionalInput(n, 7) : Value();
+  requireFloat(x);
+  std::string direction = attrString(n, "direction", "forward");
+  if (direction != "forward" && direction != "reverse" &&
+      direction != "bidirectional")
+    throw NodeError{"unknown direction '" + direction + "'"};
+  int64_t dirs = direction == "bidirectional" ? 2 : 1;
+  int64_t layout = attrInt(n, "layout", 0);
+  if (layout != 0 && layout != 1)
+    throw NodeError{"layout must be 0 or 1"};
+  if (typeOf(x).getRank() != 3)
+    throw NodeError{"X must be 3-D"};
+  if (layout == 1) {
+    x = transposeBy(gi, x, {1, 0, 2});
+    for (Value *v : {&h0, &c0})
+      if (*v)
+        *v = transposeBy(gi, *v, {1, 0, 2});
+  }
+  auto xt = typeOf(x);
+  int64_t seq = xt.getDimSize(0), batch = xt.getDimSize(1),
+          inSize = xt.getDimSize(2);
+  if (ShapedType::isDynamic(seq) || ShapedType::isDynamic(inSize))
+    throw NodeError{"X needs a static sequence length and input size (a "
+                    "dynamic sequence length is not supported yet)"};
+  if (seq == 0)
+    throw NodeError{"X has an empty sequence"};
+  auto rt = typeOf(r);
+  if (rt.getRank() != 3 || rt.isDynamicDim(2))
+    throw NodeError{"R must be 3-D [num_directions, " + std::to_string(gates) +
+                    "*hidden_size, hidden_size]"};
+  int64_t hidden = attrInt(n, "hidden_size", rt.getDimSize(2));
+  auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef what) {
+    auto fits = [&](ArrayRef<int64_t> have) {
+      if (have.size() != shape.size())
+        return false;
+      for (auto [h, want] : llvm::zip(have, shape))
+        if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(want) &&
+            h != want)
+          return false;
+      return true;
+    };
+    if (v && !fits(typeOf(v).getShape())) {
+      std::string s;
+      for (int64_t d : shape)
+        s += (s.empty() ? "" : "x") +
+             (ShapedType::isDynamic(d) ? "?" : std::to_string(d));
+      throw NodeError{what.str() + " must have shape " + s};
+    }
+  };
+  expect(w, {dirs, gates * hidden, inSize}, "W");
+  expect(r, {dirs, gates * hidden, hidden}, "R");
+  expect(bias, {dirs, 2 * gates * hidden}, "B");
+  expect(h0, {dirs, batch, hidden}, "initial_h");
+  expect(c0, {dirs, batch, hidden}, "initial_c");
+  expect(peep, {dirs, 3 * hidden}, "P");
+  std::optional<float> clip;
+  if (findAttr(n, "clip"))
+    clip = attrFloat(n, "clip", 0);
+  bool linearBeforeReset = gru && attrInt(n, "linear_before_reset", 0);
+  bool inputForget = lstm && attrInt(n, "input_forget", 0);
+  SmallVector<StringRef> defaults =
+      lstm  ? SmallVector<StringRef>{"Sigmoid", "Tanh", "Tanh"}
+      : gru ? SmallVector<StringRef>{"Sigmoid", "Tanh"}
+            : SmallVector<StringRef>{"Tanh"};
+  SmallVector<RnnActivation> acts = rnnActivations(n, defaults, dirs);
+
+  // Sequence lengths: a mask per step, constant when the lengths are known
+  // (none when every one is full), else computed at run time.
+  std::optional<SmallVector<int64_t>> lens;
+  Value runLens;
+  if (seqLens) {
+    auto lt = typeOf(seqLens);
+    if (lt.getRank() != 1 ||
+        (!lt.isDynamicDim(0) && !ShapedType::isDynamic(batch) &&
+         lt.getDimSize(0) != batch) ||
+        !isa<IntegerType>(lt.getElementType()))
+      throw NodeError{"sequence_lens must be an integer tensor with one value "
+                      "per batch entry"};
+    auto v = lop::getKnownIntValues(seqLens);
+    if (!v || llvm::any_of(*v, ShapedType::isDynamic)) {
+      runLens = seqLens;
+    } else {
+      for (int64_t l : *v)
+        if (l < 0 || l > seq)
+          throw NodeError{"sequence_lens has " + std::to_string(l) +
+                          ", outside [0, " + std::to_string(seq) + "]"};
+      if (llvm::any_of(*v, [&](int64_t l) { return l != seq; }))
+        lens = *v;
+    }
+  }
+
+  Type e = xt.getElementType();
+  // A dynamic batch stays dynamic: -1 in the reshapes, a run-time shape for
+  // the zero state.
+  Value x2d = reshapeTo(gi, x, {-1, inSize});
+  Value zeros;
+  if (!ShapedType::isDynamic(batch)) {
+    zeros = filled(gi, e, 0, {batch, hidden});
+  } else {
+    Value b = gi.create1("shape", {x},
+                         {named(gi, "start", gi.b.getI64IntegerAttr(1)),
+                          named(gi, "end", gi.b.getI64IntegerAttr(2))});
+    Value shape = gi.create1("concat", {b, gi.constI64({hidden})},
+                             {named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+    zeros = gi.create1("expand", {scalarOf(gi, e, 0), shape});
+  }
+  // clip bounds the gates' inputs; LSTM's h(C) takes C unclipped, as in
+  // onnxruntime.
+  Value one = scalarOf(gi, e, 1);
+  Value clipLo = clip ? scalarOf(gi, e, -*clip) : Value(),
+        clipHi = clip ? scalarOf(gi, e, *clip) : Value();
+  auto act = [&](int64_t d, int64_t k, Value v, bool clipped = true) {
+    if (clip && clipped)
+      v = clipWithSelects(gi, v, clipLo, clipHi);
+    return applyActivation(gi, acts[d * defaults.size() + k], v);
+  };
+  auto gate = [&](Value v, int64_t k) {
+    return sliceAxis(gi, v, 1, k * hidden, (k + 1) * hidden);
+  };
+  SmallVector<Value> ys, hs, cs;
+  for (int64_t d = 0; d < dirs; ++d) {
+    // Transposed weights, built once per direction and shared by all steps.
+    Value wT = transposeBy(gi, takeAxis(gi, w, 0, d), {1, 0});
+    Value rT = transposeBy(gi, takeAxis(gi, r, 0, d), {1, 0});
+    Value bW, bR;
+    if (bias) {
+      Value bd = takeAxis(gi, bias, 0, d);
+      bW = sliceAxis(gi, bd, 0, 0, gates * hidden);
+      bR = sliceAxis(gi, bd, 0, gates * hidden, 2 * gates * hidden);
+    }
+    // GRU keeps the recurrent h-gate weight and bias apart: the reset gate
+    // applies before or after them.
+    Value rHT, bRH;
+    if (gru) {
+      rHT = sliceAxis(gi, rT, 1, 2 * hidden, 3 * hidden);
+      rT = sliceAxis(gi, rT, 1, 0, 2 * hidden);
+      if (bias) {
+        bRH = sliceAxis(gi, bR, 0, 2 * hidden, 3 * hidden);
+        bR = sliceAxis(gi, bR, 0, 0, 2 * hidden);
+      }
+    }
+    Value xProj = matmulOf(gi, x2d, wT);
+    if (bias)
+      xProj = bin(gi, "add", xProj, gru ? bW : bin(gi, "add", bW, bR));
+    xProj = reshapeTo(gi, xProj, {seq, -1, gates * hidden});
+    Value pI, pO, pF;
+    if (peep) {
+      Value pd = takeAxis(gi, peep, 0, d);
+      pI = sliceAxis(gi, pd, 0, 0, hidden);
+      pO = sliceAxis(gi, pd, 0, hidden, 2 * hidden);
+      pF = sliceAxis(gi, pd, 0, 2 * hidden, 3 * hidden);
+    }
+    Value h = h0 ? takeAxis(gi, h0, 0, d) : zeros;
+    Value c = c0 ? takeAxis(gi, c0, 0, d) : zeros;
+    bool reverse = direction == "reverse" || d == 1;
+    SmallVector<Value> steps(seq);
+    for (int64_t s = 0; s < seq; ++s) {
+      int64_t t = reverse ? seq - 1 - s : s;
+      Value xs = takeAxis(gi, xProj, 0, t);
+      Value hr = matmulOf(gi, h, rT);
+      if (gru && bias)
+        hr = bin(gi, "add", hr, bR);
+      Value hNew, cNew;
+      if (lstm) {
+        Value pre[4];
+        for (int64_t k = 0; k < 4; ++k)
+          pre[k] = bin(gi, "add", gate(xs, k), gate(hr, k));
+        if (peep) {
+          pre[0] = bin(gi, "add", pre[0], bin(gi, "mul", pI, c));
+          pre[2] = bin(gi, "add", pre[2], bin(gi, "mul", pF, c));
+        }
+        Value ig = act(d, 0, pre[0]);
+        Value fg = inputForget ? bin(gi, "sub", one, ig) : act(d, 0, pre[2]);
+        Value cg = act(d, 1, pre[3]);
+        cNew = bin(gi, "add", bin(gi, "mul", fg, c), bin(gi, "mul", ig, cg));
+        Value po = pre[1];
+        if (peep)
+          po = bin(gi, "add", po, bin(gi, "mul", pO, cNew));
+        hNew = bin(gi, "mul", act(d, 0, po), act(d, 2, cNew, false));
+      } else if (gru) {
+        Value z = act(d, 0, bin(gi, "add", gate(xs, 0), gate(hr, 0)));
+        Value rg = act(d, 0, bin(gi, "add", gate(xs, 1), gate(hr, 1)));
+        Value hh;
+        if (linearBeforeReset) {
+          hh = matmulOf(gi, h, rHT);
+          if (bias)
+            hh = bin(gi, "add", hh, bRH);
+          hh = bin(gi, "mul", rg, hh);
+        } else {
+          hh = matmulOf(gi, bin(gi, "mul", rg, h), rHT);
+          if (bias)
+            hh = bin(gi, "add", hh, bRH);
+        }
+        hh = act(d, 1, bin(gi, "add", gate(xs, 2), hh));
+        hNew = bin(gi, "add", bin(gi, "mul", bin(gi, "sub", one, z), hh),
+                   bin(gi, "mul", z, h));
+      } else {
+        hNew = act(d, 0, bin(gi, "add", xs, hr));
+      }
+      Value y = hNew;
+      if (lens || runLens) {
+        Value m;
+        if (lens) {
+          SmallVector<bool> live;
+          for (int64_t l : *lens)
+            live.push_back(t < l);
+          m = gi.constant(DenseElementsAttr::get(
+              RankedTensorType::get({(int64_t)lens->size(), 1},
+                                    gi.b.getI1Type()),
+              live));
+        } else {
+          m = unsqueezeAt(
+              gi, bin(gi, "less", scalarOf(gi, elemOf(runLens), t), runLens),
+              {1});
+        }
+        y = sel(gi, m, hNew, zeros);
+        hNew = sel(gi, m, hNew, h);
+        if (lstm)
+          cNew = sel(gi, m, cNew, c);
+      }
+      steps[t] = unsqueezeAt(gi, y, {0});
+      h = hNew;
+      c = cNew;
+    }
+    Value yd = seq == 1
+                   ? steps[0]
+                   : gi.create1("concat", steps,
+                                {named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+    ys.push_back(unsqueezeAt(gi, yd, {1}));
+    hs.push_back(unsqueezeAt(gi, h, {0}));
+    if (lstm)
+      cs.push_back(unsqueezeAt(gi, c, {0}));
+  }
+  auto cat = [&](ArrayRef<Value> vs, int64_t axis) {
+    return vs.size() == 1
+               ? vs[0]
+               : gi.create1("concat", vs,
+                            {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+  };
+  SmallVector<Value> outs = {cat(ys, 1), cat(hs, 0)};
+  if (lstm)
+    outs.push_back(cat(cs, 0));
+  if (layout == 1) {
+    outs[0] = transposeBy(gi, outs[0], {2, 0, 1, 3});
+    for (size_t i = 1; i < outs.size(); ++i)
+      outs[i] = transposeBy(gi, outs[i], {1, 0, 2});
+  }
+  gi.setOutputs(n, outs);
+}
+
+/// A constant of `shape` holding `values` (given as doubles) in `elem`.
+Value constOf(GraphImporter &gi, Type elem, ArrayRef<int64_t> shape,
+              ArrayRef<double> values) {
+  auto t = RankedTensorType::get(shape, elem);
+  SmallVector<Attribute> attrs;
+  for (double v : values)
+    attrs.push_back(isa<FloatType>(elem)
+                        ? (Attribute)gi.b.getFloatAttr(elem, v)
+                        : (Attribute)gi.b.getIntegerAttr(elem, (int64_t)v));
+  return gi.constant(DenseElementsAttr::get(t, attrs));
+}
+
+/// a @ b for 2-D or batched 3-D operands: lop.matmul for f32 (what the
+/// code generator's matmul takes), else a broadcast multiply and a sum.
+Value productOf(GraphImporter &gi, Value a, Value b) {
+  if (elemOf(a).isF32())
+    return matmulOf(gi, a, b);
+  int64_t r = typeOf(a).getRank();
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < r - 2; ++i)
+    perm.push_back(i);
+  perm.append({r - 1, r - 2});
+  // [..., m, 1, k] * [..., 1, n, k] summed over k.
+  Value a4 = unsqueezeAt(gi, a, {r - 1});
+  Value b4 = unsqueezeAt(gi, transposeBy(gi, b, perm), {r - 2});
+  return reduceOp(gi, "reduce_sum", bin(gi, "mul", a4, b4), {r}, false);
+}
+
+/// An Einsum operand: its value and one label per axis (letters are their
+/// ASCII codes, ellipsis axes 256 + k).
+struct EinsumTerm {
+  Value v;
+  SmallVector<int> labels;
+};
+
+std::string einsumLabel(int l) {
+  return l < 256 ? std::string(1, (char)l)
+                 : "...[" + std::to_string(l - 256) + "]";
+}
+
+/// Sums `t` over the labels `drop`.
+void einsumReduce(GraphImporter &gi, EinsumTerm &t, ArrayRef<int> drop) {
+  SmallVector<int64_t> axes;
+  SmallVector<int> kept;
+  for (auto [i, l] : llvm::enumerate(t.labels)) {
+    if (llvm::is_contained(drop, l))
+      axes.push_back(i);
+    else
+      kept.push_back(l);
+  }
+  if (axes.empty())
+    return;
+  t.v = reduceOp(gi, "reduce_sum", t.v, axes, false);
+  t.labels = kept;
+}
+
+/// Einsum, for any valid equation on static shapes: diagonals of repeated
+/// labels (multiply by an identity, sum one axis), sums over labels no
+/// later term needs, then operands contracted left to right as one batched
+/// matmul each (transpose to [batch, free, contracted], reshape to 3-D),
+/// and a final transpose to the output's order.
+void convertEinsum(GraphImporter &gi, const Node &n) {
+  std::string eq;
+  for (char ch : attrString(n, "equation", ""))
+    if (ch != ' ')
+      eq += ch;
+  if (eq.empty())
+    throw NodeError{"Einsum needs an 'equation'"};
+  StringRef lhs = eq, rhs;
+  bool explicitOut = false;
+  if (size_t arrow = StringRef(eq).find("->"); arrow != StringRef::npos) {
+    lhs = StringRef(eq).take_front(arrow);
+    rhs = StringRef(eq).drop_front(arrow + 2);
+    explicitOut = true;
+  }
+  SmallVector<StringRef> termText;
+  lhs.split(termText, ',');
+  if ((int)termText.size() != n.input_size())
+    throw NodeError{"equation '" + eq + "' has " +
+                    std::to_string(termText.size()) + " terms for " +
+                    std::to_string(n.input_size()) + " inputs"};
+  auto bad = [&](const std::string &why) {
+    return NodeError{"equation '" + eq + "': " + why};
+  };
+  // Letters of a term, with the ellipsis as -1.
+  auto parse = [&](StringRef s) {
+    SmallVector<int> out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s.substr(i).starts_with("...")) {
+        if (llvm::is_contained(out, -1))
+          throw bad("more than one ellipsis in a term");
+        out.push_back(-1);
+        i += 2;
+      } else if (llvm::isAlpha(s[i])) {
+        out.push_back((unsigned char)s[i]);
+      } else {
+        throw bad(std::string("unexpected character '") + s[i] + "'");
+      }
+    }
+    return out;
+  };
+  SmallVector<EinsumTerm> terms;
+  SmallVector<SmallVector<int>> raw;
+  int64_t ellRank = 0;
+  for (auto [i, text] : llvm::enumerate(termText)) {
+    Value v = gi.input(n, i);
+    if (!typeOf(v).hasStaticShape())
+      throw NodeError{"input #" + std::to_string(i) + " needs a static shape"};
+    raw.push_back(parse(text));
+    int64_t letters = llvm::count_if(raw.back(), [](int l) { return l >= 0; });
+    int64_t rank = typeOf(v).getRank();
+    bool hasEll = llvm::is_contained(raw.back(), -1);
+    if (rank < letters || (!hasEll && rank != letters))
+      throw bad("term '" + text.str() + "' does not fit input #" +
+                std::to_string(i) + " of rank " + std::to_string(rank));
+    if (hasEll)
+      ellRank = std::max(ellRank, rank - letters);
+    terms.push_back({v, {}});
+  }
+  // Ellipsis axes align from the right, as in broadcasting.
+  for (auto [t, r] : llvm::zip(terms, raw)) {
+    int64_t e = typeOf(t.v).getRank() + 1 - (int64_t)r.size();
+    for (int l : r) {
+      if (l >= 0) {
+        t.labels.push_back(l);
+        continue;
+      }
+      for (int64_t k = ellRank - e; k < ellRank; ++k)
+        t.labels.push_back(256 + k);
+    }
+  }
+  llvm::DenseMap<int, int64_t> size;
+  for (auto &t : terms)
+    for (auto [l, d] : llvm::zip(t.labels, typeOf(t.v).getShape())) {
+      auto [it, fresh] = size.try_emplace(l, d);
+      if (!fresh && it->second != d) {
+        if (it->second != 1 && d != 1)
+          throw bad("label " + einsumLabel(l) + " has sizes " +
+                    std::to_string(it->second) + " and " + std::to_string(d));
+        it->second = std::max(it->second, d);
+      }
+    }
+  SmallVector<int> out;
+  if (explicitOut) {
+    for (int l : parse(rhs)) {
+      if (l >= 0) {
+        if (!size.count(l))
+          throw bad("output label " + einsumLabel(l) + " is in no input");
+        if (llvm::is_contained(out, l))
+          throw bad("output label " + einsumLabel(l) + " repeats");
+        out.push_back(l);
+      } else {
+        for (int64_t k = 0; k < ellRank; ++k)
+          out.push_back(256 + k);
+      }
+    }
+  } else {
+    for (int64_t k = 0; k < ellRank; ++k)
+      out.push_back(256 + k);
+    std::map<int, int> count;
+    for (auto &r : raw)
+      for (int l : r)
+        if (l >= 0)
+          ++count[l];
+    for (auto [l, c] : count)
+      if (c == 1)
+        out.push_back(l);
+  }
+  Type e = elemOf(terms[0].v);
+
+  // Diagonals: x * I summed over the second of two equal labels.
+  for (auto &t : terms) {
+    for (size_t a = 0; a < t.labels.size(); ++a)
+      for (size_t b2 = t.labels.size(); b2-- > a + 1;) {
+        if (t.labels[b2] != t.labels[a])
+          continue;
+        auto shape = typeOf(t.v).getShape();
+        int64_t d = shape[a];
+        if (shape[b2] != d)
+          throw bad("the diagonal of label " + einsumLabel(t.labels[a]) +
+                    " needs equal sizes");
+        SmallVector<double> eye(d * d, 0);
+        for (int64_t i = 0; i < d; ++i)
+          eye[i * d + i] = 1;
+        SmallVector<int64_t> maskShape(shape.size(), 1);
+        maskShape[a] = maskShape[b2] = d;
+        t.v = bin(gi, "mul", t.v, constOf(gi, e, maskShape, eye));
+        t.v = reduceOp(gi, "reduce_sum", t.v, {(int64_t)b2}, false);
+        t.labels.erase(t.labels.begin() + b2);
+      }
+  }
+  // Labels needed after term i: the output's and those of later terms.
+  auto neededAfter = [&](size_t i) {
+    SmallVector<int> need(out);
+    for (size_t j = i + 1; j < terms.size(); ++j)
+      need.append(terms[j].labels);
+    return need;
+  };
+  auto dropUnneeded = [&](EinsumTerm &t, ArrayRef<int> need,
+                          ArrayRef<int> other) {
+    SmallVector<int> drop;
+    for (int l : t.labels)
+      if (!llvm::is_contained(need, l) && !llvm::is_contained(other, l))
+        drop.push_back(l);
+    einsumReduce(gi, t, drop);
+  };
+  EinsumTerm acc = terms[0];
+  dropUnneeded(acc, neededAfter(0),
+               terms.size() > 1 ? ArrayRef<int>(terms[1].labels)
+                                : ArrayRef<int>());
+  for (size_t i = 1; i < terms.size(); ++i) {
+    EinsumTerm rhsT = terms[i];
+    SmallVector<int> need = neededAfter(i);
+    dropUnneeded(rhsT, need, acc.labels);
+    dropUnneeded(acc, need, rhsT.labels);
+    SmallVector<int> batch, contract, aOnly, bOnly;
+    for (int l : acc.labels)
+      (llvm::is_contained(rhsT.labels, l)
+           ? (llvm::is_contained(need, l) ? batch : contract)
+           : aOnly)
+          .push_back(l);
+    for (int l : rhsT.labels)
+      if (!llvm::is_contained(acc.labels, l))
+        bOnly.push_back(l);
+    // Permute to [batch, a, contract] and [batch, contract, b], broadcast the
+    // batch axes, flatten to 3-D and multiply.
+    auto arrange = [&](EinsumTerm &t, ArrayRef<ArrayRef<int>> groups,
+                       SmallVector<int64_t> &dims) {
+      SmallVector<int64_t> perm, shape;
+      auto tShape = typeOf(t.v).getShape();
+      for (ArrayRef<int> g : groups)
+        for (int l : g) {
+          int64_t pos = llvm::find(t.labels, l) - t.labels.begin();
+          perm.push_back(pos);
+          shape.push_back(tShape[pos]);
+        }
+      Value v = t.v;
+      if (!llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+        v = transposeBy(gi, v, perm);
+      SmallVector<int64_t> full;
+      for (ArrayRef<int> g : groups)
+        for (int l : g)
+          full.push_back(size[l]);
+      // Size-1 axes broadcast against the other operand's.
+      if (shape != full)
+        v = gi.create1("expand", {v, gi.constI64(full)});
+      dims.clear();
+      for (ArrayRef<int> g : groups) {
+        int64_t p = 1;
+        for (int l : g)
+          p *= size[l];
+        dims.push_back(p);
+      }
+      if (batch.empty())
+        dims.erase(dims.begin());
+      return typeOf(v).getShape() == ArrayRef<int64_t>(dims)
+                 ? v
+                 : reshapeTo(gi, v, dims);
+    };
+    SmallVector<int64_t> da, db;
+    Value a = arrange(acc, {batch, aOnly, contract}, da);
+    Value b = arrange(rhsT, {batch, contract, bOnly}, db);
+    Value m = productOf(gi, a, b);
+    SmallVector<int64_t> shape;
+    SmallVector<int> labels;
+    for (ArrayRef<int> g :
+         {ArrayRef<int>(batch), ArrayRef<int>(aOnly), ArrayRef<int>(bOnly)})
+      for (int l : g) {
+        shape.push_back(size[l]);
+        labels.push_back(l);
+      }
+    if (typeOf(m).getShape() != ArrayRef<int64_t>(shape))
+      m = reshapeTo(gi, m, shape);
+    acc = {m, labels};
+  }
+  dropUnneeded(acc, out, {});
+  SmallVector<int64_t> perm;
+  for (int l : out) {
+    auto it = llvm::find(acc.labels, l);
+    if (it == acc.labels.end())
+      throw bad("output label " + einsumLabel(l) + " is lost");
+    perm.push_back(it - acc.labels.begin());
+  }
+  Value r = acc.v;
+  if (!llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    r = transposeBy(gi, r, perm);
+  single(gi, n, r);
+}
+
+/// Loops and scans unroll up to this many iterations.
+constexpr int64_t kMaxUnroll = 256;
+
+/// A graph-valued attribute.
+const onnx::GraphProto &graphAttr(const Node &n, StringRef name) {
+  const auto *a = findAttr(n, name);
+  if (!a || !a->has_g())
+    throw NodeError{"needs the graph attribute '" + name.str() + "'"};
+  return a->g();
+}
+
+/// Imports the nodes of subgraph `g` at the builder's insertion point, with
+/// its inputs bound to `args` and the enclosing graphs' names visible (ONNX
+/// lexical scoping); returns its outputs. Names it defines do not leak out.
+/// `inits` keeps the subgraph's initializers from one unrolled iteration to
+/// the next, so that each is materialized once.
+using InitCache = llvm::DenseMap<const onnx::TensorProto *, Value>;
+SmallVector<Value> inlineGraph(GraphImporter &gi, const onnx::GraphProto &g,
+                               ValueRange args, StringRef what,
+                               InitCache *inits = nullptr) {
+  if (g.input_size() != (int)args.size())
+    throw NodeError{what.str() + " has " + std::to_string(g.input_size()) +
+                    " inputs, expected " + std::to_string(args.size())};
+  llvm::StringMap<Value> savedValues = gi.values;
+  llvm::StringMap<const onnx::ValueInfoProto *> savedDeclared = gi.declared;
+  Location savedLoc = gi.loc;
+  auto restore = [&] {
+    gi.values = std::move(savedValues);
+    gi.declared = std::move(savedDeclared);
+    gi.loc = savedLoc;
+  };
+  SmallVector<Value> results;
+  try {
+    for (auto [i, arg] : llvm::enumerate(args))
+      gi.values[g.input(i).name()] = arg;
+    for (const auto &init : g.initializer()) {
+      Value v = inits ? inits->lookup(&init) : Value();
+      if (!v) {
+        v = gi.constant(
+            gi.tensorToAttr(init, "initializer '" + init.name() + "'"));
+        if (inits)
+          (*inits)[&init] = v;
+      }
+      gi.values[init.name()] = v;
+    }
+    for (const auto &vi : g.value_info())
+      gi.declared[vi.name()] = &vi;
+    for (const auto &vi : g.output())
+      gi.declared[vi.name()] = &vi;
+    for (int i = 0; i < g.node_size(); ++i) {
+      const Node &node = g.node(i);
+      std::string label = node.name().empty() ? "#" + std::to_string(i)
+                                              : "'" + node.name() + "'";
+      std::string where =
+          what.str() + " node " + label + " (" + node.op_type() + "): ";
+      bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+      if (!defaultDomain || !GraphImporter::isSupported(node.op_type()))
+        throw NodeError{where + "unsupported op"};
+      std::string nodeName = node.name().empty()
+                                 ? node.op_type() + "_" + std::to_string(i)
+                                 : node.name();
+      gi.loc = NameLoc::get(gi.b.getStringAttr(nodeName), savedLoc);
+      try {
+        gi.convertNode(node);
+      } catch (NodeError &e) {
+        throw NodeError{where + e.message};
+      }
+    }
+    for (const auto &out : g.output()) {
+      Value v = gi.values.lookup(out.name());
+      if (!v) {
+        // An outer initializer not used before.
+        auto it = gi.initializers.find(out.name());
+        if (it == gi.initializers.end())
+          throw NodeError{what.str() + " output '" + out.name() +
+                          "' is produced by no node"};
+        v = gi.constant(
+            gi.tensorToAttr(*it->second, "initializer '" + out.name() + "'"));
+      }
+      results.push_back(v);
+    }
+  } catch (NodeError &) {
+    restore();
+    throw;
+  }
+  restore();
+  return results;
+}
+
+std::string typeString(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << v.getType();
+  return s;
+}
+
+/// The value of a one-element integer or bool tensor known at compile time,
+/// looking also through comparisons and logic on such values (conditions
+/// such as Equal(Size(x), 4)).
+std::optional<int64_t> knownScalar(Value v) {
+  if (auto k = lop::getKnownIntValues(v))
+    return k->size() == 1 && !ShapedType::isDynamic((*k)[0])
+               ? std::optional<int64_t>((*k)[0])
+               : std::nullopt;
+  Operation *def = v.getDefiningOp();
+  if (!def || staticNumel(v) != 1)
+    return std::nullopt;
+  StringRef name = def->getName().getStringRef();
+  if (name == "lop.not") {
+    auto a = knownScalar(def->getOperand(0));
+    return a ? std::optional<int64_t>(*a == 0) : std::nullopt;
+  }
+  if (def->getNumOperands() != 2)
+    return std::nullopt;
+  auto a = knownScalar(def->getOperand(0)), b = knownScalar(def->getOperand(1));
+  if (!a || !b)
+    return std::nullopt;
+  if (name == "lop.equal")
+    return *a == *b;
+  if (name == "lop.less")
+    return *a < *b;
+  if (name == "lop.greater")
+    return *a > *b;
+  if (name == "lop.and")
+    return *a && *b;
+  if (name == "lop.or")
+    return *a || *b;
+  if (name == "lop.xor")
+    return (*a != 0) != (*b != 0);
+  return std::nullopt;
+}
+
+/// If: a condition known at compile time inlines the taken branch; a
+/// run-time one imports both branches and selects each output with
+/// lop.where, so both branches run (their ops have no side effects).
+void convertIf(GraphImporter &gi, const Node &n) {
+  Value cond = gi.input(n, 0);
+  const onnx::GraphProto &thenG = graphAttr(n, "then_branch"),
+                         &elseG = graphAttr(n, "else_branch");
+  if (auto c = knownScalar(cond)) {
+    gi.setOutputs(n, inlineGraph(gi, *c ? thenG : elseG, {},
+                                 *c ? "then_branch" : "else_branch"));
+    return;
+  }
+  if (!elemOf(cond).isInteger(1) || staticNumel(cond) != 1)
+    throw NodeError{"cond must be a one-element bool tensor"};
+  SmallVector<Value> t = inlineGraph(gi, thenG, {}, "then_branch");
+  SmallVector<Value> f = inlineGraph(gi, elseG, {}, "else_branch");
+  if (t.size() != f.size())
+    throw NodeError{"then_branch has " + std::to_string(t.size()) +
+                    " outputs and else_branch " + std::to_string(f.size())};
+  Value c = reshapeTo(gi, cond, {});
+  SmallVector<Value> outs;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i].getType() != f[i].getType())
+      throw NodeError{
+          "output #" + std::to_string(i) + " is " + typeString(t[i]) +
+          " in then_branch and " + typeString(f[i]) +
+          " in else_branch; a run-time condition needs equal types"};
+    outs.push_back(t[i] == f[i] ? t[i] : sel(gi, c, t[i], f[i]));
+  }
+  gi.setOutputs(n, outs);
+}
+
+/// `values` stacked along a new axis (each unsqueezed, then concatenated).
+Value stack(GraphImporter &gi, ArrayRef<Value> values, int64_t axis) {
+  SmallVector<Value> parts;
+  for (Value v : values)
+    parts.push_back(unsqueezeAt(gi, v, {axis}));
+  if (parts.size() == 1)
+    return parts[0];
+  return gi.create1("concat", parts,
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+}
+
+/// Loop with a trip count and condition known at compile time, unrolled
+/// (up to kMaxUnroll iterations): the body's condition output must fold to
+/// a constant in every iteration.
+void convertLoop(GraphImporter &gi, const Node &n) {
+  const onnx::GraphProto &body = graphAttr(n, "body");
+  Value tripV = gi.optionalInput(n, 0), condV = gi.optionalInput(n, 1);
+  std::optional<int64_t> trip;
+  if (tripV) {
+    trip = knownScalar(tripV);
+    if (!trip)
+      throw NodeError{"the trip count M must be known at compile time (a "
+                      "run-time trip count is not supported yet)"};
+  }
+  auto known = [&](Value c, StringRef what) {
+    auto k = knownScalar(c);
+    if (!k)
+      throw NodeError{what.str() + " must be known at compile time "
+                                   "(data-dependent termination is not "
+                                   "supported yet)"};
+    return *k != 0;
+  };
+  bool go = condV ? known(condV, "the condition") : true;
+  if (!trip && !condV)
+    throw NodeError{"a loop without a trip count or a condition never ends"};
+  if (trip && *trip > kMaxUnroll)
+    throw NodeError{"the trip count " + std::to_string(*trip) +
+                    " exceeds the unroll limit of " +
+                    std::to_string(kMaxUnroll)};
+  int64_t numCarried = n.input_size() - 2;
+  if (numCarried < 0)
+    throw NodeError{"expects the inputs M and cond (either may be empty)"};
+  SmallVector<Value> carried;
+  for (int64_t i = 0; i < numCarried; ++i)
+    carried.push_back(gi.input(n, 2 + i));
+  int64_t numScans = body.output_size() - 1 - numCarried;
+  if (numScans < 0 || body.input_size() != 2 + numCarried)
+    throw NodeError{"the body must take 2 + " + std::to_string(numCarried) +
+                    " inputs and return at least 1 + " +
+                    std::to_string(numCarried) + " outputs"};
+  Type i1 = gi.b.getI1Type();
+  InitCache inits;
+  SmallVector<SmallVector<Value>> scans(numScans);
+  for (int64_t i = 0; go && (!trip || i < *trip); ++i) {
+    if (i == kMaxUnroll)
+      throw NodeError{"the loop runs more than the unroll limit of " +
+                      std::to_string(kMaxUnroll) + " iterations"};
+    SmallVector<Value> args = {gi.constI64({i}, /*scalar=*/true),
+                               scalarOf(gi, i1, 1)};
+    args.append(carried);
+    SmallVector<Value> outs = inlineGraph(gi, body, args, "body", &inits);
+    go = known(outs[0], "the body's condition output");
+    carried.assign(outs.begin() + 1, outs.begin() + 1 + numCarried);
+    for (int64_t k = 0; k < numScans; ++k)
+      scans[k].push_back(outs[1 + numCarried + k]);
+  }
+  SmallVector<Value> results(carried);
+  for (auto &s : scans) {
+    if (s.empty())
+      throw NodeError{"a loop that runs no iteration cannot give its scan "
+                      "outputs a type"};
+    results.push_back(stack(gi, s, 0));
+  }
+  gi.setOutputs(n, results);
+}
+
+/// Runs a Scan body over `xs`, one step per element of each input's scan
+/// axis, threading `state`; returns each step's scan outputs.
+SmallVector<SmallVector<Value>>
+unrollScan(GraphImporter &gi, const onnx::GraphProto &body,
+           SmallVector<Value> &state, ArrayRef<Value> xs,
+           ArrayRef<int64_t> axes, ArrayRef<int64_t> dirs, int64_t numOut) {
+  int64_t len = -1;
+  for (auto [j, x] : llvm::enumerate(xs)) {
+    auto t = typeOf(x);
+    if (t.isDynamicDim(axes[j]))
+      throw NodeError{"scan input #" + std::to_string(j) +
+                      " needs a static length on its scan axis (a dynamic "
+                      "sequence length is not supported yet)"};
+    int64_t l = t.getDimSize(axes[j]);
+    if (len >= 0 && l != len)
+      throw NodeError{"the scan inputs have different lengths"};
+    len = l;
+  }
+  if (len > kMaxUnroll)
+    throw NodeError{"the sequence length " + std::to_string(len) +
+                    " exceeds the unroll limit of " +
+                    std::to_string(kMaxUnroll)};
+  if (len == 0 && numOut > 0)
+    throw NodeError{"an empty scan cannot give its scan outputs a type"};
+  int64_t numState = state.size();
+  SmallVector<SmallVector<Value>> outs(numOut);
+  InitCache inits;
+  for (int64_t t = 0; t < len; ++t) {
+    SmallVector<Value> args(state);
+    for (auto [j, x] : llvm::enumerate(xs))
+      args.push_back(takeAxis(gi, x, axes[j], dirs[j] ? len - 1 - t : t));
+    SmallVector<Value> res = inlineGraph(gi, body, args, "body", &inits);
+    state.assign(res.begin(), res.begin() + numState);
+    for (int64_t k = 0; k < numOut; ++k)
+      outs[k].push_back(res[numState + k]);
+  }
+  return outs;
+}
+
+/// Scan over a static sequence length, unrolled (up to kMaxUnroll steps).
+/// Opset 8's form, with a leading batch axis on every input and output,
+/// unrolls over the batch too; its sequence_lens must be absent or all
+/// equal to the sequence length.
+void convertScan(GraphImporter &gi, const Node &n) {
+  const onnx::GraphProto &body = graphAttr(n, "body");
+  bool batched = gi.opset < 9;
+  int64_t first = batched ? 1 : 0;
+  int64_t numIn = attrInt(n, "num_scan_inputs", -1);
+  int64_t numState = n.input_size() - first - numIn;
+  if (numIn < 1 || numState < 0)
+    throw NodeError{"num_scan_inputs must be in [1, number of inputs]"};
+  int64_t numOut = body.output_size() - numState;
+  if (numOut < 0 || body.input_size() != numState + numIn)
+    throw NodeError{"the body must take " + std::to_string(numState + numIn) +
+                    " inputs and return at least " + std::to_string(numState) +
+                    " outputs"};
+  auto list = [&](StringRef name, int64_t count) {
+    SmallVector<int64_t> v =
+        attrInts(n, name).value_or(SmallVector<int64_t>(count, 0));
+    if ((int64_t)v.size() != count)
+      throw NodeError{name.str() + " must have " + std::to_string(count) +
+                      " values"};
+    return v;
+  };
+  SmallVector<Value> state, xs;
+  for (int64_t i = 0; i < numState; ++i)
+    state.push_back(gi.input(n, first + i));
+  for (int64_t j = 0; j < numIn; ++j)
+    xs.push_back(gi.input(n, first + numState + j));
+
+  if (batched) {
+    SmallVector<int64_t> dirs = list("directions", numIn);
+    SmallVector<int64_t> axes(numIn, 0);
+    int64_t batch = -1;
+    for (Value v : llvm::concat<Value>(state, xs)) {
+      auto t = typeOf(v);
+      if (t.getRank() < 1 || t.isDynamicDim(0) ||
+          (batch >= 0 && t.getDimSize(0) != batch))
+        throw NodeError{"every input needs the same static batch size"};
+      batch = t.getDimSize(0);
+    }
+    if (Value lens = gi.optionalInput(n, 0)) {
+      auto v = lop::getKnownIntValues(lens);
+      int64_t len = typeOf(xs[0]).getRank() > 1 ? typeOf(xs[0]).getDimSize(1)
+                                                : ShapedType::kDynamic;
+      if (!v || llvm::any_of(*v, [&](int64_t l) { return l != len; }))
+        throw NodeError{"sequence_lens must be absent or a constant equal to "
+                        "the sequence length"};
+    }
+    if (batch > kMaxUnroll)
+      throw NodeError{"the batch size " + std::to_string(batch) +
+                      " exceeds the unroll limit of " +
+                      std::to_string(kMaxUnroll)};
+    SmallVector<SmallVector<Value>> finals(numState), stacked(numOut);
+    for (int64_t b = 0; b < batch; ++b) {
+      SmallVector<Value> st, x;
+      for (Value v : state)
+        st.push_back(takeAxis(gi, v, 0, b));
+      for (Value v : xs)
+        x.push_back(takeAxis(gi, v, 0, b));
+      auto outs = unrollScan(gi, body, st, x, axes, dirs, numOut);
+      for (int64_t i = 0; i < numState; ++i)
+        finals[i].push_back(st[i]);
+      for (int64_t k = 0; k < numOut; ++k)
+        stacked[k].push_back(stack(gi, outs[k], 0));
+    }
+    SmallVector<Value> results;
+    for (auto &v : llvm::concat<SmallVector<Value>>(finals, stacked))
+      results.push_back(stack(gi, v, 0));
+    gi.setOutputs(n, results);
+    return;
+  }
+
+  SmallVector<int64_t> inAxes = list("scan_input_axes", numIn),
+                       inDirs = list("scan_input_directions", numIn),
+                       outAxes = list("scan_output_axes", numOut),
+                       outDirs = list("scan_output_directions", numOut);
+  for (auto [j, x] : llvm::enumerate(xs))
+    inAxes[j] =
+        normAxis(inAxes[j], typeOf(x).getRank(), "scan_input_axes value");
+  auto outs = unrollScan(gi, body, state, xs, inAxes, inDirs, numOut);
+  SmallVector<Value> results(state);
+  for (int64_t k = 0; k < numOut; ++k) {
+    if (outDirs[k])
+      std::reverse(outs[k].begin(), outs[k].end());
+    int64_t rank = typeOf(outs[k][0]).getRank() + 1;
+    results.push_back(stack(
+        gi, outs[k], normAxis(outAxes[k], rank, "scan_output_axes value")));
+  }
+  gi.setOutputs(n, results);
+}
+
+Value castTo(GraphImporter &gi, Value x, Type elem) {
+  if (elemOf(x) == elem)
+    return x;
+  return gi.create1("cast", {x}, {named(gi, "to", TypeAttr::get(elem))});
+}
+
+/// OneHot as where(indices == range(depth), on, off); the depth is a
+/// constant or, when fed at run time, the declared output's size on `axis`.
+void convertOneHot(GraphImporter &gi, const Node &n) {
+  Value idx = gi.input(n, 0), depthV = gi.input(n, 1), vals = gi.input(n, 2);
+  auto it = typeOf(idx);
+  int64_t rank = it.getRank() + 1;
+  int64_t axis = normAxis(attrInt(n, "axis", -1), rank);
+  int64_t depth = -1;
+  if (auto k = knownScalar(depthV))
+    depth = *k;
+  else if (auto f = lop::getConstantFloatValues(depthV); f && f->size() == 1)
+    depth = (int64_t)(*f)[0];
+  else if (auto t = declaredFor(gi, n, 0); t && t.getRank() == rank)
+    depth = t.getDimSize(axis);
+  if (depth < 1)
+    throw NodeError{"depth must be a positive constant, or the output must "
+                    "be declared with a static shape"};
+  if (depth > (int64_t(1) << 24))
+    throw NodeError{"depth " + std::to_string(depth) + " is too large"};
+  if (staticNumel(vals) != 2)
+    throw NodeError{"values must hold two elements [off, on]"};
+  Type i64 = gi.b.getI64Type();
+  idx = castTo(gi, idx, i64);
+  Value d = scalarOf(gi, i64, depth);
+  idx = sel(gi, bin(gi, "less", idx, scalarOf(gi, i64, 0)),
+            bin(gi, "add", idx, d), idx);
+  SmallVector<double> range;
+  for (int64_t i = 0; i < depth; ++i)
+    range.push_back(i);
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = depth;
+  Value hot = bin(gi, "equal", unsqueezeAt(gi, idx, {axis}),
+                  constOf(gi, i64, shape, range));
+  Value flat = reshapeTo(gi, vals, {2});
+  Value off = reshapeTo(gi, sliceAxis(gi, flat, 0, 0, 1), {});
+  Value on = reshapeTo(gi, sliceAxis(gi, flat, 0, 1, 2), {});
+  single(gi, n, sel(gi, hot, on, off));
+}
+
+/// GatherND on static shapes: the index tuples become linear indices into
+/// the data with its indexed (and batch) axes flattened, then one Gather.
+void convertGatherND(GraphImporter &gi, const Node &n) {
+  Value data = gi.input(n, 0), idx = gi.input(n, 1);
+  auto dt = typeOf(data), it = typeOf(idx);
+  if (!dt.hasStaticShape() || !it.hasStaticShape())
+    throw NodeError{"GatherND needs static shapes"};
+  int64_t b = attrInt(n, "batch_dims", 0);
+  int64_t r = dt.getRank(), q = it.getRank();
+  if (q < 1 || b < 0 || b >= std::min(r, q))
+    throw NodeError{"batch_dims must be less than the ranks of data and "
+                    "indices"};
+  int64_t k = it.getDimSize(q - 1);
+  if (k < 1 || b + k > r)
+    throw NodeError{"the index tuples are longer than data's rank minus "
+                    "batch_dims"};
+  for (int64_t i = 0; i < b; ++i)
+    if (dt.getDimSize(i) != it.getDimSize(i))
+      throw NodeError{"data and indices differ on batch axis " +
+                      std::to_string(i)};
+  Type i64 = gi.b.getI64Type();
+  idx = castTo(gi, idx, i64);
+  SmallVector<double> dims, strides(k);
+  int64_t inner = 1;
+  for (int64_t j = k - 1; j >= 0; --j) {
+    strides[j] = inner;
+    inner *= dt.getDimSize(b + j);
+  }
+  for (int64_t j = 0; j < k; ++j)
+    dims.push_back(dt.getDimSize(b + j));
+  idx = sel(gi, bin(gi, "less", idx, scalarOf(gi, i64, 0)),
+            bin(gi, "add", idx, constOf(gi, i64, {k}, dims)), idx);
+  Value lin = reduceOp(gi, "reduce_sum",
+                       bin(gi, "mul", idx, constOf(gi, i64, {k}, strides)),
+                       {q - 1}, false);
+  int64_t batch = 1;
+  for (int64_t i = 0; i < b; ++i)
+    batch *= dt.getDimSize(i);
+  if (b > 0) {
+    // Each batch entry's offset, broadcast over the index axes.
+    SmallVector<double> offs;
+    for (int64_t i = 0; i < batch; ++i)
+      offs.push_back(i * inner);
+    SmallVector<int64_t> shape(it.getShape().take_front(b));
+    shape.append(q - 1 - b, 1);
+    lin = bin(gi, "add", lin, constOf(gi, i64, shape, offs));
+  }
+  SmallVector<int64_t> flatShape = {batch * inner};
+  llvm::append_range(flatShape, dt.getShape().drop_front(b + k));
+  single(gi, n,
+         gi.create1("gather", {reshapeTo(gi, data, flatShape), lin},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(0))}));
+}
+
+/// ReverseSequence as GatherElements along the time axis with indices
+/// len - 1 - t below each sequence's length and t beyond it.
+void convertReverseSequence(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), lens = gi.input(n, 1);
+  auto xt = typeOf(x);
+  if (!xt.hasStaticShape() || xt.getRank() < 2)
+    throw NodeError{"ReverseSequence needs a static shape of rank >= 2"};
+  int64_t rank = xt.getRank();
+  int64_t timeAxis = normAxis(attrInt(n, "time_axis", 0), rank, "time_axis");
+  int64_t batchAxis = normAxis(attrInt(n, "batch_axis", 1), rank, "batch_axis");
+  if (timeAxis == batchAxis)
+    throw NodeError{"time_axis and batch_axis must differ"};
+  int64_t steps = xt.getDimSize(timeAxis), batch = xt.getDimSize(batchAxis);
+  if (typeOf(lens).getRank() != 1 || staticNumel(lens) != batch)
+    throw NodeError{"sequence_lens must have one value per batch entry"};
+  Type i64 = gi.b.getI64Type();
+  SmallVector<int64_t> tShape(rank, 1), lShape(rank, 1);
+  tShape[timeAxis] = steps;
+  lShape[batchAxis] = batch;
+  SmallVector<double> t;
+  for (int64_t i = 0; i < steps; ++i)
+    t.push_back(i);
+  Value tv = constOf(gi, i64, tShape, t);
+  Value lv = reshapeTo(gi, castTo(gi, lens, i64), lShape);
+  Value rev = bin(gi, "sub", bin(gi, "sub", lv, scalarOf(gi, i64, 1)), tv);
+  Value index = sel(gi, bin(gi, "less", tv, lv), rev, tv);
+  index = gi.create1("expand", {index, gi.constI64(xt.getShape())});
+  single(gi, n,
+         gi.create1("gather_elements", {x, index},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(timeAxis))}));
+}
+
+/// Det of [..., n, n] for n <= 4 as the Leibniz sum over permutations.
+void convertDet(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  requireFloat(x);
+  auto xt = typeOf(x);
+  int64_t r = xt.getRank();
+  if (r < 2 || xt.isDynamicDim(r - 1) || xt.isDynamicDim(r - 2) ||
+      xt.getDimSize(r - 1) != xt.getDimSize(r - 2))
+    throw NodeError{"expects [..., n, n] with a static n"};
+  int64_t size = xt.getDimSize(r - 1);
+  if (size < 1 || size > 4)
+    throw NodeError{"Det of " + std::to_string(size) + "x" +
+                    std::to_string(size) +
+                    " matrices is not supported yet (up to 4x4)"};
+  SmallVector<SmallVector<Value>> e(size);
+  for (int64_t i = 0; i < size; ++i) {
+    Value row = takeAxis(gi, x, r - 2, i);
+    for (int64_t j = 0; j < size; ++j)
+      e[i].push_back(takeAxis(gi, row, r - 2, j));
+  }
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, size));
+  Value sum;
+  do {
+    int64_t inversions = 0;
+    for (int64_t i = 0; i < size; ++i)
+      for (int64_t j = i + 1; j < size; ++j)
+        inversions += perm[i] > perm[j];
+    Value term = e[0][perm[0]];
+    for (int64_t i = 1; i < size; ++i)
+      term = bin(gi, "mul", term, e[i][perm[i]]);
+    if (!sum)
+      sum = inversions % 2 ? un(gi, "neg", term) : term;
+    else
+      sum = bin(gi, inversions % 2 ? "sub" : "add", sum, term);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  single(gi, n, sum);
+}
+
+/// Compress with a condition known at compile time: a Gather of the kept
+/// positions along the axis (of the flattened input without one).
+void convertCompress(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), cond = gi.input(n, 1);
+  auto c = lop::getKnownIntValues(cond);
+  if (!c || llvm::any_of(*c, ShapedType::isDynamic))
+    throw NodeError{"the condition must be known at compile time (a run-time "
+                    "condition gives a data-dependent shape)"};
+  int64_t axis = 0;
+  if (findAttr(n, "axis")) {
+    axis = normAxis(attrInt(n, "axis", 0), typeOf(x).getRank());
+  } else {
+    if (!typeOf(x).hasStaticShape())
+      throw NodeError{"Compress without an axis needs a static shape"};
+    x = reshapeTo(gi, x, {typeOf(x).getNumElements()});
+  }
+  int64_t len = typeOf(x).getDimSize(axis);
+  if (ShapedType::isDynamic(len) || (int64_t)c->size() > len)
+    throw NodeError{"the condition is longer than the input along the axis"};
+  SmallVector<int64_t> keep;
+  for (auto [i, v] : llvm::enumerate(*c))
+    if (v)
+      keep.push_back(i);
+  single(gi, n,
+         gi.create1("gather", {x, gi.constI64(keep)},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -1779,6 +3022,24 @@ const llvm::StringMap<Converter> &converters() {
     t["Resize"] = convertResize;
     t["QuantizeLinear"] = convertQuantize;
     t["DequantizeLinear"] = convertDequantize;
+    t["RNN"] = [](GraphImporter &gi, const Node &n) {
+      convertRecurrent(gi, n, "RNN");
+    };
+    t["GRU"] = [](GraphImporter &gi, const Node &n) {
+      convertRecurrent(gi, n, "GRU");
+    };
+    t["LSTM"] = [](GraphImporter &gi, const Node &n) {
+      convertRecurrent(gi, n, "LSTM");
+    };
+    t["Einsum"] = convertEinsum;
+    t["If"] = convertIf;
+    t["Loop"] = convertLoop;
+    t["Scan"] = convertScan;
+    t["OneHot"] = convertOneHot;
+    t["GatherND"] = convertGatherND;
+    t["ReverseSequence"] = convertReverseSequence;
+    t["Det"] = convertDet;
+    t["Compress"] = convertCompress;
     addCoverageConverters(t);
     return t;
   }();

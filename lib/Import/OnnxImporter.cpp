@@ -24,6 +24,7 @@
 #include <onnx/defs/parser.h>
 
 #include <cstring>
+#include <functional>
 
 using namespace mlir;
 using namespace lopper;
@@ -576,15 +577,32 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
     return node.name().empty() ? "#" + std::to_string(i)
                                : "'" + node.name() + "'";
   };
+  // Subgraphs (If, Loop, Scan bodies) are searched too; their nodes are
+  // named with the attribute and node that hold them.
   std::vector<std::string> unsupported;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const auto &node = graph.node(i);
-    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!defaultDomain || !isSupported(node.op_type()))
-      unsupported.push_back(label(i) + " (" +
-                            (defaultDomain ? "" : node.domain() + ".") +
-                            node.op_type() + ")");
-  }
+  std::function<void(const onnx::GraphProto &, const std::string &)> scan =
+      [&](const onnx::GraphProto &g, const std::string &where) {
+        for (int i = 0; i < g.node_size(); ++i) {
+          const auto &node = g.node(i);
+          std::string name = node.name().empty() ? "#" + std::to_string(i)
+                                                 : "'" + node.name() + "'";
+          bool defaultDomain =
+              node.domain().empty() || node.domain() == "ai.onnx";
+          if (!defaultDomain || !isSupported(node.op_type()))
+            unsupported.push_back(name + " (" +
+                                  (defaultDomain ? "" : node.domain() + ".") +
+                                  node.op_type() + ")" + where);
+          for (const auto &a : node.attribute()) {
+            std::string in = " in " + a.name() + " of node " + name + " (" +
+                             node.op_type() + ")" + where;
+            if (a.has_g())
+              scan(a.g(), in);
+            for (const auto &sub : a.graphs())
+              scan(sub, in);
+          }
+        }
+      };
+  scan(graph, "");
   if (!unsupported.empty()) {
     std::string msg = fileName + ": " + std::to_string(unsupported.size()) +
                       " unsupported op" + (unsupported.size() > 1 ? "s" : "") +

@@ -9,7 +9,8 @@ Bound (issue 3): relative L2 error <= 1e-5 and max abs error <= 1e-4 times
 the largest reference magnitude, for every output, at two input sizes per
 model from one artifact, which keeps batch and sequence dynamic: batch 1, 3
 and 16; BERT-style models at (batch, sequence) (1, 16), (3, 77), (16, 128)
-and (1, 128).
+and (1, 128). The recurrent models (torch nn.LSTM and nn.GRU, which Lopper
+unrolls over time) have a dynamic batch and a static sequence length.
 
 The reference is onnxruntime with all graph optimizations. Two correct fp32
 implementations differ by rounding, and on deep models that difference can
@@ -41,9 +42,11 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLED = os.path.join(HERE, "models", "example-cnn.onnx")
 TIERS = {
-    "default": ["example-cnn", "resnet18", "mobilenet_v2", "bert_2layer"],
+    "default": ["example-cnn", "resnet18", "mobilenet_v2", "bert_2layer",
+                "lstm_small", "gru_small"],
     "full": ["example-cnn", "resnet18", "resnet50", "mobilenet_v2",
-             "efficientnet_b0", "vit_b_16", "bert_encoder", "bert_2layer"],
+             "efficientnet_b0", "vit_b_16", "bert_encoder", "bert_2layer",
+             "lstm_small", "gru_small"],
 }
 REL_L2 = 1e-5
 MAX_ABS_REL = 1e-4

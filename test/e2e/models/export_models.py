@@ -124,9 +124,35 @@ CALIBRATION_BATCH = 8
 
 TORCHVISION_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
                       "vit_b_16"]
-ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS)
+
+
+class Recurrent(nn.Module):
+    """nn.LSTM or nn.GRU returning every output (Y, and Y_h / Y_c)."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__()
+        self.rnn = getattr(nn, cell)(**kwargs)
+
+    def forward(self, x):
+        y, state = self.rnn(x)
+        if isinstance(state, tuple):
+            return (y,) + state
+        return y, state
+
+
+# name: (cell, constructor arguments, sequence length, input size). The
+# batch axis is dynamic, the sequence length static: Lopper unrolls recurrent
+# layers over a static sequence length.
+RNN_CONFIGS = {
+    "lstm_small": ("LSTM", dict(input_size=8, hidden_size=16, num_layers=2,
+                                bidirectional=True, batch_first=True), 5, 8),
+    "gru_small": ("GRU", dict(input_size=8, hidden_size=12, batch_first=True),
+                  6, 8),
+}
+ALL_MODELS = TORCHVISION_MODELS + list(BERT_CONFIGS) + list(RNN_CONFIGS)
 TIERS = {
-    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer"],
+    "default": ["resnet18", "mobilenet_v2", "bert_small", "bert_2layer",
+                "lstm_small", "gru_small"],
     "full": ALL_MODELS,
 }
 
@@ -186,6 +212,23 @@ def build(name, condition=True):
         config = {"layers": layers, "hidden": hidden, "heads": heads,
                   "ffn": ffn, "vocab": BERT_VOCAB, "max_positions": 512}
         return model, (ids, mask), inputs, outputs, config
+
+    if name in RNN_CONFIGS:
+        cell, kwargs, seq, size = RNN_CONFIGS[name]
+        model = Recurrent(cell, **kwargs)
+        x = torch.randn(EXPORT_BATCH, seq, size)
+        inputs = [{"name": "input", "shape": ["batch", seq, size],
+                   "dtype": "float32"}]
+        dirs = 2 if kwargs.get("bidirectional") else 1
+        state = [kwargs.get("num_layers", 1) * dirs, "batch",
+                 kwargs["hidden_size"]]
+        outputs = [{"name": "output", "dtype": "float32",
+                    "shape": ["batch", seq, dirs * kwargs["hidden_size"]]},
+                   {"name": "h_n", "dtype": "float32", "shape": state}]
+        if cell == "LSTM":
+            outputs.append({"name": "c_n", "dtype": "float32",
+                            "shape": state})
+        return model, (x,), inputs, outputs, {"cell": cell, **kwargs}
 
     import torchvision
     ctor = getattr(torchvision.models, name)
