@@ -258,11 +258,12 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           ops.push_back(dimMap[v]);
         rule = broadcastDims(ops, eq);
       })
-      .Case<ConvOp, MaxPoolOp, AveragePoolOp>([&](Operation *) {
-        PolyVec d = res[0];
-        d[0] = in(0)[0];
-        rule = d;
-      })
+      .Case<ConvOp, ConvTransposeOp, MaxPoolOp, AveragePoolOp>(
+          [&](Operation *) {
+            PolyVec d = res[0];
+            d[0] = in(0)[0];
+            rule = d;
+          })
       .Case<GlobalAveragePoolOp, GlobalMaxPoolOp>([&](Operation *) {
         PolyVec d = res[0];
         d[0] = in(0)[0];

@@ -777,6 +777,36 @@ static LogicalResult inferPool(MLIRContext *, Loc loc, A a, Types &t) {
                      a.getPads(), a.getDilations(), a.getCeilMode(), t);
 }
 template <typename A>
+static LogicalResult inferMaxPoolIndices(MLIRContext *ctx, Loc loc, A a,
+                                         Types &t) {
+  if (failed(inferPool(ctx, loc, a, t)))
+    return failure();
+  auto r = cast<RankedTensorType>(t.back());
+  t.back() = r.clone(IntegerType::get(ctx, 64));
+  return success();
+}
+template <typename A>
+static LogicalResult inferGridSample(MLIRContext *, Loc loc, A a, Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto g = dyn_cast<RankedTensorType>(a.getGrid().getType());
+  if (!x || !g || x.getRank() < 3 || g.getRank() != x.getRank() ||
+      (!g.isDynamicDim(g.getRank() - 1) &&
+       g.getDimSize(g.getRank() - 1) != x.getRank() - 2))
+    return emitOptionalError(loc, "grid_sample needs input [N, C, D...] and "
+                                  "grid [N, O..., spatial rank]");
+  if (a.getMode() != "linear" && a.getMode() != "nearest" &&
+      a.getMode() != "cubic")
+    return emitOptionalError(loc, "unknown grid_sample mode ", a.getMode());
+  if (a.getPaddingMode() != "zeros" && a.getPaddingMode() != "border" &&
+      a.getPaddingMode() != "reflection")
+    return emitOptionalError(loc, "unknown padding_mode ", a.getPaddingMode());
+  SmallVector<int64_t> out{x.getDimSize(0), x.getDimSize(1)};
+  for (int64_t i = 1; i + 1 < g.getRank(); ++i)
+    out.push_back(g.getDimSize(i));
+  t.push_back(RankedTensorType::get(out, x.getElementType()));
+  return success();
+}
+template <typename A>
 static LogicalResult inferGlobalPool(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::globalPool(loc, a.getInput(), t);
 }
