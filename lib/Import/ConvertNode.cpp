@@ -1739,9 +1739,335 @@ void convertGridSample(GraphImporter &gi, const Node &n) {
                            gi.b.getBoolAttr(attrInt(n, "align_corners", 0)))}));
 }
 
+void convertRoiAlign(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), rois = gi.input(n, 1), batch = gi.input(n, 2);
+  std::string mode = attrString(n, "mode", "avg");
+  if (mode != "avg" && mode != "max")
+    throw NodeError{"mode must be avg or max, got '" + mode + "'"};
+  std::string ctm =
+      attrString(n, "coordinate_transformation_mode",
+                 gi.opset < 16 ? "output_half_pixel" : "half_pixel");
+  if (ctm != "half_pixel" && ctm != "output_half_pixel")
+    throw NodeError{"unknown coordinate_transformation_mode '" + ctm + "'"};
+  int64_t oh = attrInt(n, "output_height", 1),
+          ow = attrInt(n, "output_width", 1);
+  int64_t ratio = attrInt(n, "sampling_ratio", 0);
+  if (oh < 1 || ow < 1 || ratio < 0)
+    throw NodeError{"output_height and output_width must be >= 1 and "
+                    "sampling_ratio >= 0"};
+  if (typeOf(x).getRank() != 4 || typeOf(rois).getRank() != 2 ||
+      typeOf(batch).getRank() != 1)
+    throw NodeError{"expects X [N, C, H, W], rois [R, 4] and batch_indices "
+                    "[R]"};
+  single(gi, n,
+         gi.create1(
+             "roi_align", {x, rois, batch},
+             {named(gi, "mode", gi.b.getStringAttr(mode)),
+              named(gi, "output_height", gi.b.getI64IntegerAttr(oh)),
+              named(gi, "output_width", gi.b.getI64IntegerAttr(ow)),
+              named(gi, "sampling_ratio", gi.b.getI64IntegerAttr(ratio)),
+              named(gi, "spatial_scale",
+                    gi.b.getF32FloatAttr(attrFloat(n, "spatial_scale", 1.0f))),
+              named(gi, "half_pixel", gi.b.getBoolAttr(ctm == "half_pixel"))}));
+}
+
+void convertDeformConv(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), w = gi.input(n, 1), offset = gi.input(n, 2);
+  Value bias = gi.optionalInput(n, 3), mask = gi.optionalInput(n, 4);
+  auto xt = typeOf(x), wt = typeOf(w), ot = typeOf(offset);
+  if (xt.getRank() != 4 || wt.getRank() != 4 || ot.getRank() != 4)
+    throw NodeError{"only 2-D DeformConv is supported yet"};
+  if (!wt.hasStaticShape() || !ot.hasStaticShape())
+    throw NodeError{"the weight and offset need static shapes"};
+  auto kernel = kernelOf(n, wt);
+  if (kernel.size() != 2 || kernel[0] != wt.getDimSize(2) ||
+      kernel[1] != wt.getDimSize(3))
+    throw NodeError{"kernel_shape does not match the weight"};
+  auto strides = intsOr(n, "strides", 2, 1);
+  auto dilations = intsOr(n, "dilations", 2, 1);
+  checkWindow(kernel, strides, dilations);
+  auto pads = intsOr(n, "pads", 4, 0);
+  int64_t group = attrInt(n, "group", 1), og = attrInt(n, "offset_group", 1);
+  int64_t M = wt.getDimSize(0), K = kernel[0] * kernel[1];
+  if (group < 1 || og < 1 || M % group ||
+      (!xt.isDynamicDim(1) &&
+       (xt.getDimSize(1) != wt.getDimSize(1) * group || xt.getDimSize(1) % og)))
+    throw NodeError{"channels do not fit group and offset_group"};
+  if (ot.getDimSize(1) != og * 2 * K)
+    throw NodeError{"offset has " + std::to_string(ot.getDimSize(1)) +
+                    " channels, expected offset_group * 2 * kH * kW = " +
+                    std::to_string(og * 2 * K)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = xt.getDimSize(2 + i);
+    int64_t ext = (kernel[i] - 1) * dilations[i] + 1;
+    if (!ShapedType::isDynamic(in) &&
+        ot.getDimSize(2 + i) !=
+            (in + pads[i] + pads[i + 2] - ext) / strides[i] + 1)
+      throw NodeError{"offset's spatial sizes do not match the output"};
+  }
+  Type e = elemOf(x);
+  if (!bias)
+    bias = filled(gi, e, 0.0, {M});
+  if (!mask)
+    mask =
+        filled(gi, e, 1.0,
+               {ot.getDimSize(0), og * K, ot.getDimSize(2), ot.getDimSize(3)});
+  single(gi, n,
+         gi.create1("deform_conv", {x, w, offset, bias, mask},
+                    {named(gi, "strides", i64s(gi, strides)),
+                     named(gi, "pads", i64s(gi, pads)),
+                     named(gi, "dilations", i64s(gi, dilations)),
+                     named(gi, "group", gi.b.getI64IntegerAttr(group)),
+                     named(gi, "offset_group", gi.b.getI64IntegerAttr(og))}));
+}
+
+/// `y` with `before` and `after` zeros on `axis` (static shape), as a concat
+/// (the CPU code generator has no Pad yet).
+Value zeroPadAxis(GraphImporter &gi, Value y, int64_t axis, int64_t before,
+                  int64_t after) {
+  auto yt = typeOf(y);
+  SmallVector<Value> parts;
+  auto zeros = [&](int64_t k) {
+    SmallVector<int64_t> shape(yt.getShape());
+    shape[axis] = k;
+    parts.push_back(filled(gi, yt.getElementType(), 0.0, shape));
+  };
+  if (before > 0)
+    zeros(before);
+  parts.push_back(y);
+  if (after > 0)
+    zeros(after);
+  if (parts.size() == 1)
+    return y;
+  return gi.create1("concat", parts,
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+}
+
+/// Col2Im as a ConvTranspose: the columns [N, C * prod(block), L] viewed as
+/// [N, C * prod(block), L1, L2...] (the block grid), with a one-hot weight
+/// [C * prod(block), 1, block...] in C groups, scatter-add each column entry
+/// to its image position. image_shape and block_shape must be known at
+/// compile time.
+void convertCol2Im(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto image = constInts(gi.input(n, 1), "image_shape");
+  auto block = constInts(gi.input(n, 2), "block_shape");
+  size_t sp = image.size();
+  auto xt = typeOf(x);
+  if (sp < 1 || block.size() != sp)
+    throw NodeError{"image_shape and block_shape need one value per spatial "
+                    "axis"};
+  if (xt.getRank() != 3 || xt.isDynamicDim(1) || xt.isDynamicDim(2))
+    throw NodeError{"expects input [N, C * prod(block_shape), L] with static "
+                    "C and L"};
+  if (!elemOf(x).isF32())
+    throw NodeError{"only fp32 Col2Im is supported yet"};
+  auto strides = intsOr(n, "strides", sp, 1);
+  auto dilations = intsOr(n, "dilations", sp, 1);
+  auto pads = intsOr(n, "pads", 2 * sp, 0);
+  checkWindow(block, strides, dilations);
+  int64_t K = 1;
+  for (int64_t b : block)
+    K *= b;
+  if (xt.getDimSize(1) % K)
+    throw NodeError{"input channels are not a multiple of prod(block_shape)"};
+  int64_t C = xt.getDimSize(1) / K, L = 1;
+  SmallVector<int64_t> grid, outPad;
+  for (size_t i = 0; i < sp; ++i) {
+    int64_t ext = (block[i] - 1) * dilations[i] + 1;
+    int64_t span = image[i] + pads[i] + pads[i + sp] - ext;
+    if (image[i] < 1 || span < 0)
+      throw NodeError{"the block does not fit the padded image on axis " +
+                      std::to_string(i)};
+    grid.push_back(span / strides[i] + 1);
+    outPad.push_back(span % strides[i]);
+    L *= grid.back();
+  }
+  if (L != xt.getDimSize(2))
+    throw NodeError{"L is " + std::to_string(xt.getDimSize(2)) +
+                    ", the block grid has " + std::to_string(L) + " blocks"};
+  SmallVector<int64_t> shape{xt.isDynamicDim(0) ? -1 : xt.getDimSize(0), C * K};
+  shape.append(grid);
+  SmallVector<int64_t> wShape{C * K, 1};
+  wShape.append(block);
+  SmallVector<float> w(C * K * K, 0.0f);
+  for (int64_t r = 0; r < C * K; ++r)
+    w[r * K + r % K] = 1.0f;
+  Value weight = gi.constant(DenseElementsAttr::get(
+      RankedTensorType::get(wShape, gi.b.getF32Type()), ArrayRef<float>(w)));
+  Value cols = reshapeTo(gi, x, shape);
+  single(gi, n,
+         gi.create1("conv_transpose", {cols, weight},
+                    {named(gi, "output_padding", i64s(gi, outPad)),
+                     named(gi, "strides", i64s(gi, strides)),
+                     named(gi, "pads", i64s(gi, pads)),
+                     named(gi, "dilations", i64s(gi, dilations)),
+                     named(gi, "group", gi.b.getI64IntegerAttr(C)),
+                     named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))}));
+}
+
+/// CenterCropPad: per axis a centered slice (larger input) or a centered
+/// zero pad (smaller); the target shape must be known at compile time.
+void convertCenterCropPad(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  int64_t r = xt.getRank();
+  auto shape = constInts(gi.input(n, 1), "shape");
+  SmallVector<int64_t> axes;
+  if (auto a = attrInts(n, "axes")) {
+    for (int64_t v : *a)
+      axes.push_back(normAxis(v, r, "axes value"));
+    if (normAxes(axes, r).size() != axes.size())
+      throw NodeError{"axes repeat an axis"};
+  } else {
+    for (int64_t i = 0; i < r; ++i)
+      axes.push_back(i);
+  }
+  if (shape.size() != axes.size())
+    throw NodeError{"shape has " + std::to_string(shape.size()) +
+                    " values for " + std::to_string(axes.size()) + " axes"};
+  SmallVector<int64_t> starts, ends, sliced, pads(2 * r, 0);
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    int64_t in = xt.getDimSize(a), want = shape[i];
+    if (ShapedType::isDynamic(in))
+      throw NodeError{"CenterCropPad needs static sizes on its axes"};
+    if (want < 0)
+      throw NodeError{"shape values must be >= 0"};
+    if (in > want) {
+      sliced.push_back(a);
+      starts.push_back((in - want) / 2);
+      ends.push_back((in - want) / 2 + want);
+    } else if (in < want) {
+      pads[a] = (want - in) / 2;
+      pads[a + r] = want - in - pads[a];
+    }
+  }
+  Value y = x;
+  if (!sliced.empty())
+    y = gi.create1("slice",
+                   {y, gi.constI64(starts), gi.constI64(ends),
+                    gi.constI64(sliced),
+                    gi.constI64(SmallVector<int64_t>(sliced.size(), 1))});
+  if (!typeOf(y).hasStaticShape())
+    throw NodeError{"CenterCropPad needs a static input shape"};
+  for (int64_t a = 0; a < r; ++a)
+    y = zeroPadAxis(gi, y, a, pads[a], pads[a + r]);
+  single(gi, n, y);
+}
+
+/// MaxUnpool: zeros of the output shape, flattened, with X scattered to the
+/// flat indices I (MaxPool's Indices), then viewed as the output.
+void convertMaxUnpool(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), ind = gi.input(n, 1);
+  Value outShape = gi.optionalInput(n, 2);
+  auto xt = typeOf(x);
+  if (xt.getRank() < 3 || !xt.hasStaticShape())
+    throw NodeError{"MaxUnpool needs an input [N, C, D...] with a static "
+                    "shape"};
+  if (typeOf(ind).getShape() != xt.getShape())
+    throw NodeError{"indices must have the input's shape"};
+  size_t sp = xt.getRank() - 2;
+  auto kernel = attrInts(n, "kernel_shape");
+  if (!kernel || kernel->size() != sp)
+    throw NodeError{"kernel_shape must have one value per spatial axis"};
+  auto strides = intsOr(n, "strides", sp, 1);
+  auto pads = intsOr(n, "pads", 2 * sp, 0);
+  checkWindow(*kernel, strides, SmallVector<int64_t>(sp, 1));
+  // Indices address the inferred shape; a larger output_shape adds zeros
+  // at the end (onnx's reference).
+  SmallVector<int64_t> shape{xt.getDimSize(0), xt.getDimSize(1)};
+  for (size_t i = 0; i < sp; ++i)
+    shape.push_back((xt.getDimSize(2 + i) - 1) * strides[i] + (*kernel)[i] -
+                    pads[i] - pads[i + sp]);
+  SmallVector<int64_t> want = shape;
+  if (outShape) {
+    want = constInts(outShape, "output_shape");
+    if (want.size() != shape.size() || want[0] != shape[0] ||
+        want[1] != shape[1])
+      throw NodeError{"output_shape must be [N, C, D...] of the input's N "
+                      "and C"};
+    for (size_t i = 2; i < want.size(); ++i)
+      if (want[i] < shape[i])
+        throw NodeError{"output_shape is smaller than the unpooled shape"};
+  }
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d < 1)
+      throw NodeError{"the output shape is empty"};
+    total *= d;
+  }
+  Value zeros = filled(gi, elemOf(x), 0.0, {total});
+  Value flat = gi.create1("scatter_elements",
+                          {zeros, reshapeTo(gi, ind, {xt.getNumElements()}),
+                           reshapeTo(gi, x, {xt.getNumElements()})},
+                          {named(gi, "reduction", gi.b.getStringAttr("none")),
+                           named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+  Value y = reshapeTo(gi, flat, shape);
+  for (size_t i = 2; i < want.size(); ++i)
+    y = zeroPadAxis(gi, y, i, 0, want[i] - shape[i]);
+  single(gi, n, y);
+}
+
+/// AffineGrid: the homogeneous base grid (x, y[, z], 1) of the output size, a
+/// constant [P, r + 1], times theta^T [N, r + 1, r]; `size` must be known at
+/// compile time.
+void convertAffineGrid(GraphImporter &gi, const Node &n) {
+  Value theta = gi.input(n, 0);
+  auto size = constInts(gi.input(n, 1), "size");
+  auto tt = typeOf(theta);
+  if (size.size() != 4 && size.size() != 5)
+    throw NodeError{"size must be [N, C, H, W] or [N, C, D, H, W]"};
+  int64_t r = size.size() - 2;
+  if (tt.getRank() != 3 || tt.getDimSize(1) != r || tt.getDimSize(2) != r + 1 ||
+      !elemOf(theta).isF32())
+    throw NodeError{"theta must be f32 [N, " + std::to_string(r) + ", " +
+                    std::to_string(r + 1) + "] for this size"};
+  bool align = attrInt(n, "align_corners", 0);
+  SmallVector<int64_t> dims(size.begin() + 2, size.end());
+  int64_t P = 1;
+  for (int64_t d : dims) {
+    if (d < 1)
+      throw NodeError{"size values must be >= 1"};
+    P *= d;
+  }
+  auto coord = [&](int64_t i, int64_t len) {
+    if (align)
+      return len == 1 ? -1.0 : -1.0 + i * (2.0 / (len - 1));
+    double step = 2.0 / len;
+    return -1.0 + step / 2 + i * step;
+  };
+  // Row p = (d, h, w) holds (x_w, y_h[, z_d], 1).
+  SmallVector<float> base;
+  for (int64_t p = 0; p < P; ++p) {
+    SmallVector<int64_t> at(r);
+    for (int64_t a = r - 1, rest = p; a >= 0; --a) {
+      at[a] = rest % dims[a];
+      rest /= dims[a];
+    }
+    for (int64_t a = r - 1; a >= 0; --a)
+      base.push_back((float)coord(at[a], dims[a]));
+    base.push_back(1.0f);
+  }
+  Value grid = gi.constant(DenseElementsAttr::get(
+      RankedTensorType::get({P, r + 1}, gi.b.getF32Type()),
+      ArrayRef<float>(base)));
+  Value y = matmulOf(gi, grid, transposeBy(gi, theta, {0, 2, 1}));
+  SmallVector<int64_t> shape{tt.isDynamicDim(0) ? -1 : tt.getDimSize(0)};
+  shape.append(dims);
+  shape.push_back(r);
+  single(gi, n, reshapeTo(gi, y, shape));
+}
+
 void addConvPoolConverters(llvm::StringMap<Converter> &t) {
   t["LpPool"] = convertLpPool;
   t["GridSample"] = convertGridSample;
+  t["RoiAlign"] = convertRoiAlign;
+  t["DeformConv"] = convertDeformConv;
+  t["Col2Im"] = convertCol2Im;
+  t["CenterCropPad"] = convertCenterCropPad;
+  t["MaxUnpool"] = convertMaxUnpool;
+  t["AffineGrid"] = convertAffineGrid;
 }
 
 /// Converters by ONNX op type.

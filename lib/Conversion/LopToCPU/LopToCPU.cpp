@@ -166,6 +166,9 @@ private:
   /// MaxPool's Indices and GridSample (LowerMore.inc).
   bool emitMaxPoolIndices(MaxPoolIndicesOp op, std::string &error);
   bool emitGridSample(GridSampleOp op, std::string &error);
+  /// RoiAlign and DeformConv (LowerMore.inc).
+  bool emitRoiAlign(RoiAlignOp op, std::string &error);
+  bool emitDeformConv(DeformConvOp op, std::string &error);
   Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a);
   Value castScalar(OpBuilder &bb, Location l, Value x, Type from, Type to);
 

@@ -677,4 +677,43 @@ def Lop_GridSampleOp : Lop_InferOp<"grid_sample", "inferGridSample"> {
   let assemblyFormat = "$input `,` $grid attr-dict `:` functional-type(operands, results)";
 }
 
+def Lop_RoiAlignOp : Lop_InferOp<"roi_align", "inferRoiAlign"> {
+  let summary = "average or max of bilinear samples per region bin (ONNX RoiAlign)";
+  let description = [{
+    Input [N, C, H, W], rois [R, 4] (x1, y1, x2, y2), batch_indices [R];
+    result [R, C, output_height, output_width]. `half_pixel` is ONNX's
+    coordinate_transformation_mode half_pixel (else output_half_pixel).
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$rois,
+                       Lop_Tensor:$batch_indices,
+                       DefaultValuedAttr<StrAttr, "\"avg\"">:$mode,
+                       DefaultValuedAttr<I64Attr, "1">:$output_height,
+                       DefaultValuedAttr<I64Attr, "1">:$output_width,
+                       DefaultValuedAttr<I64Attr, "0">:$sampling_ratio,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$spatial_scale,
+                       DefaultValuedAttr<BoolAttr, "true">:$half_pixel);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $rois `,` $batch_indices attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_DeformConvOp : Lop_InferOp<"deform_conv", "inferDeformConv"> {
+  let summary = "2-D deformable convolution (ONNX DeformConv)";
+  let description = [{
+    Input [N, C, H, W], weight [M, C/group, kH, kW], offset [N,
+    offset_group * 2 * kH * kW, oH, oW] ((dy, dx) per tap), bias [M], mask
+    [N, offset_group * kH * kW, oH, oW] (the importer supplies zeros and
+    ones when ONNX omits them). Taps sample the input bilinearly, zero
+    outside.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$weight,
+                       Lop_Tensor:$offset, Lop_Tensor:$bias, Lop_Tensor:$mask,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<I64Attr, "1">:$offset_group);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif
