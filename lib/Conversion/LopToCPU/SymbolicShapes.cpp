@@ -270,6 +270,17 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
         d[1] = in(0)[1];
         rule = d;
       })
+      .Case<ResizeOp>([&](ResizeOp r) {
+        // An axis with scale 1 keeps the input's size (a dynamic batch).
+        PolyVec d = res[0];
+        auto sv = r.getScales() ? getConstantFloatValues(r.getScales())
+                                : std::nullopt;
+        if (sv && sv->size() == d.size())
+          for (size_t i = 0; i < d.size(); ++i)
+            if ((*sv)[i] == 1.0)
+              d[i] = in(0)[i];
+        rule = d;
+      })
       .Case<GemmOp>([&](GemmOp g) {
         PolyVec a = in(0), b = in(1);
         Poly m = g.getTransA() ? a[1] : a[0], ka = g.getTransA() ? a[0] : a[1];
