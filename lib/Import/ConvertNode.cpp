@@ -171,12 +171,12 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
                                 : in * strides[i];
         int64_t total = strides[i] * (in - 1) + outPad[i] +
                         ((kernel[i] - 1) * dilations[i] + 1) - want;
-        if (total < 0)
-          throw NodeError{"output_shape is larger than the transposed "
-                          "convolution can produce"};
-        // ONNX: only SAME_UPPER puts the smaller half first.
+        // ONNX: only SAME_UPPER puts the smaller half first. A negative
+        // total (output_shape past the full result) pads with zeros after,
+        // as the reference's floor division does.
         bool upper = autoPad == "SAME_UPPER";
-        pads[i] = upper ? total / 2 : total - total / 2;
+        int64_t half = llvm::divideFloorSigned(total, 2);
+        pads[i] = upper ? half : total - half;
         pads[i + spatial] = total - pads[i];
       }
     } else {
@@ -197,21 +197,25 @@ void convertConv(GraphImporter &gi, const Node &n, bool transposed) {
          gi.create1(transposed ? "conv_transpose" : "conv", operands, attrs));
 }
 
+void scaleGemmOperands(GraphImporter &gi, float &alpha, float &beta, Value &a,
+                       Value w, Value &c);
+
 void convertGemm(GraphImporter &gi, const Node &n) {
   Value a = gi.input(n, 0), w = gi.input(n, 1), c = gi.optionalInput(n, 2);
+  float alpha = attrFloat(n, "alpha", 1), beta = attrFloat(n, "beta", 1);
+  scaleGemmOperands(gi, alpha, beta, a, w, c);
   SmallVector<Value> operands{a, w};
   if (c)
     operands.push_back(c);
-  single(
-      gi, n,
-      gi.create1(
-          "gemm", operands,
-          {named(gi, "alpha", gi.b.getF32FloatAttr(attrFloat(n, "alpha", 1))),
-           named(gi, "beta", gi.b.getF32FloatAttr(attrFloat(n, "beta", 1))),
-           named(gi, "transA", gi.b.getBoolAttr(attrInt(n, "transA", 0))),
-           named(gi, "transB", gi.b.getBoolAttr(attrInt(n, "transB", 0))),
-           named(gi, "operandSegmentSizes",
-                 gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
+  single(gi, n,
+         gi.create1(
+             "gemm", operands,
+             {named(gi, "alpha", gi.b.getF32FloatAttr(alpha)),
+              named(gi, "beta", gi.b.getF32FloatAttr(beta)),
+              named(gi, "transA", gi.b.getBoolAttr(attrInt(n, "transA", 0))),
+              named(gi, "transB", gi.b.getBoolAttr(attrInt(n, "transB", 0))),
+              named(gi, "operandSegmentSizes",
+                    gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
 }
 
 void convertMatMul(GraphImporter &gi, const Node &n) {
@@ -276,12 +280,23 @@ void convertClip(GraphImporter &gi, const Node &n) {
   single(gi, n, gi.create1("clip", {x}, attrs));
 }
 
+Value poolAnyRank(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+                  bool countPad);
+
+void convertMaxPoolWithIndices(GraphImporter &gi, const Node &n);
+
 void convertPool(GraphImporter &gi, const Node &n, bool isMax) {
+  if (isMax && n.output_size() > 1 && !n.output(1).empty())
+    return convertMaxPoolWithIndices(gi, n);
   Value x = gi.input(n, 0);
   auto xt = typeOf(x);
   if (xt.getRank() < 3)
     throw NodeError{"input must have rank >= 3"};
   size_t spatial = xt.getRank() - 2;
+  if (spatial != 2)
+    return single(gi, n,
+                  poolAnyRank(gi, n, isMax ? "max_pool" : "average_pool", x,
+                              !isMax && attrInt(n, "count_include_pad", 0)));
   auto kernel = attrInts(n, "kernel_shape");
   if (!kernel || kernel->size() != spatial)
     throw NodeError{"kernel_shape must have one value per spatial axis"};
@@ -496,19 +511,24 @@ void convertPad(GraphImporter &gi, const Node &n) {
                   named(gi, "value", gi.b.getF64FloatAttr(value))}));
 }
 
+void resolveResize(GraphImporter &gi, const Node &n, Value x, Value roi,
+                   Value &scales, Value &sizes,
+                   SmallVectorImpl<NamedAttribute> &attrs);
+
 void convertResize(GraphImporter &gi, const Node &n) {
   Value x = gi.input(n, 0);
-  Value scales, sizes;
+  Value scales, sizes, roi;
   if (gi.opset < 11) {
     scales = gi.input(n, 1);
   } else {
+    roi = gi.optionalInput(n, 1);
     scales = gi.optionalInput(n, 2);
     sizes = gi.optionalInput(n, 3);
     if (scales && typeOf(scales).getNumElements() == 0)
       scales = {};
   }
-  if (findAttr(n, "axes"))
-    throw NodeError{"Resize with 'axes' is not supported yet"};
+  SmallVector<NamedAttribute> extra;
+  resolveResize(gi, n, x, roi, scales, sizes, extra);
   std::string mode = attrString(n, "mode", "nearest");
   SmallVector<NamedAttribute> attrs{
       named(gi, "mode", gi.b.getStringAttr(mode)),
@@ -524,6 +544,7 @@ void convertResize(GraphImporter &gi, const Node &n) {
             gi.b.getF32FloatAttr(attrFloat(n, "cubic_coeff_a", -0.75f))),
       named(gi, "operandSegmentSizes",
             gi.b.getDenseI32ArrayAttr({1, scales ? 1 : 0, sizes ? 1 : 0}))};
+  attrs.append(extra);
   SmallVector<Value> operands{x};
   if (scales)
     operands.push_back(scales);
@@ -2723,6 +2744,620 @@ void convertCompress(GraphImporter &gi, const Node &n) {
                     {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
 }
 
+//===----------------------------------------------------------------------===//
+// Convolution, pooling and Gemm forms beyond the kernels' (issue 4, part A)
+//===----------------------------------------------------------------------===//
+
+/// A 2-D pool of `kind` ("max_pool" or "average_pool") on a 4-D value.
+Value pool2d(GraphImporter &gi, StringRef kind, Value x,
+             ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+             ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations, bool ceil,
+             bool countPad) {
+  SmallVector<NamedAttribute> attrs{
+      named(gi, "kernel_shape", i64s(gi, kernel)),
+      named(gi, "strides", i64s(gi, strides)),
+      named(gi, "pads", i64s(gi, pads)),
+      named(gi, "dilations", i64s(gi, dilations)),
+      named(gi, "ceil_mode", gi.b.getBoolAttr(ceil))};
+  if (kind == "average_pool")
+    attrs.push_back(named(gi, "count_include_pad", gi.b.getBoolAttr(countPad)));
+  return gi.create1(kind, {x}, attrs);
+}
+
+/// 1-D and 3-D MaxPool/AveragePool (and LpPool of any rank) as 2-D pools on
+/// reshaped views. A window is a box, so max and sum are separable by axis,
+/// and so is the average: its divisor (window size, or the taps inside the
+/// input) is a product over axes. 1-D: [N, C, 1, L] with a 1 x k window;
+/// 3-D: (H, W) on [N, C*D, H, W], then D on [N, C, D, OH*OW].
+Value poolAnyRank(GraphImporter &gi, const Node &n, StringRef kind, Value x,
+                  bool countPad) {
+  auto xt = typeOf(x);
+  if (xt.getRank() < 3 || xt.getRank() > 5)
+    throw NodeError{"input must have rank 3, 4 or 5"};
+  size_t spatial = xt.getRank() - 2;
+  auto kernel = attrInts(n, "kernel_shape");
+  if (!kernel || kernel->size() != spatial)
+    throw NodeError{"kernel_shape must have one value per spatial axis"};
+  auto strides = intsOr(n, "strides", spatial, 1);
+  auto dilations = intsOr(n, "dilations", spatial, 1);
+  checkWindow(*kernel, strides, dilations);
+  auto pads = resolvePads(n, xt, *kernel, strides, dilations);
+  bool ceil = attrInt(n, "ceil_mode", 0);
+  auto &k = *kernel;
+  auto &s = strides, &d = dilations, &p = pads;
+  if (spatial == 2)
+    return pool2d(gi, kind, x, k, s, p, d, ceil, countPad);
+  for (int64_t i = 1; i < xt.getRank(); ++i)
+    if (xt.isDynamicDim(i))
+      throw NodeError{"1-D and 3-D pooling need static channel and spatial "
+                      "sizes; pin them with --input-shape"};
+  int64_t N = xt.isDynamicDim(0) ? -1 : xt.getDimSize(0);
+  int64_t C = xt.getDimSize(1);
+  auto outDims = [](Value v) { return typeOf(v).getShape(); };
+  if (spatial == 1) {
+    int64_t L = xt.getDimSize(2);
+    Value y = pool2d(gi, kind, reshapeTo(gi, x, {N, C, 1, L}), {1, k[0]},
+                     {1, s[0]}, {0, p[0], 0, p[1]}, {1, d[0]}, ceil, countPad);
+    return reshapeTo(gi, y, {N, C, outDims(y)[3]});
+  }
+  int64_t D = xt.getDimSize(2), H = xt.getDimSize(3), W = xt.getDimSize(4);
+  Value hw = pool2d(gi, kind, reshapeTo(gi, x, {N, C * D, H, W}), {k[1], k[2]},
+                    {s[1], s[2]}, {p[1], p[2], p[4], p[5]}, {d[1], d[2]}, ceil,
+                    countPad);
+  int64_t OH = outDims(hw)[2], OW = outDims(hw)[3];
+  Value y = pool2d(gi, kind, reshapeTo(gi, hw, {N, C, D, OH * OW}), {k[0], 1},
+                   {s[0], 1}, {p[0], 0, p[3], 0}, {d[0], 1}, ceil, countPad);
+  return reshapeTo(gi, y, {N, C, outDims(y)[2], OH, OW});
+}
+
+/// LpPool: (sum over the window of |x|^p)^(1/p), the sum an average that
+/// counts padding, times the window size (padding adds |0|^p = 0).
+void convertLpPool(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  requireFloat(x);
+  int64_t p = attrInt(n, "p", 2);
+  if (p < 1)
+    throw NodeError{"p must be >= 1, got " + std::to_string(p)};
+  // The sum below is the padded average times the window size, which a
+  // ceil_mode window past the end padding does not fill.
+  if (attrInt(n, "ceil_mode", 0))
+    throw NodeError{"LpPool with ceil_mode is not supported yet"};
+  Type e = elemOf(x);
+  Value a = un(gi, "abs", x);
+  Value powed = p == 1   ? a
+                : p == 2 ? bin(gi, "mul", x, x)
+                         : bin(gi, "pow", a, scalarOf(gi, e, (double)p));
+  Value avg = poolAnyRank(gi, n, "average_pool", powed, true);
+  int64_t size = 1;
+  auto kernel = attrInts(n, "kernel_shape"); // checked by poolAnyRank
+  for (int64_t k : *kernel)
+    size *= k;
+  Value sum = bin(gi, "mul", avg, scalarOf(gi, e, (double)size));
+  Value y = p == 1   ? sum
+            : p == 2 ? un(gi, "sqrt", sum)
+                     : bin(gi, "pow", sum, scalarOf(gi, e, 1.0 / p));
+  single(gi, n, y);
+}
+
+/// Gemm's alpha and beta where the CPU kernel cannot fold them into packed
+/// constants: alpha scales A when B is computed, beta scales a computed C.
+void scaleGemmOperands(GraphImporter &gi, float &alpha, float &beta, Value &a,
+                       Value w, Value &c) {
+  auto isConst = [](Value v) { return (bool)lop::getConstantFloatValues(v); };
+  if (alpha != 1.0f && !isConst(w) && isa<FloatType>(elemOf(a))) {
+    a = bin(gi, "mul", a, scalarOf(gi, elemOf(a), alpha));
+    alpha = 1.0f;
+  }
+  if (c && beta != 1.0f && !isConst(c) && isa<FloatType>(elemOf(c))) {
+    c = bin(gi, "mul", c, scalarOf(gi, elemOf(c), beta));
+    beta = 1.0f;
+  }
+}
+
+/// Resize's forms beyond scales/sizes on every axis, resolved to one: `axes`
+/// spread scales/sizes over every axis (1 / the input size elsewhere),
+/// keep_aspect_ratio_policy becomes sizes plus the one scale the
+/// coordinates use, tf_crop_and_resize's roi an attribute. These need the
+/// values at compile time.
+void resolveResize(GraphImporter &gi, const Node &n, Value x, Value roi,
+                   Value &scales, Value &sizes,
+                   SmallVectorImpl<NamedAttribute> &attrs) {
+  auto xt = typeOf(x);
+  int64_t r = xt.getRank();
+  std::string mode = attrString(n, "mode", "nearest");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    throw NodeError{"unknown mode '" + mode + "'"};
+  std::string ctm = attrString(n, "coordinate_transformation_mode",
+                               gi.opset < 11 ? "asymmetric" : "half_pixel");
+  if (!llvm::is_contained({"half_pixel", "half_pixel_symmetric",
+                           "pytorch_half_pixel", "align_corners", "asymmetric",
+                           "tf_half_pixel_for_nn", "tf_crop_and_resize"},
+                          ctm))
+    throw NodeError{"unknown coordinate_transformation_mode '" + ctm + "'"};
+  std::string nearest = attrString(n, "nearest_mode", "round_prefer_floor");
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          nearest))
+    throw NodeError{"unknown nearest_mode '" + nearest + "'"};
+  std::string policy = attrString(n, "keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+    throw NodeError{"unknown keep_aspect_ratio_policy '" + policy + "'"};
+  bool antialias = attrInt(n, "antialias", 0);
+  if (antialias && mode == "nearest")
+    throw NodeError{"antialias needs mode linear or cubic"};
+  if (scales && sizes)
+    throw NodeError{"only one of scales and sizes may be given"};
+  if (!scales && !sizes)
+    throw NodeError{"one of scales and sizes must be given"};
+  attrs.push_back(named(gi, "exclude_outside",
+                        gi.b.getBoolAttr(attrInt(n, "exclude_outside", 0))));
+  attrs.push_back(
+      named(gi, "extrapolation_value",
+            gi.b.getF32FloatAttr(attrFloat(n, "extrapolation_value", 0))));
+  attrs.push_back(named(gi, "antialias", gi.b.getBoolAttr(antialias)));
+
+  SmallVector<int64_t> axes;
+  if (auto a = attrInts(n, "axes")) {
+    for (int64_t v : *a)
+      axes.push_back(normAxis(v, r, "axes value"));
+    if (normAxes(axes, r).size() != axes.size())
+      throw NodeError{"axes repeat an axis"};
+  } else {
+    for (int64_t i = 0; i < r; ++i)
+      axes.push_back(i);
+  }
+  bool allAxes = !findAttr(n, "axes");
+  bool crop = ctm == "tf_crop_and_resize";
+  if (allAxes && policy == "stretch" && !crop)
+    return;
+  auto countOk = [&](size_t got, StringRef what) {
+    if (got != axes.size())
+      throw NodeError{what.str() + " has " + std::to_string(got) +
+                      " values for " + std::to_string(axes.size()) + " axes"};
+  };
+  if (scales) {
+    auto sv = lop::getConstantFloatValues(scales);
+    if (!sv)
+      throw NodeError{"scales must be a constant with axes or "
+                      "tf_crop_and_resize"};
+    countOk(sv->size(), "scales");
+    SmallVector<float> full(r, 1.0f);
+    for (auto [i, a] : llvm::enumerate(axes))
+      full[a] = (float)(*sv)[i];
+    scales = gi.constant(DenseElementsAttr::get(
+        RankedTensorType::get({r}, gi.b.getF32Type()), ArrayRef<float>(full)));
+  } else {
+    auto sz = constInts(sizes, "sizes with axes or keep_aspect_ratio_policy");
+    countOk(sz.size(), "sizes");
+    SmallVector<int64_t> full(xt.getShape());
+    for (auto [i, a] : llvm::enumerate(axes))
+      full[a] = sz[i];
+    if (policy != "stretch") {
+      double scale = policy == "not_larger" ? INFINITY : -INFINITY;
+      for (int64_t a : axes) {
+        if (xt.isDynamicDim(a))
+          throw NodeError{"keep_aspect_ratio_policy needs static sizes on the "
+                          "resized axes"};
+        double s = (double)full[a] / xt.getDimSize(a);
+        scale =
+            policy == "not_larger" ? std::min(scale, s) : std::max(scale, s);
+      }
+      SmallVector<double> coord(r, 1.0);
+      for (int64_t a : axes) {
+        coord[a] = scale;
+        full[a] = (int64_t)(scale * xt.getDimSize(a) + 0.5);
+      }
+      attrs.push_back(
+          named(gi, "coordinate_scales", gi.b.getDenseF64ArrayAttr(coord)));
+    } else {
+      for (int64_t i = 0; i < r; ++i)
+        if (ShapedType::isDynamic(full[i]))
+          throw NodeError{"sizes on axes not resized need a static input "
+                          "size there"};
+    }
+    sizes = gi.constI64(full);
+  }
+  if (crop) {
+    auto rv = roi ? lop::getConstantFloatValues(roi) : std::nullopt;
+    if (!rv)
+      throw NodeError{"tf_crop_and_resize needs a constant roi"};
+    if (rv->size() != 2 * axes.size())
+      throw NodeError{"roi has " + std::to_string(rv->size()) +
+                      " values, expected " + std::to_string(2 * axes.size())};
+    SmallVector<double> full(r, 0.0);
+    full.append(r, 1.0);
+    for (auto [i, a] : llvm::enumerate(axes)) {
+      full[a] = (*rv)[i];
+      full[r + a] = (*rv)[axes.size() + i];
+    }
+    attrs.push_back(named(gi, "roi", gi.b.getDenseF64ArrayAttr(full)));
+  }
+}
+
+/// MaxPool with its Indices output: the values as any MaxPool, the indices
+/// from max_pool_indices on the same window.
+void convertMaxPoolWithIndices(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  Value values = poolAnyRank(gi, n, "max_pool", x, false);
+  size_t spatial = xt.getRank() - 2;
+  auto strides = intsOr(n, "strides", spatial, 1);
+  auto dilations = intsOr(n, "dilations", spatial, 1);
+  auto kernel = *attrInts(n, "kernel_shape"); // checked by poolAnyRank
+  auto pads = resolvePads(n, xt, kernel, strides, dilations);
+  int64_t order = attrInt(n, "storage_order", 0);
+  if (order != 0 && order != 1)
+    throw NodeError{"storage_order must be 0 or 1, got " +
+                    std::to_string(order)};
+  Value indices = gi.create1(
+      "max_pool_indices", {x},
+      {named(gi, "kernel_shape", i64s(gi, kernel)),
+       named(gi, "strides", i64s(gi, strides)),
+       named(gi, "pads", i64s(gi, pads)),
+       named(gi, "dilations", i64s(gi, dilations)),
+       named(gi, "ceil_mode", gi.b.getBoolAttr(attrInt(n, "ceil_mode", 0))),
+       named(gi, "storage_order", gi.b.getI64IntegerAttr(order))});
+  gi.setOutputs(n, ValueRange{values, indices});
+}
+
+void convertGridSample(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), grid = gi.input(n, 1);
+  std::string mode =
+      attrString(n, "mode", gi.opset < 20 ? "bilinear" : "linear");
+  if (mode == "bilinear")
+    mode = "linear";
+  else if (mode == "bicubic")
+    mode = "cubic";
+  if (mode != "linear" && mode != "nearest" && mode != "cubic")
+    throw NodeError{"unknown mode '" + mode + "'"};
+  std::string padding = attrString(n, "padding_mode", "zeros");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    throw NodeError{"unknown padding_mode '" + padding + "'"};
+  auto xt = typeOf(x), gt = typeOf(grid);
+  if (xt.getRank() < 3 || gt.getRank() != xt.getRank() ||
+      (!gt.isDynamicDim(gt.getRank() - 1) &&
+       gt.getDimSize(gt.getRank() - 1) != xt.getRank() - 2))
+    throw NodeError{"expects input [N, C, D...] and grid [N, O..., " +
+                    std::to_string(xt.getRank() - 2) + "]"};
+  single(gi, n,
+         gi.create1("grid_sample", {x, grid},
+                    {named(gi, "mode", gi.b.getStringAttr(mode)),
+                     named(gi, "padding_mode", gi.b.getStringAttr(padding)),
+                     named(gi, "align_corners",
+                           gi.b.getBoolAttr(attrInt(n, "align_corners", 0)))}));
+}
+
+void convertRoiAlign(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), rois = gi.input(n, 1), batch = gi.input(n, 2);
+  std::string mode = attrString(n, "mode", "avg");
+  if (mode != "avg" && mode != "max")
+    throw NodeError{"mode must be avg or max, got '" + mode + "'"};
+  std::string ctm =
+      attrString(n, "coordinate_transformation_mode",
+                 gi.opset < 16 ? "output_half_pixel" : "half_pixel");
+  if (ctm != "half_pixel" && ctm != "output_half_pixel")
+    throw NodeError{"unknown coordinate_transformation_mode '" + ctm + "'"};
+  int64_t oh = attrInt(n, "output_height", 1),
+          ow = attrInt(n, "output_width", 1);
+  int64_t ratio = attrInt(n, "sampling_ratio", 0);
+  if (oh < 1 || ow < 1 || ratio < 0)
+    throw NodeError{"output_height and output_width must be >= 1 and "
+                    "sampling_ratio >= 0"};
+  if (typeOf(x).getRank() != 4 || typeOf(rois).getRank() != 2 ||
+      typeOf(batch).getRank() != 1)
+    throw NodeError{"expects X [N, C, H, W], rois [R, 4] and batch_indices "
+                    "[R]"};
+  single(gi, n,
+         gi.create1(
+             "roi_align", {x, rois, batch},
+             {named(gi, "mode", gi.b.getStringAttr(mode)),
+              named(gi, "output_height", gi.b.getI64IntegerAttr(oh)),
+              named(gi, "output_width", gi.b.getI64IntegerAttr(ow)),
+              named(gi, "sampling_ratio", gi.b.getI64IntegerAttr(ratio)),
+              named(gi, "spatial_scale",
+                    gi.b.getF32FloatAttr(attrFloat(n, "spatial_scale", 1.0f))),
+              named(gi, "half_pixel", gi.b.getBoolAttr(ctm == "half_pixel"))}));
+}
+
+void convertDeformConv(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), w = gi.input(n, 1), offset = gi.input(n, 2);
+  Value bias = gi.optionalInput(n, 3), mask = gi.optionalInput(n, 4);
+  auto xt = typeOf(x), wt = typeOf(w), ot = typeOf(offset);
+  if (xt.getRank() != 4 || wt.getRank() != 4 || ot.getRank() != 4)
+    throw NodeError{"only 2-D DeformConv is supported yet"};
+  if (!wt.hasStaticShape() || !ot.hasStaticShape())
+    throw NodeError{"the weight and offset need static shapes"};
+  auto kernel = kernelOf(n, wt);
+  if (kernel.size() != 2 || kernel[0] != wt.getDimSize(2) ||
+      kernel[1] != wt.getDimSize(3))
+    throw NodeError{"kernel_shape does not match the weight"};
+  auto strides = intsOr(n, "strides", 2, 1);
+  auto dilations = intsOr(n, "dilations", 2, 1);
+  checkWindow(kernel, strides, dilations);
+  auto pads = intsOr(n, "pads", 4, 0);
+  int64_t group = attrInt(n, "group", 1), og = attrInt(n, "offset_group", 1);
+  int64_t M = wt.getDimSize(0), K = kernel[0] * kernel[1];
+  if (group < 1 || og < 1 || M % group ||
+      (!xt.isDynamicDim(1) &&
+       (xt.getDimSize(1) != wt.getDimSize(1) * group || xt.getDimSize(1) % og)))
+    throw NodeError{"channels do not fit group and offset_group"};
+  if (ot.getDimSize(1) != og * 2 * K)
+    throw NodeError{"offset has " + std::to_string(ot.getDimSize(1)) +
+                    " channels, expected offset_group * 2 * kH * kW = " +
+                    std::to_string(og * 2 * K)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = xt.getDimSize(2 + i);
+    int64_t ext = (kernel[i] - 1) * dilations[i] + 1;
+    if (!ShapedType::isDynamic(in) &&
+        ot.getDimSize(2 + i) !=
+            (in + pads[i] + pads[i + 2] - ext) / strides[i] + 1)
+      throw NodeError{"offset's spatial sizes do not match the output"};
+  }
+  Type e = elemOf(x);
+  if (!bias)
+    bias = filled(gi, e, 0.0, {M});
+  if (!mask)
+    mask =
+        filled(gi, e, 1.0,
+               {ot.getDimSize(0), og * K, ot.getDimSize(2), ot.getDimSize(3)});
+  single(gi, n,
+         gi.create1("deform_conv", {x, w, offset, bias, mask},
+                    {named(gi, "strides", i64s(gi, strides)),
+                     named(gi, "pads", i64s(gi, pads)),
+                     named(gi, "dilations", i64s(gi, dilations)),
+                     named(gi, "group", gi.b.getI64IntegerAttr(group)),
+                     named(gi, "offset_group", gi.b.getI64IntegerAttr(og))}));
+}
+
+/// `y` with `before` and `after` zeros on `axis` (static shape), as a concat
+/// (the CPU code generator has no Pad yet).
+Value zeroPadAxis(GraphImporter &gi, Value y, int64_t axis, int64_t before,
+                  int64_t after) {
+  auto yt = typeOf(y);
+  SmallVector<Value> parts;
+  auto zeros = [&](int64_t k) {
+    SmallVector<int64_t> shape(yt.getShape());
+    shape[axis] = k;
+    parts.push_back(filled(gi, yt.getElementType(), 0.0, shape));
+  };
+  if (before > 0)
+    zeros(before);
+  parts.push_back(y);
+  if (after > 0)
+    zeros(after);
+  if (parts.size() == 1)
+    return y;
+  return gi.create1("concat", parts,
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis))});
+}
+
+/// Col2Im as a ConvTranspose: the columns [N, C * prod(block), L] viewed as
+/// [N, C * prod(block), L1, L2...] (the block grid), with a one-hot weight
+/// [C * prod(block), 1, block...] in C groups, scatter-add each column entry
+/// to its image position. image_shape and block_shape must be known at
+/// compile time.
+void convertCol2Im(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto image = constInts(gi.input(n, 1), "image_shape");
+  auto block = constInts(gi.input(n, 2), "block_shape");
+  size_t sp = image.size();
+  auto xt = typeOf(x);
+  if (sp < 1 || block.size() != sp)
+    throw NodeError{"image_shape and block_shape need one value per spatial "
+                    "axis"};
+  if (xt.getRank() != 3 || xt.isDynamicDim(1) || xt.isDynamicDim(2))
+    throw NodeError{"expects input [N, C * prod(block_shape), L] with static "
+                    "C and L"};
+  if (!elemOf(x).isF32())
+    throw NodeError{"only fp32 Col2Im is supported yet"};
+  auto strides = intsOr(n, "strides", sp, 1);
+  auto dilations = intsOr(n, "dilations", sp, 1);
+  auto pads = intsOr(n, "pads", 2 * sp, 0);
+  checkWindow(block, strides, dilations);
+  int64_t K = 1;
+  for (int64_t b : block)
+    K *= b;
+  if (xt.getDimSize(1) % K)
+    throw NodeError{"input channels are not a multiple of prod(block_shape)"};
+  int64_t C = xt.getDimSize(1) / K, L = 1;
+  SmallVector<int64_t> grid, outPad;
+  for (size_t i = 0; i < sp; ++i) {
+    int64_t ext = (block[i] - 1) * dilations[i] + 1;
+    int64_t span = image[i] + pads[i] + pads[i + sp] - ext;
+    if (image[i] < 1 || span < 0)
+      throw NodeError{"the block does not fit the padded image on axis " +
+                      std::to_string(i)};
+    grid.push_back(span / strides[i] + 1);
+    outPad.push_back(span % strides[i]);
+    L *= grid.back();
+  }
+  if (L != xt.getDimSize(2))
+    throw NodeError{"L is " + std::to_string(xt.getDimSize(2)) +
+                    ", the block grid has " + std::to_string(L) + " blocks"};
+  SmallVector<int64_t> shape{xt.isDynamicDim(0) ? -1 : xt.getDimSize(0), C * K};
+  shape.append(grid);
+  SmallVector<int64_t> wShape{C * K, 1};
+  wShape.append(block);
+  SmallVector<float> w(C * K * K, 0.0f);
+  for (int64_t r = 0; r < C * K; ++r)
+    w[r * K + r % K] = 1.0f;
+  Value weight = gi.constant(DenseElementsAttr::get(
+      RankedTensorType::get(wShape, gi.b.getF32Type()), ArrayRef<float>(w)));
+  Value cols = reshapeTo(gi, x, shape);
+  single(gi, n,
+         gi.create1("conv_transpose", {cols, weight},
+                    {named(gi, "output_padding", i64s(gi, outPad)),
+                     named(gi, "strides", i64s(gi, strides)),
+                     named(gi, "pads", i64s(gi, pads)),
+                     named(gi, "dilations", i64s(gi, dilations)),
+                     named(gi, "group", gi.b.getI64IntegerAttr(C)),
+                     named(gi, "operandSegmentSizes",
+                           gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))}));
+}
+
+/// CenterCropPad: per axis a centered slice (larger input) or a centered
+/// zero pad (smaller); the target shape must be known at compile time.
+void convertCenterCropPad(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  int64_t r = xt.getRank();
+  auto shape = constInts(gi.input(n, 1), "shape");
+  SmallVector<int64_t> axes;
+  if (auto a = attrInts(n, "axes")) {
+    for (int64_t v : *a)
+      axes.push_back(normAxis(v, r, "axes value"));
+    if (normAxes(axes, r).size() != axes.size())
+      throw NodeError{"axes repeat an axis"};
+  } else {
+    for (int64_t i = 0; i < r; ++i)
+      axes.push_back(i);
+  }
+  if (shape.size() != axes.size())
+    throw NodeError{"shape has " + std::to_string(shape.size()) +
+                    " values for " + std::to_string(axes.size()) + " axes"};
+  SmallVector<int64_t> starts, ends, sliced, pads(2 * r, 0);
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    int64_t in = xt.getDimSize(a), want = shape[i];
+    if (ShapedType::isDynamic(in))
+      throw NodeError{"CenterCropPad needs static sizes on its axes"};
+    if (want < 0)
+      throw NodeError{"shape values must be >= 0"};
+    if (in > want) {
+      sliced.push_back(a);
+      starts.push_back((in - want) / 2);
+      ends.push_back((in - want) / 2 + want);
+    } else if (in < want) {
+      pads[a] = (want - in) / 2;
+      pads[a + r] = want - in - pads[a];
+    }
+  }
+  Value y = x;
+  if (!sliced.empty())
+    y = gi.create1("slice",
+                   {y, gi.constI64(starts), gi.constI64(ends),
+                    gi.constI64(sliced),
+                    gi.constI64(SmallVector<int64_t>(sliced.size(), 1))});
+  if (!typeOf(y).hasStaticShape())
+    throw NodeError{"CenterCropPad needs a static input shape"};
+  for (int64_t a = 0; a < r; ++a)
+    y = zeroPadAxis(gi, y, a, pads[a], pads[a + r]);
+  single(gi, n, y);
+}
+
+/// MaxUnpool: zeros of the output shape, flattened, with X scattered to the
+/// flat indices I (MaxPool's Indices), then viewed as the output.
+void convertMaxUnpool(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0), ind = gi.input(n, 1);
+  Value outShape = gi.optionalInput(n, 2);
+  auto xt = typeOf(x);
+  if (xt.getRank() < 3 || !xt.hasStaticShape())
+    throw NodeError{"MaxUnpool needs an input [N, C, D...] with a static "
+                    "shape"};
+  if (typeOf(ind).getShape() != xt.getShape())
+    throw NodeError{"indices must have the input's shape"};
+  size_t sp = xt.getRank() - 2;
+  auto kernel = attrInts(n, "kernel_shape");
+  if (!kernel || kernel->size() != sp)
+    throw NodeError{"kernel_shape must have one value per spatial axis"};
+  auto strides = intsOr(n, "strides", sp, 1);
+  auto pads = intsOr(n, "pads", 2 * sp, 0);
+  checkWindow(*kernel, strides, SmallVector<int64_t>(sp, 1));
+  // Indices address the inferred shape; a larger output_shape adds zeros
+  // at the end (onnx's reference).
+  SmallVector<int64_t> shape{xt.getDimSize(0), xt.getDimSize(1)};
+  for (size_t i = 0; i < sp; ++i)
+    shape.push_back((xt.getDimSize(2 + i) - 1) * strides[i] + (*kernel)[i] -
+                    pads[i] - pads[i + sp]);
+  SmallVector<int64_t> want = shape;
+  if (outShape) {
+    want = constInts(outShape, "output_shape");
+    if (want.size() != shape.size() || want[0] != shape[0] ||
+        want[1] != shape[1])
+      throw NodeError{"output_shape must be [N, C, D...] of the input's N "
+                      "and C"};
+    for (size_t i = 2; i < want.size(); ++i)
+      if (want[i] < shape[i])
+        throw NodeError{"output_shape is smaller than the unpooled shape"};
+  }
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d < 1)
+      throw NodeError{"the output shape is empty"};
+    total *= d;
+  }
+  Value zeros = filled(gi, elemOf(x), 0.0, {total});
+  Value flat = gi.create1("scatter_elements",
+                          {zeros, reshapeTo(gi, ind, {xt.getNumElements()}),
+                           reshapeTo(gi, x, {xt.getNumElements()})},
+                          {named(gi, "reduction", gi.b.getStringAttr("none")),
+                           named(gi, "axis", gi.b.getI64IntegerAttr(0))});
+  Value y = reshapeTo(gi, flat, shape);
+  for (size_t i = 2; i < want.size(); ++i)
+    y = zeroPadAxis(gi, y, i, 0, want[i] - shape[i]);
+  single(gi, n, y);
+}
+
+/// AffineGrid: the homogeneous base grid (x, y[, z], 1) of the output size, a
+/// constant [P, r + 1], times theta^T [N, r + 1, r]; `size` must be known at
+/// compile time.
+void convertAffineGrid(GraphImporter &gi, const Node &n) {
+  Value theta = gi.input(n, 0);
+  auto size = constInts(gi.input(n, 1), "size");
+  auto tt = typeOf(theta);
+  if (size.size() != 4 && size.size() != 5)
+    throw NodeError{"size must be [N, C, H, W] or [N, C, D, H, W]"};
+  int64_t r = size.size() - 2;
+  if (tt.getRank() != 3 || tt.getDimSize(1) != r || tt.getDimSize(2) != r + 1 ||
+      !elemOf(theta).isF32())
+    throw NodeError{"theta must be f32 [N, " + std::to_string(r) + ", " +
+                    std::to_string(r + 1) + "] for this size"};
+  bool align = attrInt(n, "align_corners", 0);
+  SmallVector<int64_t> dims(size.begin() + 2, size.end());
+  int64_t P = 1;
+  for (int64_t d : dims) {
+    if (d < 1)
+      throw NodeError{"size values must be >= 1"};
+    P *= d;
+  }
+  auto coord = [&](int64_t i, int64_t len) {
+    if (align)
+      return len == 1 ? -1.0 : -1.0 + i * (2.0 / (len - 1));
+    double step = 2.0 / len;
+    return -1.0 + step / 2 + i * step;
+  };
+  // Row p = (d, h, w) holds (x_w, y_h[, z_d], 1).
+  SmallVector<float> base;
+  for (int64_t p = 0; p < P; ++p) {
+    SmallVector<int64_t> at(r);
+    for (int64_t a = r - 1, rest = p; a >= 0; --a) {
+      at[a] = rest % dims[a];
+      rest /= dims[a];
+    }
+    for (int64_t a = r - 1; a >= 0; --a)
+      base.push_back((float)coord(at[a], dims[a]));
+    base.push_back(1.0f);
+  }
+  Value grid = gi.constant(DenseElementsAttr::get(
+      RankedTensorType::get({P, r + 1}, gi.b.getF32Type()),
+      ArrayRef<float>(base)));
+  Value y = matmulOf(gi, grid, transposeBy(gi, theta, {0, 2, 1}));
+  SmallVector<int64_t> shape{tt.isDynamicDim(0) ? -1 : tt.getDimSize(0)};
+  shape.append(dims);
+  shape.push_back(r);
+  single(gi, n, reshapeTo(gi, y, shape));
+}
+
+void addConvPoolConverters(llvm::StringMap<Converter> &t) {
+  t["LpPool"] = convertLpPool;
+  t["GridSample"] = convertGridSample;
+  t["RoiAlign"] = convertRoiAlign;
+  t["DeformConv"] = convertDeformConv;
+  t["Col2Im"] = convertCol2Im;
+  t["CenterCropPad"] = convertCenterCropPad;
+  t["MaxUnpool"] = convertMaxUnpool;
+  t["AffineGrid"] = convertAffineGrid;
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -3041,6 +3676,7 @@ const llvm::StringMap<Converter> &converters() {
     t["Det"] = convertDet;
     t["Compress"] = convertCompress;
     addCoverageConverters(t);
+    addConvPoolConverters(t);
     return t;
   }();
   return table;

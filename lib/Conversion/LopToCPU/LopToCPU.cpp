@@ -201,6 +201,17 @@ private:
   /// The ONNX-coverage lowerings (LowerMore.inc); `handled` says whether it
   /// took the op.
   bool emitMore(Operation *op, std::string &error, bool &handled);
+  /// Conv / ConvTranspose as a loop nest (LowerMore.inc): the forms the
+  /// packed conv kernel does not take.
+  bool emitConvLoops(Operation *op, std::string &error);
+  /// Resize from per-axis tap tables (LowerMore.inc).
+  bool emitResize(ResizeOp op, std::string &error);
+  /// MaxPool's Indices and GridSample (LowerMore.inc).
+  bool emitMaxPoolIndices(MaxPoolIndicesOp op, std::string &error);
+  bool emitGridSample(GridSampleOp op, std::string &error);
+  /// RoiAlign and DeformConv (LowerMore.inc).
+  bool emitRoiAlign(RoiAlignOp op, std::string &error);
+  bool emitDeformConv(DeformConvOp op, std::string &error);
   /// `computeT`: the type the float operands arrive in (f32 for half
   /// types, which compute in f32); null = the op's own operand type.
   Value scalarOp(Operation *op, OpBuilder &bb, Location l, ValueRange a,
@@ -408,7 +419,8 @@ bool Lowerer::plan(std::string &error) {
         continue; // its statistics went into the conv's weights
       // Constant weights of heavy ops are packed at emission.
       if (heavy && i == 1 && v.getDefiningOp<ConstantOp>() &&
-          (isa<ConvOp>(op) ||
+          ((isa<ConvOp>(op) &&
+            cast<RankedTensorType>(v.getType()).getRank() <= 4) ||
            cast<RankedTensorType>(v.getType()).getRank() == 2))
         continue;
       if (!ensureData(op, v, index))
@@ -1368,6 +1380,9 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
 
   if (auto conv = dyn_cast<ConvOp>(op)) {
     const PolyVec &xd = shapes.dims(x);
+    // A weight computed at run time, or 3-D: the loop nest.
+    if (!w.getDefiningOp<ConstantOp>() || xd.size() > 4)
+      return emitConvLoops(op, error);
     int64_t ip[LOPPER_CONV_IP_COUNT];
     std::string why;
     if (!convParams(conv, x, result, act, ip, why))
@@ -2339,13 +2354,25 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
             if (isMax)
               return noResults;
             // Average: divide by the window size, or by the number of taps that
-            // fall inside the input when padding does not count.
+            // fall inside the input when padding does not count. With
+            // ceil_mode a last window can pass the end padding: taps there
+            // never count (onnx's reference).
             Value rows = idx(ks[0]);
-            if (!countPad)
+            auto counted = [&](OpBuilder &bb, Value pos, int64_t padBegin,
+                               int64_t n, int64_t padEnd) {
+              return countPad ? inRange(bb,
+                                        arith::AddIOp::create(bb, loc, pos,
+                                                              idx(padBegin)),
+                                        padBegin + n + padEnd)
+                              : inRange(bb, pos, n);
+            };
+            bool ceil = op->getAttrOfType<BoolAttr>("ceil_mode").getValue();
+            if (!countPad || ceil)
               rows = forLoop(b2, loc, z, idx(ks[0]), {z},
                              [&](OpBuilder &b3, Value kh, ValueRange acc) {
-                               Value ok = inRange(
-                                   b3, tap(b3, oh, st[0], pd[0], kh, dl[0]), H);
+                               Value ok = counted(
+                                   b3, tap(b3, oh, st[0], pd[0], kh, dl[0]),
+                                   pd[0], H, pd[2]);
                                Value one = arith::SelectOp::create(b3, loc, ok,
                                                                    idx(1), z);
                                return SmallVector<Value>{
@@ -2356,13 +2383,14 @@ bool Lowerer::emitOp(Operation *op, std::string &error) {
                 b2, loc, z, idx(OW), {},
                 [&](OpBuilder &b3, Value ow, ValueRange) {
                   Value cols = idx(ks[1]);
-                  if (!countPad)
+                  if (!countPad || ceil)
                     cols =
                         forLoop(
                             b3, loc, z, idx(ks[1]), {z},
                             [&](OpBuilder &b4, Value kw, ValueRange acc) {
-                              Value ok = inRange(
-                                  b4, tap(b4, ow, st[1], pd[1], kw, dl[1]), W);
+                              Value ok = counted(
+                                  b4, tap(b4, ow, st[1], pd[1], kw, dl[1]),
+                                  pd[1], W, pd[3]);
                               Value one = arith::SelectOp::create(b4, loc, ok,
                                                                   idx(1), z);
                               return SmallVector<Value>{

@@ -258,15 +258,27 @@ bool SymbolicShapes::analyse(Operation *op, std::string &error) {
           ops.push_back(dimMap[v]);
         rule = broadcastDims(ops, eq);
       })
-      .Case<ConvOp, MaxPoolOp, AveragePoolOp>([&](Operation *) {
-        PolyVec d = res[0];
-        d[0] = in(0)[0];
-        rule = d;
-      })
+      .Case<ConvOp, ConvTransposeOp, MaxPoolOp, AveragePoolOp>(
+          [&](Operation *) {
+            PolyVec d = res[0];
+            d[0] = in(0)[0];
+            rule = d;
+          })
       .Case<GlobalAveragePoolOp, GlobalMaxPoolOp>([&](Operation *) {
         PolyVec d = res[0];
         d[0] = in(0)[0];
         d[1] = in(0)[1];
+        rule = d;
+      })
+      .Case<ResizeOp>([&](ResizeOp r) {
+        // An axis with scale 1 keeps the input's size (a dynamic batch).
+        PolyVec d = res[0];
+        auto sv = r.getScales() ? getConstantFloatValues(r.getScales())
+                                : std::nullopt;
+        if (sv && sv->size() == d.size())
+          for (size_t i = 0; i < d.size(); ++i)
+            if ((*sv)[i] == 1.0)
+              d[i] = in(0)[i];
         rule = d;
       })
       .Case<GemmOp>([&](GemmOp g) {

@@ -777,6 +777,75 @@ static LogicalResult inferPool(MLIRContext *, Loc loc, A a, Types &t) {
                      a.getPads(), a.getDilations(), a.getCeilMode(), t);
 }
 template <typename A>
+static LogicalResult inferMaxPoolIndices(MLIRContext *ctx, Loc loc, A a,
+                                         Types &t) {
+  if (failed(inferPool(ctx, loc, a, t)))
+    return failure();
+  auto r = cast<RankedTensorType>(t.back());
+  t.back() = r.clone(IntegerType::get(ctx, 64));
+  return success();
+}
+template <typename A>
+static LogicalResult inferGridSample(MLIRContext *, Loc loc, A a, Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto g = dyn_cast<RankedTensorType>(a.getGrid().getType());
+  if (!x || !g || x.getRank() < 3 || g.getRank() != x.getRank() ||
+      (!g.isDynamicDim(g.getRank() - 1) &&
+       g.getDimSize(g.getRank() - 1) != x.getRank() - 2))
+    return emitOptionalError(loc, "grid_sample needs input [N, C, D...] and "
+                                  "grid [N, O..., spatial rank]");
+  if (a.getMode() != "linear" && a.getMode() != "nearest" &&
+      a.getMode() != "cubic")
+    return emitOptionalError(loc, "unknown grid_sample mode ", a.getMode());
+  if (a.getPaddingMode() != "zeros" && a.getPaddingMode() != "border" &&
+      a.getPaddingMode() != "reflection")
+    return emitOptionalError(loc, "unknown padding_mode ", a.getPaddingMode());
+  SmallVector<int64_t> out{x.getDimSize(0), x.getDimSize(1)};
+  for (int64_t i = 1; i + 1 < g.getRank(); ++i)
+    out.push_back(g.getDimSize(i));
+  t.push_back(RankedTensorType::get(out, x.getElementType()));
+  return success();
+}
+template <typename A>
+static LogicalResult inferRoiAlign(MLIRContext *, Loc loc, A a, Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto r = dyn_cast<RankedTensorType>(a.getRois().getType());
+  if (!x || !r || x.getRank() != 4 || r.getRank() != 2 ||
+      (!r.isDynamicDim(1) && r.getDimSize(1) != 4))
+    return emitOptionalError(loc, "roi_align needs input [N, C, H, W] and "
+                                  "rois [R, 4]");
+  if (a.getMode() != "avg" && a.getMode() != "max")
+    return emitOptionalError(loc, "roi_align mode must be avg or max");
+  // I64Attr getters return uint64_t.
+  auto oh = (int64_t)a.getOutputHeight(), ow = (int64_t)a.getOutputWidth();
+  if (oh < 1 || ow < 1 || (int64_t)a.getSamplingRatio() < 0)
+    return emitOptionalError(loc, "output sizes must be >= 1 and "
+                                  "sampling_ratio >= 0");
+  t.push_back(RankedTensorType::get({r.getDimSize(0), x.getDimSize(1), oh, ow},
+                                    x.getElementType()));
+  return success();
+}
+template <typename A>
+static LogicalResult inferDeformConv(MLIRContext *, Loc loc, A a, Types &t) {
+  auto x = dyn_cast<RankedTensorType>(a.getInput().getType());
+  auto w = dyn_cast<RankedTensorType>(a.getWeight().getType());
+  auto o = dyn_cast<RankedTensorType>(a.getOffset().getType());
+  if (!x || !w || !o || x.getRank() != 4 || w.getRank() != 4 ||
+      o.getRank() != 4)
+    return emitOptionalError(loc, "deform_conv supports 2-D only: input, "
+                                  "weight and offset must be 4-D");
+  if (a.getStrides().size() != 2 || a.getDilations().size() != 2 ||
+      a.getPads().size() != 4)
+    return emitOptionalError(loc, "strides and dilations need 2 values, "
+                                  "pads 4");
+  if ((int64_t)a.getGroup() < 1 || (int64_t)a.getOffsetGroup() < 1)
+    return emitOptionalError(loc, "group and offset_group must be >= 1");
+  t.push_back(RankedTensorType::get(
+      {x.getDimSize(0), w.getDimSize(0), o.getDimSize(2), o.getDimSize(3)},
+      x.getElementType()));
+  return success();
+}
+template <typename A>
 static LogicalResult inferGlobalPool(MLIRContext *, Loc loc, A a, Types &t) {
   return infer::globalPool(loc, a.getInput(), t);
 }

@@ -474,18 +474,28 @@ def Lop_PadOp : Lop_InferOp<"pad", "inferPad"> {
 }
 
 def Lop_ResizeOp : Lop_InferOp<"resize", "inferResize", [AttrSizedOperandSegments]> {
-  let summary = "resize by `scales` or to `sizes` (ONNX Resize, nearest and linear)";
+  let summary = "resize by `scales` or to `sizes` (ONNX Resize)";
   let description = [{
     Exactly one of `scales` (1-D f32, one per axis) and `sizes` (1-D i64) is
-    given. `mode` is nearest or linear; the coordinate transformation and
-    nearest rounding modes keep their ONNX names.
+    given. `mode` is nearest, linear or cubic; the coordinate transformation
+    and nearest rounding modes keep their ONNX names, as do
+    `exclude_outside`, `extrapolation_value` and `antialias`. ONNX's `axes`
+    and `keep_aspect_ratio_policy` are resolved by the importer: where the
+    scale the coordinates use is not output / input (keep_aspect_ratio_policy
+    rounds the output size), `coordinate_scales` holds it, one per axis.
+    `roi` ([starts..., ends...], one per axis) is tf_crop_and_resize's.
   }];
   let arguments = (ins Lop_Tensor:$input,
                        Optional<Lop_Tensor>:$scales, Optional<Lop_Tensor>:$sizes,
                        DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
                        DefaultValuedAttr<StrAttr, "\"half_pixel\"">:$coordinate_transformation_mode,
                        DefaultValuedAttr<StrAttr, "\"round_prefer_floor\"">:$nearest_mode,
-                       DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a);
+                       DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value,
+                       DefaultValuedAttr<BoolAttr, "false">:$antialias,
+                       OptionalAttr<DenseF64ArrayAttr>:$coordinate_scales,
+                       OptionalAttr<DenseF64ArrayAttr>:$roi);
   let results = (outs Lop_Tensor:$output);
   let assemblyFormat = [{
     $input (`scales` `(` $scales^ `:` type($scales) `)`)?
@@ -626,6 +636,84 @@ def Lop_ScatterNDOp : Lop_InferOp<"scatter_nd", "inferSameAsInput"> {
                        DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
   let results = (outs Lop_Tensor:$output);
   let assemblyFormat = "$input `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling indices and sampling (issue 4, part A)
+//===----------------------------------------------------------------------===//
+
+def Lop_MaxPoolIndicesOp : Lop_InferOp<"max_pool_indices", "inferMaxPoolIndices"> {
+  let summary = "flat input index of each max-pool window's maximum (ONNX MaxPool's Indices)";
+  let description = [{
+    max_pool's attributes; the result (i64, max_pool's shape) indexes the
+    input flattened over [N, C, D...]: row-major for `storage_order` 0, the
+    spatial axes column-major for 1. Ties go to the first maximum in window
+    order.
+  }];
+  let arguments = (ins Lop_Tensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<I64Attr, "0">:$storage_order);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def Lop_GridSampleOp : Lop_InferOp<"grid_sample", "inferGridSample"> {
+  let summary = "sample the input at grid positions (ONNX GridSample)";
+  let description = [{
+    Input [N, C, D...], grid [N, O..., r] with r = the number of spatial
+    axes, coordinates in [-1, 1] innermost axis last (x, y, ...); result
+    [N, C, O...]. `mode` is linear, nearest or cubic; `padding_mode` zeros,
+    border or reflection.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$grid,
+                       DefaultValuedAttr<StrAttr, "\"linear\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"zeros\"">:$padding_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$align_corners);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $grid attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_RoiAlignOp : Lop_InferOp<"roi_align", "inferRoiAlign"> {
+  let summary = "average or max of bilinear samples per region bin (ONNX RoiAlign)";
+  let description = [{
+    Input [N, C, H, W], rois [R, 4] (x1, y1, x2, y2), batch_indices [R];
+    result [R, C, output_height, output_width]. `half_pixel` is ONNX's
+    coordinate_transformation_mode half_pixel (else output_half_pixel).
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$rois,
+                       Lop_Tensor:$batch_indices,
+                       DefaultValuedAttr<StrAttr, "\"avg\"">:$mode,
+                       DefaultValuedAttr<I64Attr, "1">:$output_height,
+                       DefaultValuedAttr<I64Attr, "1">:$output_width,
+                       DefaultValuedAttr<I64Attr, "0">:$sampling_ratio,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$spatial_scale,
+                       DefaultValuedAttr<BoolAttr, "true">:$half_pixel);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "$input `,` $rois `,` $batch_indices attr-dict `:` functional-type(operands, results)";
+}
+
+def Lop_DeformConvOp : Lop_InferOp<"deform_conv", "inferDeformConv"> {
+  let summary = "2-D deformable convolution (ONNX DeformConv)";
+  let description = [{
+    Input [N, C, H, W], weight [M, C/group, kH, kW], offset [N,
+    offset_group * 2 * kH * kW, oH, oW] ((dy, dx) per tap), bias [M], mask
+    [N, offset_group * kH * kW, oH, oW] (the importer supplies zeros and
+    ones when ONNX omits them). Taps sample the input bilinearly, zero
+    outside.
+  }];
+  let arguments = (ins Lop_Tensor:$input, Lop_Tensor:$weight,
+                       Lop_Tensor:$offset, Lop_Tensor:$bias, Lop_Tensor:$mask,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<I64Attr, "1">:$offset_group);
+  let results = (outs Lop_Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
 #endif
