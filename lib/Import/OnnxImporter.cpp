@@ -533,7 +533,7 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto &node = graph.node(i);
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!defaultDomain || !isSupported(node.op_type()))
+    if (!isSupported(converterKey(node)))
       unsupported.push_back(label(i) + " (" +
                             (defaultDomain ? "" : node.domain() + ".") +
                             node.op_type() + ")");
