@@ -81,7 +81,7 @@ void epilogueOperands(Operation *op, Value &bias, Value &residual) {
 /// `dequantize(x) -> op -> quantize` with a dequantized constant weight
 /// becomes `op(x, w_q)` writing the quantized type (or f32 where the result
 /// has other users). Returns true if `op` changed.
-bool fuseHeavy(Operation *op) {
+bool fuseHeavyOp(Operation *op) {
   if (!elemOf(op->getResult(0)).isF32())
     return false;
   auto dqx = op->getOperand(0).getDefiningOp<lop::DequantizeOp>();
@@ -184,6 +184,8 @@ FailureOr<std::vector<float>> dequantizedData(lop::ConstantOp c) {
 }
 
 struct LopFoldQDQ : lopper::impl::LopFoldQDQBase<LopFoldQDQ> {
+  using Base::Base;
+
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     // Collected first: fusing erases the quantize after each op.
@@ -192,8 +194,9 @@ struct LopFoldQDQ : lopper::impl::LopFoldQDQBase<LopFoldQDQ> {
       if (isa<lop::ConvOp, lop::GemmOp, lop::MatMulOp>(op))
         heavy.push_back(op);
     });
-    for (Operation *op : heavy)
-      fuseHeavy(op);
+    if (fuseHeavy)
+      for (Operation *op : heavy)
+        fuseHeavyOp(op);
     // No kernel reads a quantized constant through a dequantize: fold it.
     SmallVector<lop::DequantizeOp> folds;
     fn.walk([&](lop::DequantizeOp dq) {

@@ -128,7 +128,13 @@ def LopFoldQDQ : Pass<"lop-fold-qdq", "::mlir::func::FuncOp"> {
     other `dequantize` of a constant (unsigned or asymmetric weights, the
     per-channel int32 bias of QDQ models) becomes an f32 constant, so those
     ops run in float with exactly the values the model dequantizes to.
+    `fuse-heavy=false` only folds the constants (every heavy op in float:
+    ONNX's reference semantics; `lopper compile --fuse=false` runs that).
   }];
+  let options = [
+    Option<"fuseHeavy", "fuse-heavy", "bool", "true",
+           "give the int8 kernels the ops they run (false: fold only)">
+  ];
 }
 
 def LopQuantize : Pass<"lop-quantize", "::mlir::ModuleOp"> {
