@@ -15,6 +15,9 @@ calibration on 4 seeded samples):
           QLinearAdd, QGemm, ...), per-channel weights
   qop_pt  quantize_static, QOperator format, per-tensor weights
   qdq_s8  quantize_static, QDQ, per-channel, QInt8 activations (--full)
+  qdq_u8w, qop_u8w  QDQ / QOperator, per-tensor QUInt8 weights with a zero
+          point: no int8 kernel takes them, so they run in float on the
+          dequantized weights
   dynamic quantize_dynamic (DynamicQuantizeLinear + MatMulInteger /
           ConvInteger)
 Each quantized model is compiled with `lopper compile` (no Lopper
@@ -63,7 +66,8 @@ import onnxruntime as ort
 from onnxruntime import quantization as q
 
 MODELS = ["resnet18", "mobilenet_v2", "bert_small"]
-VARIANTS = ["qdq_pc", "qdq_pt", "qop_pc", "qop_pt", "qdq_s8", "dynamic"]
+VARIANTS = ["qdq_pc", "qdq_pt", "qop_pc", "qop_pt", "qdq_s8", "qdq_u8w",
+            "qop_u8w", "dynamic"]
 # Left out of --full (run it with --cases): dynamic MobileNetV2 is 14.2
 # steps from onnxruntime with 32% of the outputs within one step, and
 # onnxruntime offers no second execution of DynamicQuantizeLinear +
@@ -72,8 +76,9 @@ VARIANTS = ["qdq_pc", "qdq_pt", "qop_pc", "qop_pt", "qdq_s8", "dynamic"]
 UNSETTLED = {"mobilenet_v2:dynamic"}
 # The default tier stays within ~3 minutes on 2 cores.
 DEFAULT_CASES = ["resnet18:qdq_pc", "resnet18:qdq_pt", "resnet18:qop_pc",
-                 "resnet18:qop_pt", "resnet18:dynamic", "mobilenet_v2:qdq_pc",
-                 "bert_small:qdq_pc", "bert_small:dynamic"]
+                 "resnet18:qop_pt", "resnet18:qop_u8w", "resnet18:dynamic",
+                 "mobilenet_v2:qdq_pc", "bert_small:qdq_pc",
+                 "bert_small:dynamic"]
 
 
 def inputs_of(models_dir, name, n, seed):
@@ -113,10 +118,11 @@ def quantize(variant, src, dst, calib):
         else q.QuantFormat.QDQ
     q.quantize_static(
         src, dst, Reader(calib), quant_format=fmt,
-        per_channel=variant != "qdq_pt" and variant != "qop_pt",
+        per_channel=variant[4:] == "pc" or variant == "qdq_s8",
         activation_type=q.QuantType.QInt8 if variant == "qdq_s8"
         else q.QuantType.QUInt8,
-        weight_type=q.QuantType.QInt8,
+        weight_type=q.QuantType.QUInt8 if variant.endswith("u8w")
+        else q.QuantType.QInt8,
         calibrate_method=q.CalibrationMethod.MinMax)
 
 
