@@ -28,6 +28,13 @@ using Converter = std::function<void(GraphImporter &, const Node &)>;
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+std::string typeText(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
 NamedAttribute named(GraphImporter &gi, StringRef name, Attribute a) {
   return NamedAttribute(gi.b.getStringAttr(name), a);
 }
@@ -614,27 +621,39 @@ void convertConstantOfShape(GraphImporter &gi, const Node &n) {
          gi.create1("constant_of_shape", {shape}, {named(gi, "value", value)}));
 }
 
-/// The quantized element type that a Q/DQ node's scale and zero point give.
-quant::QuantizedType quantType(GraphImporter &gi, const Node &n, Value scale,
-                               Value zp, Type expressed, int64_t rank) {
+/// The quantized element type that a scale and zero point give: per tensor
+/// for one scale, else per axis along `axis` (already non-negative). Without
+/// a zero point the storage is `storageIfNoZp` (ONNX: uint8 for
+/// QuantizeLinear, the integer operand's type for DequantizeLinear).
+quant::QuantizedType quantType(GraphImporter &gi, Value scale, Value zp,
+                               Type expressed, int64_t axis,
+                               Type storageIfNoZp = {}) {
   auto scales = lop::getConstantFloatValues(scale);
   if (!scales || scales->empty())
     throw NodeError{"the scale must be a constant"};
   SmallVector<int64_t> zps(scales->size(), 0);
-  bool isSigned = false;
-  unsigned width = 8;
+  auto st = dyn_cast_or_null<IntegerType>(storageIfNoZp);
+  bool isSigned = st ? !st.isUnsigned() : false;
+  unsigned width = st ? st.getWidth() : 8;
   if (zp) {
-    auto zt = cast<IntegerType>(typeOf(zp).getElementType());
+    auto zt = dyn_cast<IntegerType>(typeOf(zp).getElementType());
+    if (!zt)
+      throw NodeError{"the zero point must be an integer tensor"};
     isSigned = !zt.isUnsigned();
     width = zt.getWidth();
     auto z = lop::getConstantIntValues(zp);
-    if (!z || z->size() != scales->size())
+    if (!z || (z->size() != scales->size() && z->size() != 1))
       throw NodeError{
           "the zero point must be a constant shaped like the scale"};
-    zps = *z;
+    for (size_t i = 0; i < zps.size(); ++i)
+      zps[i] = (*z)[z->size() == 1 ? 0 : i];
   }
   if (width != 8 && width != 16)
-    throw NodeError{"only 8- and 16-bit quantization is supported"};
+    throw NodeError{"only 8- and 16-bit quantization is supported (got " +
+                    std::to_string(width) + "-bit)"};
+  for (double s : *scales)
+    if (!(s > 0) || !std::isfinite(s))
+      throw NodeError{"scales must be positive and finite"};
   Type storage = gi.b.getIntegerType(width);
   int64_t lo = isSigned ? -(int64_t(1) << (width - 1)) : 0;
   int64_t hi =
@@ -643,38 +662,8 @@ quant::QuantizedType quantType(GraphImporter &gi, const Node &n, Value scale,
   if (typeOf(scale).getRank() == 0 || scales->size() == 1)
     return quant::UniformQuantizedType::get(flags, storage, expressed,
                                             (*scales)[0], zps[0], lo, hi);
-  int64_t axis = normAxis(attrInt(n, "axis", 1), rank);
   return quant::UniformQuantizedPerAxisType::get(flags, storage, expressed,
                                                  *scales, zps, axis, lo, hi);
-}
-
-void convertQuantize(GraphImporter &gi, const Node &n) {
-  Value x = gi.input(n, 0);
-  auto xt = typeOf(x);
-  auto q = quantType(gi, n, gi.input(n, 1), gi.optionalInput(n, 2),
-                     xt.getElementType(), xt.getRank());
-  auto op = lop::QuantizeOp::create(gi.b, gi.loc,
-                                    RankedTensorType::get(xt.getShape(), q), x);
-  if (failed(op.verify())) {
-    op.erase();
-    throw NodeError{"QuantizeLinear operands do not fit"};
-  }
-  single(gi, n, op);
-}
-
-void convertDequantize(GraphImporter &gi, const Node &n) {
-  Value x = gi.input(n, 0);
-  auto xt = typeOf(x);
-  if (!isa<quant::QuantizedType>(xt.getElementType())) {
-    auto c = x.getDefiningOp<lop::ConstantOp>();
-    if (!c)
-      throw NodeError{"DequantizeLinear of a non-constant integer tensor is "
-                      "not supported yet"};
-    auto q = quantType(gi, n, gi.input(n, 1), gi.optionalInput(n, 2),
-                       gi.b.getF32Type(), xt.getRank());
-    x = gi.constant(c.getValue(), RankedTensorType::get(xt.getShape(), q));
-  }
-  single(gi, n, gi.create1("dequantize", {x}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -3358,6 +3347,523 @@ void addConvPoolConverters(llvm::StringMap<Converter> &t) {
   t["AffineGrid"] = convertAffineGrid;
 }
 
+//===----------------------------------------------------------------------===//
+// Quantized operators (issue 4). QOperator ops import in QDQ form,
+// dequantize -> float op -> quantize, which lop-fold-qdq turns into quantized
+// heavy ops where the int8 kernels fit (docs/ir-contracts.md, section 5).
+// Values of per-tensor 8-bit quantized types with constant parameters are
+// `!quant.uniform` tensors; anything else ONNX quantizes (per-axis or 16-bit
+// activations, run-time scales, DynamicQuantizeLinear, MatMulInteger) stays a
+// raw integer tensor computed with float arithmetic, which is exact for 8-
+// and 16-bit storage.
+//===----------------------------------------------------------------------===//
+
+const llvm::StringMap<Converter> &converters();
+
+bool isQuantized(Value v) { return isa<quant::QuantizedType>(elemOf(v)); }
+
+/// The ONNX integer type of a quantized type's storage (ui8, i8, ...).
+IntegerType rawType(quant::QuantizedType q) {
+  return IntegerType::get(q.getContext(), q.getStorageTypeIntegralWidth(),
+                          q.isSigned() ? IntegerType::Signless
+                                       : IntegerType::Unsigned);
+}
+
+Value clipTo(GraphImporter &gi, Value x, double lo, double hi) {
+  return gi.create1("clip", {x},
+                    {named(gi, "min", gi.b.getF32FloatAttr(lo)),
+                     named(gi, "max", gi.b.getF32FloatAttr(hi))});
+}
+
+/// A scale or zero point (a scalar, or 1-D along `axis`) shaped to broadcast
+/// against a tensor of rank `rank`.
+Value alongAxis(GraphImporter &gi, Value v, int64_t rank, int64_t axis) {
+  auto t = typeOf(v);
+  if (t.getRank() == 0 || (t.hasStaticShape() && t.getNumElements() == 1))
+    return v;
+  if (t.getRank() != 1)
+    throw NodeError{"a scale or zero point must be a scalar or 1-D"};
+  if (axis < 0 || axis >= rank)
+    throw NodeError{"a per-axis scale needs an operand of rank > axis"};
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = t.isDynamicDim(0) ? -1 : t.getDimSize(0);
+  return gi.create1("reshape", {v, gi.constI64(shape)});
+}
+
+/// The storage range of an integer type.
+std::pair<double, double> storageRange(IntegerType t) {
+  unsigned w = t.getWidth();
+  if (t.isUnsigned())
+    return {0.0, std::ldexp(1.0, w) - 1};
+  return {-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1};
+}
+
+/// (x - zp) * scale of integers `x` in f32, scale and zero point broadcast
+/// along `axis` (ONNX DequantizeLinear); no scale gives x - zp.
+Value realOfRaw(GraphImporter &gi, Value x, Value scale, Value zp,
+                int64_t axis) {
+  int64_t rank = typeOf(x).getRank();
+  Type f32 = gi.b.getF32Type();
+  Value f = castTo(gi, x, f32);
+  if (zp)
+    f = bin(gi, "sub", f, alongAxis(gi, castTo(gi, zp, f32), rank, axis));
+  if (scale)
+    f = bin(gi, "mul", f, alongAxis(gi, castTo(gi, scale, f32), rank, axis));
+  return f;
+}
+
+/// The f32 constant (x - zp) * scale of a constant `x` (scale and zero point
+/// constants along `axis`, either may be absent); null if any is not
+/// constant.
+Value foldRealOf(GraphImporter &gi, Value x, Value scale, Value zp,
+                 int64_t axis, double factor = 1.0) {
+  auto xt = typeOf(x);
+  if (!x.getDefiningOp<lop::ConstantOp>() || isQuantized(x) ||
+      !xt.hasStaticShape())
+    return {};
+  auto vals =
+      lop::readElementsAsDouble(x.getDefiningOp<lop::ConstantOp>().getValue());
+  std::optional<SmallVector<double>> scales, zps;
+  if (scale && !(scales = lop::getConstantFloatValues(scale)))
+    return {};
+  if (zp) {
+    auto z = lop::getConstantIntValues(zp);
+    if (!z)
+      return {};
+    zps = SmallVector<double>(z->begin(), z->end());
+  }
+  if (!vals)
+    return {};
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < xt.getRank(); ++d)
+    inner *= xt.getDimSize(d);
+  auto at = [&](const SmallVector<double> &v, int64_t i) {
+    if (v.size() == 1)
+      return v[0];
+    int64_t c = (i / inner) % (int64_t)v.size();
+    return v[c];
+  };
+  std::vector<float> out(vals->size());
+  for (int64_t i = 0; i < (int64_t)vals->size(); ++i) {
+    double r = (*vals)[i] - (zps ? at(*zps, i) : 0.0);
+    out[i] = (float)(r * (scales ? at(*scales, i) : 1.0) * factor);
+  }
+  return lop::createF32Constant(gi.b, gi.loc, xt.getShape(), out,
+                                "dequantized");
+}
+
+/// The raw integers of a quantized value (what ONNX ops other than the
+/// quantized ones see).
+Value rawOf(GraphImporter &gi, Value v) {
+  if (!isQuantized(v))
+    return v;
+  auto q = cast<quant::QuantizedType>(elemOf(v));
+  if (auto c = v.getDefiningOp<lop::ConstantOp>())
+    return gi.constant(c.getValue());
+  auto pt = dyn_cast<quant::UniformQuantizedType>(q);
+  if (!pt)
+    throw NodeError{"a per-axis quantized value that is not a constant "
+                    "cannot be read as integers"};
+  Type f32 = gi.b.getF32Type();
+  Value f = gi.create1("dequantize", {v});
+  f = un(gi, "round", bin(gi, "div", f, scalarOf(gi, f32, pt.getScale())));
+  f = bin(gi, "add", f, scalarOf(gi, f32, (double)pt.getZeroPoint()));
+  f = clipTo(gi, f, pt.getStorageTypeMin(), pt.getStorageTypeMax());
+  return castTo(gi, f, rawType(q));
+}
+
+/// The integer storage type of a value read as quantized.
+IntegerType storageOf(Value x) {
+  if (isQuantized(x))
+    return rawType(cast<quant::QuantizedType>(elemOf(x)));
+  auto it = dyn_cast<IntegerType>(elemOf(x));
+  if (!it)
+    throw NodeError{"a quantized operand must be an integer tensor (got " +
+                    typeText(elemOf(x)) + ")"};
+  return it;
+}
+
+bool constantParams(Value scale, Value zp) {
+  auto s = lop::getConstantFloatValues(scale);
+  return s && (!zp || lop::getConstantIntValues(zp));
+}
+
+bool singleScale(Value scale) {
+  auto s = lop::getConstantFloatValues(scale);
+  return s && s->size() == 1;
+}
+
+/// `x` as a value of the per-tensor 8-bit quantized type that `scale` and
+/// `zp` give: `x` itself when it has that type, else its raw integers
+/// reinterpreted (exact: (q - zp) * s / s rounds back to q - zp).
+Value asQuantized(GraphImporter &gi, Value x, Value scale, Value zp) {
+  auto xt = typeOf(x);
+  auto q = quantType(gi, scale, zp, gi.b.getF32Type(), 0, storageOf(x));
+  auto want = RankedTensorType::get(xt.getShape(), q);
+  if (xt == want)
+    return x;
+  Value real = realOfRaw(gi, rawOf(gi, x), scale, zp, 0);
+  return lop::QuantizeOp::create(gi.b, gi.loc, want, real);
+}
+
+/// The real values of `x` read with `scale` and `zp` along `axis`:
+/// dequantize of a quantized constant or of a per-tensor 8-bit value, the
+/// f32 values of other constants, float arithmetic otherwise.
+Value realOf(GraphImporter &gi, Value x, Value scale, Value zp, int64_t axis) {
+  auto xt = typeOf(x);
+  IntegerType st = storageOf(x);
+  if (!isa<FloatType>(elemOf(scale)))
+    throw NodeError{"the scale must be a float tensor"};
+  if (zp && !isa<IntegerType>(elemOf(zp)))
+    throw NodeError{"the zero point must be an integer tensor"};
+  if (zp && elemOf(zp) != st)
+    throw NodeError{"the zero point's type " + typeText(elemOf(zp)) +
+                    " differs from the quantized operand's " + typeText(st)};
+  bool constant = constantParams(scale, zp);
+  if (constant && st.getWidth() == 8 && !isQuantized(x))
+    if (auto c = x.getDefiningOp<lop::ConstantOp>()) {
+      auto q = quantType(gi, scale, zp, gi.b.getF32Type(), axis, st);
+      Value qc =
+          gi.constant(c.getValue(), RankedTensorType::get(xt.getShape(), q));
+      return gi.create1("dequantize", {qc});
+    }
+  if (Value f = foldRealOf(gi, x, scale, zp, axis))
+    return f;
+  if (constant && st.getWidth() == 8 && singleScale(scale))
+    return gi.create1("dequantize", {asQuantized(gi, x, scale, zp)});
+  return realOfRaw(gi, rawOf(gi, x), scale, zp, axis);
+}
+
+/// Quantizes f32 `y` with `scale` and `zp` along `axis` (ONNX
+/// QuantizeLinear): lop.quantize for per-tensor 8-bit with constant
+/// parameters, else integers computed in float.
+Value quantizeTo(GraphImporter &gi, Value y, Value scale, Value zp,
+                 int64_t axis) {
+  auto yt = typeOf(y);
+  Type storage = zp ? elemOf(zp)
+                    : Type(IntegerType::get(gi.ctx, 8, IntegerType::Unsigned));
+  auto st = dyn_cast<IntegerType>(storage);
+  if (!st || (st.getWidth() != 8 && st.getWidth() != 16))
+    throw NodeError{"only 8- and 16-bit quantization is supported (got " +
+                    typeText(storage) + ")"};
+  if (!isa<FloatType>(elemOf(scale)))
+    throw NodeError{"the scale must be a float tensor"};
+  y = castTo(gi, y, gi.b.getF32Type());
+  if (st.getWidth() == 8 && constantParams(scale, zp) && singleScale(scale)) {
+    auto q = quantType(gi, scale, zp, gi.b.getF32Type(), axis, st);
+    return lop::QuantizeOp::create(gi.b, gi.loc,
+                                   RankedTensorType::get(yt.getShape(), q), y);
+  }
+  Type f32 = gi.b.getF32Type();
+  int64_t rank = yt.getRank();
+  Value f =
+      un(gi, "round",
+         bin(gi, "div", y, alongAxis(gi, castTo(gi, scale, f32), rank, axis)));
+  if (zp)
+    f = bin(gi, "add", f, alongAxis(gi, castTo(gi, zp, f32), rank, axis));
+  auto [lo, hi] = storageRange(st);
+  return castTo(gi, clipTo(gi, f, lo, hi), st);
+}
+
+/// The axis of a Q/DQ node's 1-D scale; ONNX ignores it (and any value is
+/// fine) for a per-tensor scale.
+int64_t quantAxis(const Node &n, Value scale, int64_t rank) {
+  auto st = typeOf(scale);
+  if (st.getRank() == 0 || (st.hasStaticShape() && st.getNumElements() == 1))
+    return 0;
+  return normAxis(attrInt(n, "axis", 1), rank);
+}
+
+void convertQuantize(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  auto xt = typeOf(x);
+  if (!isa<FloatType>(xt.getElementType()))
+    throw NodeError{"QuantizeLinear of " + typeText(xt.getElementType()) +
+                    " is not supported (a float input is needed)"};
+  int64_t axis = quantAxis(n, gi.input(n, 1), xt.getRank());
+  if (findAttr(n, "block_size") && attrInt(n, "block_size", 0) != 0)
+    throw NodeError{"blocked quantization (block_size) is not supported"};
+  single(gi, n,
+         quantizeTo(gi, x, gi.input(n, 1), gi.optionalInput(n, 2), axis));
+}
+
+void convertDequantize(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  int64_t axis = quantAxis(n, gi.input(n, 1), typeOf(x).getRank());
+  if (findAttr(n, "block_size") && attrInt(n, "block_size", 0) != 0)
+    throw NodeError{"blocked quantization (block_size) is not supported"};
+  single(gi, n, realOf(gi, x, gi.input(n, 1), gi.optionalInput(n, 2), axis));
+}
+
+/// Converts float op `opType` with `n`'s attributes (less `skip`) on
+/// `inputs` (null: an absent optional input), reusing its converter.
+SmallVector<Value> viaFloat(GraphImporter &gi, const Node &n, StringRef opType,
+                            ArrayRef<Value> inputs, int numOutputs = 1,
+                            ArrayRef<StringRef> skip = {}) {
+  static unsigned counter = 0;
+  Node s;
+  s.set_op_type(opType.str());
+  s.set_name(n.name());
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained(skip, a.name()))
+      *s.add_attribute() = a;
+  SmallVector<std::string> temps;
+  auto temp = [&] {
+    temps.push_back("\x01lop.q." + std::to_string(counter++));
+    return temps.back();
+  };
+  for (Value v : inputs) {
+    if (!v) {
+      s.add_input("");
+      continue;
+    }
+    std::string name = temp();
+    gi.values[name] = v;
+    s.add_input(name);
+  }
+  SmallVector<std::string> outs;
+  for (int i = 0; i < numOutputs; ++i) {
+    outs.push_back(temp());
+    s.add_output(outs.back());
+  }
+  converters().find(opType)->second(gi, s);
+  SmallVector<Value> results;
+  for (const std::string &o : outs)
+    results.push_back(gi.values.lookup(o));
+  for (const std::string &t : temps)
+    gi.values.erase(t);
+  return results;
+}
+
+void requireInputs(const Node &n, int lo, int hi) {
+  if (n.input_size() < lo || n.input_size() > hi)
+    throw NodeError{"expects " + std::to_string(lo) +
+                    (lo == hi ? "" : " to " + std::to_string(hi)) +
+                    " inputs, got " + std::to_string(n.input_size())};
+}
+
+/// An 8-bit quantized operand: the kernels and ONNX Runtime's QOperator ops
+/// are 8-bit; wider storage is reported, not guessed at.
+void require8Bit(Value x, StringRef what) {
+  IntegerType st = storageOf(x);
+  if (st.getWidth() != 8)
+    throw NodeError{what.str() + " must be 8-bit (int8 or uint8), got " +
+                    typeText(st)};
+}
+
+/// An int32 bias of scale `factor * xs * ws` (per output channel) as f32.
+Value biasOf(GraphImporter &gi, Value bias, Value xs, Value ws,
+             double factor = 1.0) {
+  if (!elemOf(bias).isInteger(32))
+    throw NodeError{"the bias must be int32"};
+  auto xsv = lop::getConstantFloatValues(xs);
+  if (xsv && xsv->size() == 1)
+    if (Value f = foldRealOf(gi, bias, ws, {}, typeOf(bias).getRank() - 1,
+                             (*xsv)[0] * factor))
+      return f;
+  Type f32 = gi.b.getF32Type();
+  Value s = bin(gi, "mul", castTo(gi, xs, f32), castTo(gi, ws, f32));
+  if (factor != 1.0)
+    s = bin(gi, "mul", s, scalarOf(gi, f32, factor));
+  return bin(gi, "mul", castTo(gi, bias, f32), s);
+}
+
+void convertQLinearConv(GraphImporter &gi, const Node &n) {
+  requireInputs(n, 8, 9);
+  Value x = gi.input(n, 0), w = gi.input(n, 3);
+  require8Bit(x, "x");
+  require8Bit(w, "w");
+  require8Bit(gi.input(n, 7), "y_zero_point");
+  Value xs = gi.input(n, 1), ws = gi.input(n, 4);
+  Value xf = realOf(gi, x, xs, gi.input(n, 2), 1);
+  Value wf = realOf(gi, w, ws, gi.input(n, 5), 0);
+  Value bf;
+  if (Value b = gi.optionalInput(n, 8))
+    bf = biasOf(gi, b, xs, ws);
+  Value y = viaFloat(gi, n, "Conv", {xf, wf, bf})[0];
+  single(gi, n, quantizeTo(gi, y, gi.input(n, 6), gi.input(n, 7), 1));
+}
+
+void convertQLinearMatMul(GraphImporter &gi, const Node &n) {
+  requireInputs(n, 8, 8);
+  Value a = gi.input(n, 0), b = gi.input(n, 3);
+  require8Bit(a, "a");
+  require8Bit(b, "b");
+  require8Bit(gi.input(n, 7), "y_zero_point");
+  int64_t ra = typeOf(a).getRank(), rb = typeOf(b).getRank();
+  Value af = realOf(gi, a, gi.input(n, 1), gi.input(n, 2),
+                    std::max<int64_t>(ra - 2, 0));
+  Value bf = realOf(gi, b, gi.input(n, 4), gi.input(n, 5), rb - 1);
+  Value y = viaFloat(gi, n, "MatMul", {af, bf})[0];
+  single(gi, n, quantizeTo(gi, y, gi.input(n, 6), gi.input(n, 7), 0));
+}
+
+/// com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C (int32 of
+/// scale alpha * a_scale * b_scale), y_scale, y_zp (f32 output without).
+void convertQGemm(GraphImporter &gi, const Node &n) {
+  requireInputs(n, 6, 9);
+  Value a = gi.input(n, 0), b = gi.input(n, 3);
+  require8Bit(a, "A");
+  require8Bit(b, "B");
+  bool transB = attrInt(n, "transB", 0);
+  Value as = gi.input(n, 1), bs = gi.input(n, 4);
+  Value af = realOf(gi, a, as, gi.input(n, 2), 0);
+  Value bf = realOf(gi, b, bs, gi.input(n, 5), transB ? 0 : 1);
+  Value cf;
+  if (Value c = gi.optionalInput(n, 6))
+    cf = biasOf(gi, c, as, bs, attrFloat(n, "alpha", 1));
+  Value y = viaFloat(gi, n, "Gemm", {af, bf, cf})[0];
+  Value ys = gi.optionalInput(n, 7);
+  single(gi, n, ys ? quantizeTo(gi, y, ys, gi.optionalInput(n, 8), 0) : y);
+}
+
+/// com.microsoft QLinearAdd/QLinearMul: A, A_scale, A_zp, B, B_scale, B_zp,
+/// C_scale, C_zp.
+void convertQLinearBinary(GraphImporter &gi, const Node &n, StringRef op) {
+  requireInputs(n, 7, 8);
+  Value a = gi.input(n, 0), b = gi.input(n, 3);
+  require8Bit(a, "A");
+  require8Bit(b, "B");
+  Value af = realOf(gi, a, gi.input(n, 1), gi.optionalInput(n, 2), 0);
+  Value bf = realOf(gi, b, gi.input(n, 4), gi.optionalInput(n, 5), 0);
+  Value y = viaFloat(gi, n, op, {af, bf})[0];
+  single(gi, n, quantizeTo(gi, y, gi.input(n, 6), gi.optionalInput(n, 7), 0));
+}
+
+/// com.microsoft one-input QLinear ops: X, X_scale, X_zp, Y_scale, Y_zp.
+void convertQLinearUnary(GraphImporter &gi, const Node &n, StringRef op) {
+  requireInputs(n, 4, 5);
+  Value x = gi.input(n, 0);
+  require8Bit(x, "X");
+  if (attrInt(n, "channels_last", 0))
+    throw NodeError{"channels_last is not supported"};
+  Value xf = realOf(gi, x, gi.input(n, 1), gi.optionalInput(n, 2), 0);
+  Value y = viaFloat(gi, n, op, {xf}, 1, {"channels_last", "opset"})[0];
+  single(gi, n, quantizeTo(gi, y, gi.input(n, 3), gi.optionalInput(n, 4), 0));
+}
+
+/// com.microsoft QLinearConcat: Y_scale, Y_zp, then (X, X_scale, X_zp)...
+void convertQLinearConcat(GraphImporter &gi, const Node &n) {
+  if (n.input_size() < 5 || (n.input_size() - 2) % 3)
+    throw NodeError{"expects Y_scale, Y_zero_point and (X, X_scale, "
+                    "X_zero_point) triples"};
+  SmallVector<Value> xs;
+  for (int i = 2; i < n.input_size(); i += 3) {
+    require8Bit(gi.input(n, i), "X");
+    xs.push_back(realOf(gi, gi.input(n, i), gi.input(n, i + 1),
+                        gi.optionalInput(n, i + 2), 0));
+  }
+  Value y = viaFloat(gi, n, "Concat", xs)[0];
+  single(gi, n, quantizeTo(gi, y, gi.input(n, 0), gi.optionalInput(n, 1), 0));
+}
+
+/// x - zp in f32 for MatMulInteger/ConvInteger (folded for constants).
+Value centered(GraphImporter &gi, Value x, Value zp, int64_t axis) {
+  require8Bit(x, "an integer operand");
+  x = rawOf(gi, x);
+  if (zp && elemOf(zp) != elemOf(x))
+    throw NodeError{"the zero point's type " + typeText(elemOf(zp)) +
+                    " differs from its operand's " + typeText(elemOf(x))};
+  if (Value f = foldRealOf(gi, x, {}, zp, axis))
+    return f;
+  return realOfRaw(gi, x, {}, zp, axis);
+}
+
+/// The exact int32 result of an integer matmul/conv computed in f32.
+Value toInt32(GraphImporter &gi, Value y) {
+  return castTo(gi, un(gi, "round", y), gi.b.getI32Type());
+}
+
+void convertMatMulInteger(GraphImporter &gi, const Node &n) {
+  requireInputs(n, 2, 4);
+  Value a = gi.input(n, 0), b = gi.input(n, 1);
+  int64_t ra = typeOf(a).getRank(), rb = typeOf(b).getRank();
+  Value af =
+      centered(gi, a, gi.optionalInput(n, 2), std::max<int64_t>(ra - 2, 0));
+  Value bf = centered(gi, b, gi.optionalInput(n, 3), rb - 1);
+  single(gi, n, toInt32(gi, viaFloat(gi, n, "MatMul", {af, bf})[0]));
+}
+
+void convertConvInteger(GraphImporter &gi, const Node &n) {
+  requireInputs(n, 2, 4);
+  Value xf = centered(gi, gi.input(n, 0), gi.optionalInput(n, 2), 1);
+  Value wf = centered(gi, gi.input(n, 1), gi.optionalInput(n, 3), 0);
+  single(gi, n, toInt32(gi, viaFloat(gi, n, "Conv", {xf, wf, {}})[0]));
+}
+
+/// ONNX DynamicQuantizeLinear: u8 with scale (max(0, max x) - min(0, min x))
+/// / 255 and zero point round(-min / scale), all computed at run time.
+void convertDynamicQuantizeLinear(GraphImporter &gi, const Node &n) {
+  Value x = gi.input(n, 0);
+  if (!elemOf(x).isF32())
+    throw NodeError{"DynamicQuantizeLinear needs an f32 input"};
+  Type f32 = gi.b.getF32Type();
+  Value zero = scalarOf(gi, f32, 0), one = scalarOf(gi, f32, 1);
+  Value mn = reduceOp(gi, "reduce_min", x, {}, false);
+  Value mx = reduceOp(gi, "reduce_max", x, {}, false);
+  mn = sel(gi, bin(gi, "less", mn, zero), mn, zero);
+  mx = sel(gi, bin(gi, "greater", mx, zero), mx, zero);
+  Value scale =
+      bin(gi, "div", bin(gi, "sub", mx, mn), scalarOf(gi, f32, 255.0));
+  // All zeros: scale 1 (ONNX divides by zero here; ONNX Runtime does not).
+  scale = sel(gi, bin(gi, "equal", scale, zero), one, scale);
+  Value zpf =
+      un(gi, "round",
+         clipTo(gi, bin(gi, "div", bin(gi, "sub", zero, mn), scale), 0, 255));
+  Value y = bin(gi, "add", un(gi, "round", bin(gi, "div", x, scale)), zpf);
+  auto u8 = IntegerType::get(gi.ctx, 8, IntegerType::Unsigned);
+  y = castTo(gi, clipTo(gi, y, 0, 255), u8);
+  gi.setOutputs(n, ValueRange{y, scale, castTo(gi, zpf, u8)});
+}
+
+void addQuantConverters(llvm::StringMap<Converter> &t) {
+  t["QuantizeLinear"] = convertQuantize;
+  t["DequantizeLinear"] = convertDequantize;
+  t["QLinearConv"] = convertQLinearConv;
+  t["QLinearMatMul"] = convertQLinearMatMul;
+  t["MatMulInteger"] = convertMatMulInteger;
+  t["ConvInteger"] = convertConvInteger;
+  t["DynamicQuantizeLinear"] = convertDynamicQuantizeLinear;
+  std::string ms = "com.microsoft.";
+  for (StringRef d : {"", "com.microsoft."}) {
+    std::string p = d.str();
+    t[p + "QLinearAdd"] = [](GraphImporter &gi, const Node &n) {
+      convertQLinearBinary(gi, n, "Add");
+    };
+    t[p + "QLinearMul"] = [](GraphImporter &gi, const Node &n) {
+      convertQLinearBinary(gi, n, "Mul");
+    };
+  }
+  t[ms + "QLinearConv"] = convertQLinearConv;
+  t[ms + "QLinearMatMul"] = convertQLinearMatMul;
+  t[ms + "QGemm"] = convertQGemm;
+  t[ms + "QLinearConcat"] = convertQLinearConcat;
+  t[ms + "DynamicQuantizeLinear"] = convertDynamicQuantizeLinear;
+  t[ms + "QuantizeLinear"] = convertQuantize;
+  t[ms + "DequantizeLinear"] = convertDequantize;
+  for (auto [q, f] : std::initializer_list<std::pair<StringRef, StringRef>>{
+           {"QLinearSigmoid", "Sigmoid"},
+           {"QLinearLeakyRelu", "LeakyRelu"},
+           {"QLinearSoftmax", "Softmax"},
+           {"QLinearGlobalAveragePool", "GlobalAveragePool"},
+           {"QLinearAveragePool", "AveragePool"}}) {
+    std::string fl = f.str();
+    t[ms + q.str()] = [fl](GraphImporter &gi, const Node &n) {
+      convertQLinearUnary(gi, n, fl);
+    };
+  }
+}
+
+/// Ops that only move, select or compare elements: on a quantized input
+/// they run in float and quantize back to the same type, which is exact.
+bool movesValues(StringRef opType) {
+  static const llvm::StringSet<> ops = {
+      "MaxPool",   "Reshape", "Flatten",      "Transpose",   "Squeeze",
+      "Unsqueeze", "Slice",   "Gather",       "Split",       "Expand",
+      "Tile",      "Concat",  "DepthToSpace", "SpaceToDepth"};
+  return ops.contains(opType);
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -3655,8 +4161,6 @@ const llvm::StringMap<Converter> &converters() {
     };
     t["Pad"] = convertPad;
     t["Resize"] = convertResize;
-    t["QuantizeLinear"] = convertQuantize;
-    t["DequantizeLinear"] = convertDequantize;
     t["RNN"] = [](GraphImporter &gi, const Node &n) {
       convertRecurrent(gi, n, "RNN");
     };
@@ -3677,16 +4181,70 @@ const llvm::StringMap<Converter> &converters() {
     t["Compress"] = convertCompress;
     addCoverageConverters(t);
     addConvPoolConverters(t);
+    addQuantConverters(t);
     return t;
   }();
   return table;
 }
 } // namespace
 
-bool GraphImporter::isSupported(StringRef opType) {
-  return converters().count(opType);
+std::string GraphImporter::converterKey(const onnx::NodeProto &node) {
+  if (node.domain().empty() || node.domain() == "ai.onnx")
+    return node.op_type();
+  return node.domain() + "." + node.op_type();
 }
 
+bool GraphImporter::isSupported(StringRef key) {
+  return converters().count(key);
+}
+
+/// Ops other than the quantized ones read a quantized input as ONNX does, as
+/// raw integers; ops that only move values run in float and quantize back.
 void GraphImporter::convertNode(const onnx::NodeProto &node) {
-  converters().find(node.op_type())->second(*this, node);
+  std::string key = converterKey(node);
+  const Converter &convert = converters().find(key)->second;
+  static const llvm::StringSet<> aware = [] {
+    llvm::StringMap<Converter> q;
+    addQuantConverters(q);
+    llvm::StringSet<> s;
+    for (auto &e : q)
+      s.insert(e.getKey());
+    return s;
+  }();
+  SmallVector<std::pair<std::string, Value>> saved;
+  if (!aware.contains(key) && key != "Identity" && key != "Dropout")
+    for (const std::string &name : node.input()) {
+      Value v = name.empty() ? Value() : values.lookup(name);
+      if (v && isQuantized(v) &&
+          llvm::none_of(saved, [&](auto &p) { return p.first == name; }))
+        saved.push_back({name, v});
+    }
+  if (saved.empty())
+    return convert(*this, node);
+  Type common = elemOf(saved[0].second);
+  bool inFloat =
+      movesValues(key) && isa<quant::UniformQuantizedType>(common) &&
+      llvm::all_of(saved, [&](auto &p) { return elemOf(p.second) == common; });
+  for (auto &[name, v] : saved)
+    values[name] = inFloat ? create1("dequantize", {v}) : rawOf(*this, v);
+  auto restore = [&] {
+    for (auto &[name, v] : saved)
+      values[name] = v;
+  };
+  try {
+    convert(*this, node);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+  if (!inFloat)
+    return;
+  for (const std::string &out : node.output()) {
+    Value v = out.empty() ? Value() : values.lookup(out);
+    if (!v || !elemOf(v).isF32())
+      continue;
+    values[out] = lop::QuantizeOp::create(
+        b, loc, RankedTensorType::get(typeOf(v).getShape(), common), v);
+  }
 }

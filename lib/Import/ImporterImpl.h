@@ -42,8 +42,11 @@ public:
   /// Converts one node, mapping its outputs; throws NodeError.
   void convertNode(const onnx::NodeProto &node);
 
-  /// True when the op type is one the importer converts at this opset.
-  static bool isSupported(llvm::StringRef opType);
+  /// The converter's name for a node: its op type, prefixed with
+  /// "DOMAIN." outside the default domain ("com.microsoft.QGemm").
+  static std::string converterKey(const onnx::NodeProto &node);
+  /// True when the importer converts the op named by `key`.
+  static bool isSupported(llvm::StringRef key);
 
   mlir::Value input(const onnx::NodeProto &node, int i);
   mlir::Value optionalInput(const onnx::NodeProto &node, int i);

@@ -588,7 +588,7 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
                                                  : "'" + node.name() + "'";
           bool defaultDomain =
               node.domain().empty() || node.domain() == "ai.onnx";
-          if (!defaultDomain || !isSupported(node.op_type()))
+          if (!isSupported(converterKey(node)))
             unsupported.push_back(name + " (" +
                                   (defaultDomain ? "" : node.domain() + ".") +
                                   node.op_type() + ")" + where);

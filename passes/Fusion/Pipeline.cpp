@@ -14,6 +14,7 @@ void lopper::buildFusionPipeline(OpPassManager &pm) {
   fn.addPass(createLopFoldBatchNorm());
   fn.addPass(createLopRecompose());
   fn.addPass(createLopFuseEpilogue());
+  fn.addPass(createLopFoldQDQ());
   fn.addPass(createLopSimplifyLayout());
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createCSEPass());
@@ -23,6 +24,6 @@ void lopper::registerFusionPipeline() {
   PassPipelineRegistration<>(
       "lop-fuse",
       "the default fusion pipeline: fold-constants, fold-batchnorm, "
-      "recompose, fuse-epilogue, simplify-layout, canonicalize, cse",
+      "recompose, fuse-epilogue, fold-qdq, simplify-layout, canonicalize, cse",
       [](OpPassManager &pm) { buildFusionPipeline(pm); });
 }

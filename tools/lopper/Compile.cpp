@@ -492,6 +492,14 @@ static int runCompile() {
   }
   if (fuse && !runPasses(*module, lopper::buildFusionPipeline))
     return error(input + ": the fusion passes failed");
+  // Without fusion an imported quantized model still needs its dequantized
+  // constants as f32 data; its heavy ops then all run in float.
+  if (!fuse && !runPasses(*module, [](mlir::OpPassManager &pm) {
+        lopper::LopFoldQDQOptions o;
+        o.fuseHeavy = false;
+        pm.nest<mlir::func::FuncOp>().addPass(lopper::createLopFoldQDQ(o));
+      }))
+    return error(input + ": folding the dequantized constants failed");
   if (int rc = runQuantization(*module))
     return rc;
   if (emit == "onnx")

@@ -91,6 +91,14 @@ suite_quantized() {
     --bin "$BIN" --models-dir "$MODELS_DIR" --models "$models"
 }
 
+# Models quantized by onnxruntime's own tool (QDQ and QOperator, per-channel
+# and per-tensor, dynamic), imported and compiled by Lopper, against
+# onnxruntime on the same quantized model (one output quantization step).
+suite_ort_quantized() {
+  "$LOPPER_VENV/bin/python" "$LOPPER_ROOT/test/e2e/ort_quantized_models.py" \
+    --bin "$BIN" --models-dir "$MODELS_DIR" --tier "$TIER"
+}
+
 # The accuracy examples: digits MLPs (5 seeds; int8 and 2:4 + int8
 # against fp32 held-out top-1) and all-MiniLM-L6-v2 with its real weights
 # (int8 dynamic cosine; calibration-aware against magnitude 2:4).
@@ -201,6 +209,7 @@ run_suite main-job suite_main_job
 run_suite models-$TIER suite_models
 run_suite compiled-$TIER suite_compiled
 run_suite quantized-$TIER suite_quantized
+run_suite ort-quantized-$TIER suite_ort_quantized
 run_suite pruned suite_pruned
 run_suite accuracy suite_accuracy
 run_suite onnx-backend suite_onnx_backend

@@ -16,8 +16,8 @@ namespace lopper {
 #include "lopper/Passes/Passes.h.inc"
 
 /// The default fusion pipeline (`lop-fuse`): fold-constants, fold-batchnorm,
-/// recompose, fuse-epilogue, simplify-layout, canonicalize, cse, nested on
-/// every func.func of the module.
+/// recompose, fuse-epilogue, fold-qdq, simplify-layout, canonicalize, cse,
+/// nested on every func.func of the module.
 void buildFusionPipeline(mlir::OpPassManager &pm);
 
 /// Registers the `lop-fuse` pipeline with the pass registry.

@@ -127,6 +127,31 @@ def LopSimplifyLayout : Pass<"lop-simplify-layout", "::mlir::func::FuncOp"> {
 // Quantization (passes/Quantization)
 //===----------------------------------------------------------------------===//
 
+def LopFoldQDQ : Pass<"lop-fold-qdq", "::mlir::func::FuncOp"> {
+  let summary = "imported QDQ patterns to quantized conv/gemm/matmul";
+  let description = [{
+    An imported quantized model computes each heavy op in float between a
+    `lop.dequantize` and a `lop.quantize` (ONNX QDQ, and QOperator ops, which
+    the importer writes in the same form). Where the int8 kernels run the
+    op, `conv`/`gemm`/`matmul(dequantize(x), dequantize(w_const))` takes `x`
+    and the quantized weight constant directly: `x` quantized per tensor in
+    8 bits, the weight signed 8-bit with zero points 0, per tensor or per
+    output channel, a 2-D conv, a gemm without `transA`, a 2-D matmul
+    weight, a constant bias with one value per output channel. When the
+    op's only user is a per-tensor 8-bit `lop.quantize`, the op writes that
+    type (the requantizing epilogue) and the quantize disappears. Every
+    other `dequantize` of a constant (unsigned or asymmetric weights, the
+    per-channel int32 bias of QDQ models) becomes an f32 constant, so those
+    ops run in float with exactly the values the model dequantizes to.
+    `fuse-heavy=false` only folds the constants (every heavy op in float:
+    ONNX's reference semantics; `lopper compile --fuse=false` runs that).
+  }];
+  let options = [
+    Option<"fuseHeavy", "fuse-heavy", "bool", "true",
+           "give the int8 kernels the ops they run (false: fold only)">
+  ];
+}
+
 def LopQuantize : Pass<"lop-quantize", "::mlir::ModuleOp"> {
   let summary = "int8 quantization of conv/gemm/matmul: per-channel weights, static or dynamic activations";
   let description = [{

@@ -647,11 +647,11 @@ LogicalResult ConstantOp::verify() {
   return success();
 }
 
-OpFoldResult ConstantOp::fold(FoldAdaptor) {
-  if (getValue().getType() == getOutput().getType())
-    return getValue();
-  return {};
-}
+// A ConstantLike op's fold must succeed: the greedy driver's constant
+// deduplication reads the folded attribute (keyed with the result type, so
+// quantized constants with equal storage data but other scales stay apart).
+// Returning nothing for quantized constants let it merge different weights.
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 LogicalResult QuantizeOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType());
