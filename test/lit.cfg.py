@@ -17,7 +17,7 @@ llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.lopper_tools_dir, append_path=True)
 
-tools = ["lopper", "lopper-opt", "lopper-translate", "mlir-tblgen", "FileCheck", "not", "count"]
+tools = ["lopper", "lopper-opt", "lopper-translate", "lopper-runtime-tests", "mlir-tblgen", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, [config.lopper_tools_dir, config.llvm_tools_dir])
 config.substitutions.append(("%mlir_include", config.mlir_include_dir))
 

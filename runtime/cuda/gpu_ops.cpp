@@ -64,6 +64,7 @@ bool GpuContext::init(int device, const void *kernelImage, std::string *err) {
   LOPPER_CUDART(cudaSetDevice(device), nullptr);
   LOPPER_CUDART(cudaFree(nullptr), nullptr); // make the primary context current
   LOPPER_CUDART(cudaStreamCreate(&stream_), nullptr);
+  active_ = stream_;
   if (int rc = api_->cusparseCreate(&sparse_)) {
     *err = cusparseError("cusparseCreate", rc);
     return false;
@@ -120,7 +121,7 @@ bool GpuContext::upload(DeviceBuffer *dst, const void *src, size_t bytes,
   if (!dst->ptr && !alloc(bytes, dst, err))
     return false;
   LOPPER_CUDART(
-      cudaMemcpyAsync(dst->ptr, src, bytes, kMemcpyHostToDevice, stream_),
+      cudaMemcpyAsync(dst->ptr, src, bytes, kMemcpyHostToDevice, active_),
       nullptr);
   return true;
 }
@@ -128,13 +129,41 @@ bool GpuContext::upload(DeviceBuffer *dst, const void *src, size_t bytes,
 bool GpuContext::download(void *dst, const DeviceBuffer &src, size_t bytes,
                           std::string *err) {
   LOPPER_CUDART(
-      cudaMemcpyAsync(dst, src.ptr, bytes, kMemcpyDeviceToHost, stream_),
+      cudaMemcpyAsync(dst, src.ptr, bytes, kMemcpyDeviceToHost, active_),
       nullptr);
   return sync(err);
 }
 
 bool GpuContext::sync(std::string *err) {
-  LOPPER_CUDART(cudaStreamSynchronize(stream_), nullptr);
+  LOPPER_CUDART(cudaStreamSynchronize(active_), nullptr);
+  return true;
+}
+
+bool GpuContext::createStream(Stream *out, std::string *err) {
+  *out = nullptr;
+  LOPPER_CUDART(cudaStreamCreate(out), nullptr);
+  return true;
+}
+
+void GpuContext::destroyStream(Stream s) {
+  if (!s || !api_)
+    return;
+  api_->cudaStreamSynchronize(s);
+  if (active_ == s)
+    useStream(nullptr, nullptr);
+  api_->cudaStreamDestroy(s);
+}
+
+bool GpuContext::useStream(Stream s, std::string *err) {
+  Stream want = s ? s : stream_;
+  if (want == active_)
+    return true;
+  if (int rc = api_->cusparseSetStream(sparse_, want)) {
+    if (err)
+      *err = cusparseError("cusparseSetStream", rc);
+    return false;
+  }
+  active_ = want;
   return true;
 }
 
@@ -280,7 +309,7 @@ void GpuContext::releaseWeight(DeviceWeight *w) {
 bool GpuContext::launch(Function f, unsigned gx, unsigned gy, unsigned block,
                         void **args, const char *what, const char *layer,
                         std::string *err) {
-  if (int rc = api_->cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, stream_, args,
+  if (int rc = api_->cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, active_, args,
                                     nullptr)) {
     *err = driverError(api_, what, rc, layer);
     return false;
@@ -365,7 +394,7 @@ bool GpuContext::dense(const DeviceWeight &w, const DeviceBuffer &x, int64_t n,
     *err = cublasError("cublasLtMatrixLayoutCreate", rc, l);
   } else if ((rc = api_->cublasLtMatmul(lt_, desc, &alpha, w.values.ptr, a,
                                         x.ptr, b, &beta, y->ptr, c, y->ptr, c,
-                                        nullptr, nullptr, 0, stream_))) {
+                                        nullptr, nullptr, 0, active_))) {
     *err = cublasError("cublasLtMatmul", rc, l);
   } else {
     ok = true;

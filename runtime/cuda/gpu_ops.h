@@ -53,7 +53,7 @@ public:
   bool init(int device, const void *kernelImage, std::string *err);
   const DeviceInfo &device() const { return info_; }
   const Api &api() const { return *api_; }
-  Stream stream() const { return stream_; }
+  Stream stream() const { return active_; }
 
   bool alloc(size_t bytes, DeviceBuffer *out, std::string *err);
   void release(DeviceBuffer *b);
@@ -62,6 +62,14 @@ public:
   bool download(void *dst, const DeviceBuffer &src, size_t bytes,
                 std::string *err);
   bool sync(std::string *err);
+
+  /// Streams beyond the context's own (one per runtime session): created
+  /// here, made current with useStream (nullptr: the context's own); the
+  /// copies, kernels, cuSPARSE and cuBLASLt calls above then go to it. Not
+  /// thread-safe: the caller serializes the calls on one context.
+  bool createStream(Stream *out, std::string *err);
+  void destroyStream(Stream s);
+  bool useStream(Stream s, std::string *err);
 
   /// Uploads W (fp32 row-major [rows, cols]) in `format` (block sizes for
   /// BSR: blockRows x blockCols; Blocked-ELL: blockRows) and an optional
@@ -90,7 +98,8 @@ private:
 
   const Api *api_ = nullptr;
   DeviceInfo info_;
-  Stream stream_ = nullptr;
+  Stream stream_ = nullptr; // the context's own
+  Stream active_ = nullptr; // where work goes: stream_ or a useStream one
   SparseHandle sparse_ = nullptr;
   LtHandle lt_ = nullptr;
   Module module_ = nullptr;

@@ -7,6 +7,8 @@
 #include "lopper/artifact_abi.h"
 #include "lopper/runtime.h"
 
+#include "gpu_backend.h"
+
 #include <condition_variable>
 #include <cstdarg>
 #include <cstddef>
@@ -178,6 +180,20 @@ const char *kernelName(size_t index);
 // stderr, the reason kept in model->deviceNote.
 lopper_status attachGpuPlan(lopper_model *m, const char *path, int deviceId);
 
+struct RunContext;
+// One call of lopper_k_matmul_f32_v1 / lopper_k_matmul_bsr_f32_v1 in the
+// LOPPER_MM_IP_* terms (a_cs = 1 and bias kind 0/1 for the BSR kernel).
+struct MatmulCall {
+  int64_t batch = 0, m = 0, n = 0, k = 0;
+  int64_t aBs = 0, aRs = 0, aCs = 1;
+  int64_t biasKind = 0, rBs = 0, cBs = 0, ldc = 0, act = 0;
+  const float *a = nullptr, *bias = nullptr, *residual = nullptr;
+  float *c = nullptr;
+};
+// Runs the call on the GPU when the current op has a plan layer and the
+// GPU path can do its epilogue; false: the caller runs the CPU kernel.
+bool gpuMatmul(RunContext *run, const MatmulCall &call);
+
 //===--- Aligned memory -----------------------------------------------------//
 
 void *alignedAlloc(size_t bytes); // 64-byte aligned, at least 64 bytes
@@ -228,6 +244,8 @@ struct lopper_model {
   int32_t device = LOPPER_DEVICE_CPU;
   std::string deviceNote;
   size_t gpuLayers = 0; // layers in the checked GPU plan
+  // device == CUDA: the plan's layers resident on the GPU (gpu_backend.h).
+  std::shared_ptr<lopper::rt::GpuModel> gpu;
 
   // Derived from the metadata at load.
   std::vector<std::vector<std::string>> inputDimNames, outputDimNames;
@@ -270,6 +288,8 @@ struct lopper_session {
     bool failed = false;
   };
   std::vector<TapValue> taps;
+  // The session's GPU stream, created by its first GPU layer.
+  std::unique_ptr<lopper::rt::GpuSessionStream> gpuStream;
 
   ~lopper_session();
 };
@@ -292,6 +312,8 @@ struct RunContext {
   const size_t *inputBytes = nullptr;
   void *const *outputs = nullptr;
   const size_t *outputBytes = nullptr;
+  int64_t currentOp = -1;  // set by lopper_k_op_begin_v1
+  GpuModel *gpu = nullptr; // the model's GPU state, or NULL (CPU)
 };
 
 // Shapes for one set of input descs: symbol values, output descs and plan.

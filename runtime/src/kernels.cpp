@@ -15,6 +15,67 @@ namespace lopper {
 namespace rt {
 
 namespace {
+#if defined(LOPPER_HAVE_CPU_KERNELS) && LOPPER_HAVE_CPU_KERNELS
+// The fp32 matmul kernels' slots get these: a model running on CUDA sends
+// the ops its GPU plan covers to the GPU (gpu.cpp), everything else (and
+// every call of a CPU model: one pointer test) goes to the CPU kernel.
+void matmulF32(void *rt, const int64_t *ip, const float *fp, const float *a,
+               const float *b, const float *bias, const float *residual,
+               float *c) {
+  auto *run = static_cast<RunContext *>(rt);
+  if (run && run->gpu) {
+    MatmulCall call;
+    call.batch = ip[LOPPER_MM_IP_BATCH];
+    call.m = ip[LOPPER_MM_IP_M];
+    call.n = ip[LOPPER_MM_IP_N];
+    call.k = ip[LOPPER_MM_IP_K];
+    call.aBs = ip[LOPPER_MM_IP_A_BS];
+    call.aRs = ip[LOPPER_MM_IP_A_RS];
+    call.aCs = ip[LOPPER_MM_IP_A_CS];
+    call.biasKind = bias ? ip[LOPPER_MM_IP_BIAS_KIND] : 0;
+    call.rBs = ip[LOPPER_MM_IP_R_BS];
+    call.cBs = ip[LOPPER_MM_IP_C_BS];
+    call.ldc = ip[LOPPER_MM_IP_LDC];
+    call.act = ip[LOPPER_MM_IP_ACT];
+    call.a = a;
+    call.bias = bias;
+    call.residual = residual;
+    call.c = c;
+    if (gpuMatmul(run, call))
+      return;
+  }
+  lopper_k_matmul_f32_v1(rt, ip, fp, a, b, bias, residual, c);
+}
+
+void matmulBsrF32(void *rt, const int64_t *ip, const float *fp, const float *a,
+                  const void *w, const float *bias, const float *residual,
+                  float *c) {
+  auto *run = static_cast<RunContext *>(rt);
+  if (run && run->gpu) {
+    MatmulCall call;
+    call.batch = ip[LOPPER_SMM_IP_BATCH];
+    call.m = ip[LOPPER_SMM_IP_M];
+    call.n = ip[LOPPER_SMM_IP_N];
+    call.k = ip[LOPPER_SMM_IP_K];
+    call.aBs = ip[LOPPER_SMM_IP_A_BS];
+    call.aRs = ip[LOPPER_SMM_IP_A_RS];
+    call.aCs = 1;
+    call.biasKind = bias ? 1 : 0;
+    call.rBs = ip[LOPPER_SMM_IP_R_BS];
+    call.cBs = ip[LOPPER_SMM_IP_C_BS];
+    call.ldc = ip[LOPPER_SMM_IP_LDC];
+    call.act = ip[LOPPER_SMM_IP_ACT];
+    call.a = a;
+    call.bias = bias;
+    call.residual = residual;
+    call.c = c;
+    if (gpuMatmul(run, call))
+      return;
+  }
+  lopper_k_matmul_bsr_f32_v1(rt, ip, fp, a, w, bias, residual, c);
+}
+#endif
+
 // The casts to the ABI's function-pointer types check at compile time that
 // each kernel has exactly the signature artifact_abi.h gives it.
 template <typename Fn> void *entry(Fn fn) {
@@ -35,7 +96,7 @@ const struct {
     {"lopper_k_conv2d_f32_v1",
      entry(static_cast<lopper_k_conv2d_f32_v1_fn>(&lopper_k_conv2d_f32_v1))},
     {"lopper_k_matmul_f32_v1",
-     entry(static_cast<lopper_k_matmul_f32_v1_fn>(&lopper_k_matmul_f32_v1))},
+     entry(static_cast<lopper_k_matmul_f32_v1_fn>(&matmulF32))},
     {"lopper_k_conv2d_q8_v1",
      entry(static_cast<lopper_k_conv2d_q8_v1_fn>(&lopper_k_conv2d_q8_v1))},
     {"lopper_k_matmul_q8_v1",
@@ -44,8 +105,7 @@ const struct {
      entry(static_cast<lopper_k_matmul_bsr_q8_v1_fn>(
          &lopper_k_matmul_bsr_q8_v1))},
     {"lopper_k_matmul_bsr_f32_v1",
-     entry(static_cast<lopper_k_matmul_bsr_f32_v1_fn>(
-         &lopper_k_matmul_bsr_f32_v1))},
+     entry(static_cast<lopper_k_matmul_bsr_f32_v1_fn>(&matmulBsrF32))},
 #endif
 };
 
@@ -141,7 +201,10 @@ using lopper::rt::RunContext;
 
 extern "C" void lopper_k_op_begin_v1(void *rt, int64_t op) {
   auto *run = static_cast<RunContext *>(rt);
-  if (!run || !run->profiling)
+  if (!run)
+    return;
+  run->currentOp = op; // which plan layer a matmul call belongs to
+  if (!run->profiling)
     return;
   auto &prof = run->session->profile;
   if (op >= 0 && static_cast<size_t>(op) < prof.size())
@@ -150,7 +213,10 @@ extern "C" void lopper_k_op_begin_v1(void *rt, int64_t op) {
 
 extern "C" void lopper_k_op_end_v1(void *rt, int64_t op) {
   auto *run = static_cast<RunContext *>(rt);
-  if (!run || !run->profiling)
+  if (!run)
+    return;
+  run->currentOp = -1;
+  if (!run->profiling)
     return;
   auto &prof = run->session->profile;
   if (op < 0 || static_cast<size_t>(op) >= prof.size())

@@ -458,6 +458,8 @@ lopper_status lopper_run(const lopper_model *model, lopper_session *session,
   ctx.inputBytes = inBytes.data();
   ctx.outputs = outPtrs.data();
   ctx.outputBytes = outBytes.data();
+  if (model->device == LOPPER_DEVICE_CUDA)
+    ctx.gpu = model->gpu.get();
   if (session) {
     ctx.profiling = session->profiling && !session->profile.empty();
     ctx.tapping = session->numTapsWanted > 0;

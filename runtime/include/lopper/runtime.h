@@ -126,7 +126,9 @@ LOPPER_API void lopper_model_unload(lopper_model *model);
 
 /* CUDA. lopper_model_load with options->device = LOPPER_DEVICE_CUDA needs
  * the GPU plan `<path>.gpu` written by `lopper compile --target=cuda` (a
- * load without it fails). When no usable GPU is found (no driver, no
+ * load without it fails). On a usable GPU the plan's layers run there
+ * (tensors stay on the host; docs/gpu.md) and a layer that cannot be
+ * uploaded fails the load. When no usable GPU is found (no driver, no
  * device, driver too old) the model is loaded for the CPU, with the same
  * results, and one warning naming the reason is printed on stderr. The CUDA
  * libraries are opened with dlopen: nothing here needs CUDA installed.
