@@ -4200,7 +4200,97 @@ bool GraphImporter::isSupported(StringRef key) {
 
 /// Ops other than the quantized ones read a quantized input as ONNX does, as
 /// raw integers; ops that only move values run in float and quantize back.
-void GraphImporter::convertNode(const onnx::NodeProto &node) {
+onnx::NodeProto GraphImporter::upgradeLegacy(const onnx::NodeProto &in) {
+  onnx::NodeProto n = in;
+  auto take = [&](StringRef name) -> std::optional<onnx::AttributeProto> {
+    for (int i = 0; i < n.attribute_size(); ++i)
+      if (n.attribute(i).name() == name) {
+        onnx::AttributeProto a = n.attribute(i);
+        n.mutable_attribute()->DeleteSubrange(i, 1);
+        return a;
+      }
+    return std::nullopt;
+  };
+  // A value made here, bound under a name no model can use.
+  auto bind = [&](Value v) {
+    std::string name =
+        "\x01legacy:" + n.name() + ":" + std::to_string(values.size());
+    values[name] = v;
+    return name;
+  };
+  take("consumed_inputs");
+  StringRef op = n.op_type();
+  if (llvm::is_contained({"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor",
+                          "Equal", "Less", "Greater"},
+                         op)) {
+    auto bc = take("broadcast");
+    auto axis = take("axis");
+    if (bc && bc->i() && axis && n.input_size() == 2) {
+      // B's dims align with A's starting at `axis`: trailing ones make
+      // that numpy broadcasting.
+      auto at = typeOf(input(n, 0)), bt = typeOf(input(n, 1));
+      int64_t ax = axis->i() < 0 ? axis->i() + at.getRank() : axis->i();
+      int64_t trailing = at.getRank() - ax - bt.getRank();
+      if (ax < 0 || trailing < 0)
+        throw NodeError{"broadcast axis does not fit the operands"};
+      if (trailing > 0) {
+        if (!bt.hasStaticShape())
+          throw NodeError{"a legacy axis broadcast needs a static second "
+                          "operand"};
+        SmallVector<int64_t> shape(bt.getShape());
+        shape.append(trailing, 1);
+        n.set_input(1,
+                    bind(create1("reshape", {input(n, 1), constI64(shape)})));
+      }
+    }
+  } else if (op == "Gemm") {
+    take("broadcast");
+  } else if (op == "Reshape" && n.input_size() == 1) {
+    auto shape = take("shape");
+    if (!shape)
+      throw NodeError{"Reshape needs a shape"};
+    n.add_input(bind(constI64(
+        SmallVector<int64_t>(shape->ints().begin(), shape->ints().end()))));
+  } else if (op == "Concat" && !findAttr(n, "axis")) {
+    auto *a = n.add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1); // Concat-1's default
+  } else if (op == "Pad") {
+    if (auto p = take("paddings")) {
+      p->set_name("pads");
+      *n.add_attribute() = *p;
+    }
+  } else if (op == "Cast") {
+    auto to = findAttr(n, "to");
+    if (to && to->type() == onnx::AttributeProto::STRING) {
+      onnx::TensorProto::DataType dt;
+      if (!onnx::TensorProto::DataType_Parse(to->s(), &dt))
+        throw NodeError{"unknown Cast target '" + to->s() + "'"};
+      auto a = *take("to");
+      a.set_type(onnx::AttributeProto::INT);
+      a.clear_s();
+      a.set_i(dt);
+      *n.add_attribute() = a;
+    }
+  } else if (op == "BatchNormalization") {
+    if (auto sp = take("spatial"); sp && sp->i() == 0)
+      throw NodeError{"BatchNormalization with spatial=0 (per-element "
+                      "statistics) is not supported"};
+    take("is_test");
+  } else if (op == "Dropout") {
+    take("is_test"); // inference: Dropout is the identity either way
+  } else if (op == "Tile" && n.input_size() == 3) {
+    throw NodeError{"Tile-1 (tiles and axis inputs) is not supported"};
+  }
+  return n;
+}
+
+void GraphImporter::convertNode(const onnx::NodeProto &original) {
+  onnx::NodeProto upgraded;
+  if (opset < 7)
+    upgraded = upgradeLegacy(original);
+  const onnx::NodeProto &node = opset < 7 ? upgraded : original;
   std::string key = converterKey(node);
   const Converter &convert = converters().find(key)->second;
   static const llvm::StringSet<> aware = [] {

@@ -41,6 +41,10 @@ public:
 
   /// Converts one node, mapping its outputs; throws NodeError.
   void convertNode(const onnx::NodeProto &node);
+  /// An opset 1-6 node in its opset 7 form (attributes renamed, a legacy
+  /// axis broadcast made explicit with a reshape, a Reshape's shape
+  /// attribute made an input); the other converters only know opset 7+.
+  onnx::NodeProto upgradeLegacy(const onnx::NodeProto &node);
 
   /// The converter's name for a node: its op type, prefixed with
   /// "DOMAIN." outside the default domain ("com.microsoft.QGemm").

@@ -806,9 +806,9 @@ static OwningOpRef<ModuleOp> importModel(onnx::ModelProto &model,
                             "default-domain opset");
     return {};
   }
-  if (opset >= 0 && opset < 7) {
-    errors.push_back(file + ": opset " + std::to_string(opset) +
-                     " is older than the oldest supported (7)");
+  // Opsets 1-6 import through GraphImporter::upgradeLegacy.
+  if (opset == 0) {
+    errors.push_back(file + ": opset 0 is not an ONNX opset");
     return {};
   }
 
