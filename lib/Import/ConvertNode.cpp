@@ -3864,6 +3864,146 @@ bool movesValues(StringRef opType) {
   return ops.contains(opType);
 }
 
+//===----------------------------------------------------------------------===//
+// Sequences, resolved at import: a sequence is the list of its tensors, and
+// every position must be known at compile time. A model whose output is a
+// sequence is not supported (the runtime returns tensors).
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> &sequenceInput(GraphImporter &gi, const Node &n, int i) {
+  if (i >= n.input_size() || n.input(i).empty())
+    throw NodeError{"needs a sequence input"};
+  auto it = gi.sequences.find(n.input(i));
+  if (it == gi.sequences.end())
+    throw NodeError{"input '" + n.input(i) +
+                    "' is not a sequence made by an earlier node (sequence "
+                    "graph inputs are not supported)"};
+  return it->second;
+}
+
+void setSequence(GraphImporter &gi, const Node &n, SmallVector<Value> seq) {
+  if (n.output_size() < 1 || n.output(0).empty())
+    throw NodeError{"needs an output"};
+  gi.sequences[n.output(0)] = std::move(seq);
+}
+
+/// A position input (scalar, known at compile time; negative counts from
+/// the end), checked against [0, size] (`insert`) or [0, size).
+int64_t sequencePosition(GraphImporter &gi, const Node &n, int i, int64_t size,
+                         bool insert, int64_t def) {
+  Value p = gi.optionalInput(n, i);
+  if (!p)
+    return def;
+  auto v = lop::getKnownIntValues(p);
+  if (!v || v->size() != 1 || ShapedType::isDynamic((*v)[0]))
+    throw NodeError{"the position must be known at compile time"};
+  int64_t pos = (*v)[0] < 0 ? (*v)[0] + size : (*v)[0];
+  if (pos < 0 || pos > size || (!insert && pos == size))
+    throw NodeError{"position " + std::to_string((*v)[0]) +
+                    " is out of range for a sequence of " +
+                    std::to_string(size)};
+  return pos;
+}
+
+void addSequenceConverters(llvm::StringMap<Converter> &t) {
+  t["SequenceEmpty"] = [](GraphImporter &gi, const Node &n) {
+    setSequence(gi, n, {});
+  };
+  t["SequenceConstruct"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> seq;
+    for (int i = 0; i < n.input_size(); ++i)
+      seq.push_back(gi.input(n, i));
+    setSequence(gi, n, seq);
+  };
+  t["SequenceInsert"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> seq = sequenceInput(gi, n, 0);
+    int64_t pos = sequencePosition(gi, n, 2, seq.size(), true, seq.size());
+    seq.insert(seq.begin() + pos, gi.input(n, 1));
+    setSequence(gi, n, seq);
+  };
+  t["SequenceErase"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> seq = sequenceInput(gi, n, 0);
+    if (seq.empty())
+      throw NodeError{"erase from an empty sequence"};
+    int64_t pos = sequencePosition(gi, n, 1, seq.size(), false, seq.size() - 1);
+    seq.erase(seq.begin() + pos);
+    setSequence(gi, n, seq);
+  };
+  t["SequenceAt"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> &seq = sequenceInput(gi, n, 0);
+    if (!gi.optionalInput(n, 1))
+      throw NodeError{"needs a position"};
+    int64_t pos = sequencePosition(gi, n, 1, seq.size(), false, 0);
+    single(gi, n, seq[pos]);
+  };
+  t["SequenceLength"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> &seq = sequenceInput(gi, n, 0);
+    single(gi, n, gi.constI64({(int64_t)seq.size()}, /*scalar=*/true));
+  };
+  t["ConcatFromSequence"] = [](GraphImporter &gi, const Node &n) {
+    SmallVector<Value> seq = sequenceInput(gi, n, 0);
+    if (seq.empty())
+      throw NodeError{"concatenation of an empty sequence"};
+    if (!findAttr(n, "axis"))
+      throw NodeError{"needs the 'axis' attribute"};
+    bool newAxis = attrInt(n, "new_axis", 0) != 0;
+    int64_t rank = typeOf(seq[0]).getRank() + (newAxis ? 1 : 0);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), rank);
+    if (newAxis)
+      for (Value &v : seq)
+        v = gi.create1("unsqueeze", {v}, {named(gi, "axes", i64s(gi, {axis}))});
+    single(gi, n,
+           gi.create1("concat", seq,
+                      {named(gi, "axis", gi.b.getI64IntegerAttr(axis))}));
+  };
+  t["SplitToSequence"] = [](GraphImporter &gi, const Node &n) {
+    Value x = gi.input(n, 0);
+    auto xt = typeOf(x);
+    int64_t axis = normAxis(attrInt(n, "axis", 0), xt.getRank());
+    int64_t dim = xt.getDimSize(axis);
+    if (ShapedType::isDynamic(dim))
+      throw NodeError{"the split axis must have a static size"};
+    SmallVector<int64_t> sizes;
+    bool squeeze = false;
+    if (Value s = gi.optionalInput(n, 1)) {
+      auto v = lop::getKnownIntValues(s);
+      if (!v || llvm::any_of(*v, ShapedType::isDynamic))
+        throw NodeError{"split must be known at compile time"};
+      if (typeOf(s).getRank() == 0) {
+        int64_t chunk = (*v)[0];
+        if (chunk <= 0)
+          throw NodeError{"split must be positive"};
+        for (int64_t o = 0; o < dim; o += chunk)
+          sizes.push_back(std::min(chunk, dim - o));
+      } else {
+        sizes.assign(v->begin(), v->end());
+      }
+    } else {
+      sizes.assign(dim, 1);
+      squeeze = attrInt(n, "keepdims", 1) == 0;
+    }
+    int64_t total = 0;
+    for (int64_t z : sizes)
+      total += z;
+    if (total != dim)
+      throw NodeError{"the split sizes do not add up to the axis"};
+    SmallVector<Value> seq;
+    if (!sizes.empty()) {
+      Operation *op =
+          gi.create("split", {x},
+                    {named(gi, "axis", gi.b.getI64IntegerAttr(axis)),
+                     named(gi, "split", i64s(gi, sizes))},
+                    sizes.size());
+      for (Value r : op->getResults())
+        seq.push_back(squeeze
+                          ? gi.create1("squeeze", {r},
+                                       {named(gi, "axes", i64s(gi, {axis}))})
+                          : r);
+    }
+    setSequence(gi, n, seq);
+  };
+}
+
 /// Converters by ONNX op type.
 const llvm::StringMap<Converter> &converters() {
   static const llvm::StringMap<Converter> table = [] {
@@ -4182,6 +4322,7 @@ const llvm::StringMap<Converter> &converters() {
     addCoverageConverters(t);
     addConvPoolConverters(t);
     addQuantConverters(t);
+    addSequenceConverters(t);
     return t;
   }();
   return table;

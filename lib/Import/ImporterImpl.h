@@ -96,6 +96,10 @@ public:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<const onnx::ValueInfoProto *> declared;
   llvm::StringMap<onnx::TensorProto *> initializers;
+  /// Sequence values (SequenceConstruct, SplitToSequence, ...) resolved at
+  /// import: the tensors of each, in order. Positions must be known at
+  /// compile time; a sequence never reaches the code generator.
+  llvm::StringMap<llvm::SmallVector<mlir::Value>> sequences;
   /// The TensorProtos of ImportOptions::boundInputs (initializers points in).
   std::list<onnx::TensorProto> boundTensors;
   /// External data files by path, mapped once per model.

@@ -709,8 +709,11 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
     if (!v) {
       auto init = initializers.find(out.name());
       if (init == initializers.end()) {
-        errors.push_back(fileName + ": graph output '" + out.name() +
-                         "' is produced by no node");
+        errors.push_back(fileName + ": graph output '" + out.name() + "' " +
+                         (sequences.count(out.name())
+                              ? "is a sequence; models whose outputs are "
+                                "sequences are not supported"
+                              : "is produced by no node"));
         return failure();
       }
       try {
