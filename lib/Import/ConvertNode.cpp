@@ -3865,6 +3865,64 @@ bool movesValues(StringRef opType) {
 }
 
 //===----------------------------------------------------------------------===//
+// InstanceNormalization and GroupNormalization, decomposed: x viewed as
+// [N, G, C/G * spatial], normalized over the last axis with its own mean and
+// (biased) variance, viewed back; then the per-channel (or, for
+// GroupNormalization-18, per-group) scale and bias.
+//===----------------------------------------------------------------------===//
+
+void convertGroupedNorm(GraphImporter &gi, const Node &n, bool instance) {
+  Value x = gi.input(n, 0), scale = gi.input(n, 1), bias = gi.input(n, 2);
+  auto xt = typeOf(x);
+  if (!isa<FloatType>(xt.getElementType()))
+    throw NodeError{"expects a floating-point input"};
+  if (xt.getRank() < 3)
+    throw NodeError{"input must have rank >= 3"};
+  int64_t C = xt.getDimSize(1), spatial = 1;
+  for (int64_t d = 1; d < xt.getRank(); ++d) {
+    if (xt.isDynamicDim(d))
+      throw NodeError{"channel and spatial dimensions must be static"};
+    if (d > 1)
+      spatial *= xt.getDimSize(d);
+  }
+  int64_t G = instance ? C : attrInt(n, "num_groups", 0);
+  if (G <= 0 || C % G != 0)
+    throw NodeError{"num_groups must divide the channels"};
+  Type e = xt.getElementType();
+  float eps = attrFloat(n, "epsilon", 1e-5f);
+  Value v = gi.create1("reshape", {x, gi.constI64({-1, G, C / G * spatial})});
+  auto mean = [&](Value t) {
+    return gi.create1("reduce_mean", {t},
+                      {named(gi, "axes", i64s(gi, {2})),
+                       named(gi, "keepdims", gi.b.getBoolAttr(true))});
+  };
+  Value d = bin(gi, "sub", v, mean(v));
+  Value var = mean(bin(gi, "mul", d, d));
+  Value y = bin(gi, "div", d,
+                un(gi, "sqrt", bin(gi, "add", var, scalarOf(gi, e, eps))));
+  // Per-group scale and bias (GroupNormalization-18: shape [G]).
+  bool perGroup = !instance && typeOf(scale).getRank() == 1 &&
+                  typeOf(scale).getDimSize(0) == G && G != C;
+  if (perGroup) {
+    y = bin(gi, "mul", y, gi.create1("reshape", {scale, gi.constI64({G, 1})}));
+    y = bin(gi, "add", y, gi.create1("reshape", {bias, gi.constI64({G, 1})}));
+  }
+  SmallVector<int64_t> shape(xt.getShape());
+  shape[0] = -1;
+  y = gi.create1("reshape", {y, gi.constI64(shape)});
+  if (!perGroup) {
+    if (typeOf(scale).getNumElements() != C ||
+        typeOf(bias).getNumElements() != C)
+      throw NodeError{"scale and bias must have one value per channel"};
+    SmallVector<int64_t> cshape(xt.getRank() - 1, 1);
+    cshape[0] = C;
+    y = bin(gi, "mul", y, gi.create1("reshape", {scale, gi.constI64(cshape)}));
+    y = bin(gi, "add", y, gi.create1("reshape", {bias, gi.constI64(cshape)}));
+  }
+  single(gi, n, y);
+}
+
+//===----------------------------------------------------------------------===//
 // Sequences, resolved at import: a sequence is the list of its tensors, and
 // every position must be known at compile time. A model whose output is a
 // sequence is not supported (the runtime returns tensors).
@@ -4142,12 +4200,10 @@ const llvm::StringMap<Converter> &converters() {
                                    attrFloat(n, "epsilon", 1e-5f)))}));
     };
     t["InstanceNormalization"] = [](GraphImporter &gi, const Node &n) {
-      single(
-          gi, n,
-          gi.create1(
-              "instance_norm", {gi.input(n, 0), gi.input(n, 1), gi.input(n, 2)},
-              {named(gi, "epsilon",
-                     gi.b.getF32FloatAttr(attrFloat(n, "epsilon", 1e-5f)))}));
+      convertGroupedNorm(gi, n, /*instance=*/true);
+    };
+    t["GroupNormalization"] = [](GraphImporter &gi, const Node &n) {
+      convertGroupedNorm(gi, n, /*instance=*/false);
     };
     t["LRN"] = convertLRN;
     t["MaxPool"] = [](GraphImporter &gi, const Node &n) {
