@@ -4484,10 +4484,14 @@ onnx::NodeProto GraphImporter::upgradeLegacy(const onnx::NodeProto &in) {
 }
 
 void GraphImporter::convertNode(const onnx::NodeProto &original) {
+  // Only default-domain nodes of a model that imports opset 1-6 (opset is
+  // -1 when the model imports no default opset).
+  bool legacy = opset >= 1 && opset < 7 &&
+                (original.domain().empty() || original.domain() == "ai.onnx");
   onnx::NodeProto upgraded;
-  if (opset < 7)
+  if (legacy)
     upgraded = upgradeLegacy(original);
-  const onnx::NodeProto &node = opset < 7 ? upgraded : original;
+  const onnx::NodeProto &node = legacy ? upgraded : original;
   std::string key = converterKey(node);
   const Converter &convert = converters().find(key)->second;
   static const llvm::StringSet<> aware = [] {

@@ -61,6 +61,7 @@ bool GpuContext::init(int device, const void *kernelImage, std::string *err) {
     return false;
   }
   api_ = api;
+  device_ = device;
   LOPPER_CUDART(cudaSetDevice(device), nullptr);
   LOPPER_CUDART(cudaFree(nullptr), nullptr); // make the primary context current
   LOPPER_CUDART(cudaStreamCreate(&stream_), nullptr);
@@ -141,6 +142,9 @@ bool GpuContext::sync(std::string *err) {
 
 bool GpuContext::createStream(Stream *out, std::string *err) {
   *out = nullptr;
+  // The current device is per host thread: a session may run on another
+  // thread than the one that loaded the model.
+  LOPPER_CUDART(cudaSetDevice(device_), nullptr);
   LOPPER_CUDART(cudaStreamCreate(out), nullptr);
   return true;
 }
@@ -427,6 +431,7 @@ bool GpuContext::linear(const DeviceWeight &w, const DeviceBuffer &x, int64_t n,
     *err = "layer '" + w.layer + "': batch rows must be positive";
     return false;
   }
+  LOPPER_CUDART(cudaSetDevice(device_), w.layer.c_str());
   switch (w.format) {
   case WeightFormat::Sparse24: {
     const void *vals = w.values.ptr, *meta = w.index.ptr, *xp = x.ptr,

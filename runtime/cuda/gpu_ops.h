@@ -87,6 +87,7 @@ public:
               DeviceBuffer *y, Act act, std::string *err);
 
 private:
+  int device_ = 0; ///< set before every call that may run on a new thread
   bool launch(Function f, unsigned gx, unsigned gy, unsigned block, void **args,
               const char *what, const char *layer, std::string *err);
   bool spmm(const DeviceWeight &w, const DeviceBuffer &x, int64_t n,

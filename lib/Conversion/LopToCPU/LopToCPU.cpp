@@ -744,6 +744,12 @@ Value Lowerer::castScalar(OpBuilder &bb, Location l, Value x, Type from,
   if (f == t)
     return x;
   bool fu = from.isUnsignedInteger(), tu = to.isUnsignedInteger();
+  // f16 <-> bf16: same width, different formats: through f32.
+  if (isa<FloatType>(f) && isa<FloatType>(t) &&
+      f.getIntOrFloatBitWidth() == t.getIntOrFloatBitWidth()) {
+    Value w = arith::ExtFOp::create(bb, l, bb.getF32Type(), x);
+    return castScalar(bb, l, w, bb.getF32Type(), to);
+  }
   if (isa<FloatType>(f) && isa<FloatType>(t))
     return f.getIntOrFloatBitWidth() < t.getIntOrFloatBitWidth()
                ? Value(arith::ExtFOp::create(bb, l, t, x))

@@ -189,9 +189,18 @@ bool buildCudaPlan(ModuleOp module, const std::vector<std::string> &archs,
     if (std::optional<Weight> w = weightOf(op))
       weights.push_back(std::move(*w));
   });
+  // The runtime pairs plan layers with ops by node name, so a name that
+  // more than one heavy op carries (an unrolled LSTM step, a bidirectional
+  // layer's two directions, a model with duplicate node names) stays on the
+  // CPU: pairing it would hand one op another's weight.
+  llvm::StringMap<int> uses;
+  module.walk([&](Operation *op) {
+    if (isa<lop::ConvOp, lop::GemmOp, lop::MatMulOp>(op))
+      ++uses[lop::getNodeName(op)];
+  });
   for (Weight &w : weights) {
-    if (w.node.empty())
-      continue; // the runtime pairs plan layers with ops by node name
+    if (w.node.empty() || uses.lookup(w.node) > 1)
+      continue;
     cuda::DenseView view{w.data.data(), nullptr, w.rows, w.cols};
     int64_t m = kCudaReferenceRows;
     CUDALayerPlan l;
