@@ -225,9 +225,54 @@ void convertGemm(GraphImporter &gi, const Node &n) {
                     gi.b.getDenseI32ArrayAttr({1, 1, c ? 1 : 0, 0}))}));
 }
 
+/// MatMul batch dims that broadcast partially ([3, 1, M, K] x [1, 2, K, N]):
+/// each operand is expanded to the common batch shape (static batch dims
+/// only), since the matmul kernel takes a batch that is fully present or
+/// absent per operand.
+void expandMatMulBatch(GraphImporter &gi, Value &a, Value &b) {
+  auto at = typeOf(a), bt = typeOf(b);
+  if (at.getRank() < 3 || bt.getRank() < 3)
+    return;
+  int64_t ra = at.getRank() - 2, rb = bt.getRank() - 2, r = std::max(ra, rb);
+  SmallVector<int64_t> batch(r, 1);
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t da = i - (r - ra) >= 0 ? at.getDimSize(i - (r - ra)) : 1;
+    int64_t db = i - (r - rb) >= 0 ? bt.getDimSize(i - (r - rb)) : 1;
+    if (ShapedType::isDynamic(da) || ShapedType::isDynamic(db))
+      return; // left to the code generator's rule
+    if (da != db && da != 1 && db != 1)
+      throw NodeError{"batch dims do not broadcast"};
+    batch[i] = std::max(da, db);
+  }
+  auto expand = [&](Value &v, RankedTensorType t) {
+    SmallVector<int64_t> shape(batch);
+    shape.push_back(t.getDimSize(t.getRank() - 2));
+    shape.push_back(t.getDimSize(t.getRank() - 1));
+    if (llvm::any_of(shape, ShapedType::isDynamic) ||
+        ArrayRef<int64_t>(shape) == t.getShape())
+      return;
+    v = gi.create1("expand", {v, gi.constI64(shape)});
+  };
+  auto partial = [&](RankedTensorType t) {
+    int64_t off = r - (t.getRank() - 2);
+    bool all1 = true, full = off == 0;
+    for (int64_t i = 0; i + 2 < t.getRank(); ++i) {
+      all1 = all1 && t.getDimSize(i) == 1;
+      full = full && t.getDimSize(i) == batch[i + off];
+    }
+    return !all1 && !full;
+  };
+  if (partial(at) || partial(bt)) {
+    expand(a, at);
+    expand(b, bt);
+  }
+}
+
 void convertMatMul(GraphImporter &gi, const Node &n) {
+  Value a = gi.input(n, 0), b = gi.input(n, 1);
+  expandMatMulBatch(gi, a, b);
   single(gi, n,
-         gi.create1("matmul", {gi.input(n, 0), gi.input(n, 1)},
+         gi.create1("matmul", {a, b},
                     {named(gi, "operandSegmentSizes",
                            gi.b.getDenseI32ArrayAttr({1, 1, 0, 0}))}));
 }
