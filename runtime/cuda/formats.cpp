@@ -367,8 +367,13 @@ bool unpackPlanBlob(const std::string &format, int64_t rows, int64_t cols,
            std::to_string(cols) + " layer: " + what;
     return false;
   };
-  if (rows <= 0 || cols <= 0 || rows * cols > INT32_MAX)
+  // Each bound first, so the products below cannot overflow (a plan file
+  // is checksummed, not trusted).
+  if (rows <= 0 || cols <= 0 || rows > INT32_MAX || cols > INT32_MAX ||
+      rows * cols > INT32_MAX)
     return bad("bad size");
+  if (block < 0 || block > 1024)
+    return bad("bad block size");
   std::vector<uint16_t> h;
   if (format == "dense") {
     if (!r.take(rows * cols, &h))

@@ -53,6 +53,11 @@ float activate(float v, GpuAct act) {
 
 class CudaBackend : public GpuBackend {
 public:
+  // The weights' cuSPARSE descriptors and buffers, before the context.
+  ~CudaBackend() override {
+    for (DeviceWeight &w : weights_)
+      ctx_.releaseWeight(&w);
+  }
   bool init(int device, const void *kernels, std::string *err) {
     return ctx_.init(device, kernels, err);
   }

@@ -381,6 +381,12 @@ TEST(PlanBlob, EveryFormatUnpacksAndDamageIsCaught) {
   EXPECT_EQ(err, "ell blob of a 48x64 layer: size matches no slot count");
   EXPECT_FALSE(unpack("coo", rows, cols, 0, csr, &back, &err));
   EXPECT_EQ(err, "coo blob of a 48x64 layer: unknown format");
+  // Sizes from a crafted plan whose products would overflow.
+  int64_t big = int64_t(1) << 32;
+  EXPECT_FALSE(unpack("dense", big, big, 0, csr, &back, &err));
+  EXPECT_EQ(err, "dense blob of a 4294967296x4294967296 layer: bad size");
+  EXPECT_FALSE(unpack("bsr", rows, cols, int64_t(1) << 31, bsr, &back, &err));
+  EXPECT_EQ(err, "bsr blob of a 48x64 layer: bad block size");
 }
 
 TEST(SparsityStats, CountsBlocksAnd24) {
