@@ -60,6 +60,21 @@ SmallVector<int64_t> normAxes(ArrayRef<int64_t> axes, int64_t rank) {
   return out;
 }
 
+/// The `axes` attribute normalized, in its own order (a repeated axis is an
+/// error), or every axis 0..rank-1 when the node has none.
+SmallVector<int64_t> axesAttrOrAll(const onnx::NodeProto &n, int64_t rank) {
+  SmallVector<int64_t> axes;
+  if (auto a = attrInts(n, "axes")) {
+    for (int64_t v : *a)
+      axes.push_back(normAxis(v, rank, "axes value"));
+    normAxes(axes, rank); // throws on a repeated axis
+  } else {
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  }
+  return axes;
+}
+
 SmallVector<int64_t> constInts(Value v, StringRef what) {
   auto vals = lop::getKnownIntValues(v);
   if (!vals || llvm::any_of(*vals, ShapedType::isDynamic))
@@ -2930,16 +2945,7 @@ void resolveResize(GraphImporter &gi, const Node &n, Value x, Value roi,
             gi.b.getF32FloatAttr(attrFloat(n, "extrapolation_value", 0))));
   attrs.push_back(named(gi, "antialias", gi.b.getBoolAttr(antialias)));
 
-  SmallVector<int64_t> axes;
-  if (auto a = attrInts(n, "axes")) {
-    for (int64_t v : *a)
-      axes.push_back(normAxis(v, r, "axes value"));
-    if (normAxes(axes, r).size() != axes.size())
-      throw NodeError{"axes repeat an axis"};
-  } else {
-    for (int64_t i = 0; i < r; ++i)
-      axes.push_back(i);
-  }
+  SmallVector<int64_t> axes = axesAttrOrAll(n, r);
   bool allAxes = !findAttr(n, "axes");
   bool crop = ctm == "tf_crop_and_resize";
   if (allAxes && policy == "stretch" && !crop)
@@ -3236,16 +3242,7 @@ void convertCenterCropPad(GraphImporter &gi, const Node &n) {
   auto xt = typeOf(x);
   int64_t r = xt.getRank();
   auto shape = constInts(gi.input(n, 1), "shape");
-  SmallVector<int64_t> axes;
-  if (auto a = attrInts(n, "axes")) {
-    for (int64_t v : *a)
-      axes.push_back(normAxis(v, r, "axes value"));
-    if (normAxes(axes, r).size() != axes.size())
-      throw NodeError{"axes repeat an axis"};
-  } else {
-    for (int64_t i = 0; i < r; ++i)
-      axes.push_back(i);
-  }
+  SmallVector<int64_t> axes = axesAttrOrAll(n, r);
   if (shape.size() != axes.size())
     throw NodeError{"shape has " + std::to_string(shape.size()) +
                     " values for " + std::to_string(axes.size()) + " axes"};

@@ -19,6 +19,16 @@ namespace {
 // The fp32 matmul kernels' slots get these: a model running on CUDA sends
 // the ops its GPU plan covers to the GPU (gpu.cpp), everything else (and
 // every call of a CPU model: one pointer test) goes to the CPU kernel.
+// The operands every matmul call shares; true when the GPU ran it.
+bool toGpu(RunContext *run, MatmulCall &call, const float *a, const float *bias,
+           const float *residual, float *c) {
+  call.a = a;
+  call.bias = bias;
+  call.residual = residual;
+  call.c = c;
+  return gpuMatmul(run, call);
+}
+
 void matmulF32(void *rt, const int64_t *ip, const float *fp, const float *a,
                const float *b, const float *bias, const float *residual,
                float *c) {
@@ -37,11 +47,7 @@ void matmulF32(void *rt, const int64_t *ip, const float *fp, const float *a,
     call.cBs = ip[LOPPER_MM_IP_C_BS];
     call.ldc = ip[LOPPER_MM_IP_LDC];
     call.act = ip[LOPPER_MM_IP_ACT];
-    call.a = a;
-    call.bias = bias;
-    call.residual = residual;
-    call.c = c;
-    if (gpuMatmul(run, call))
+    if (toGpu(run, call, a, bias, residual, c))
       return;
   }
   lopper_k_matmul_f32_v1(rt, ip, fp, a, b, bias, residual, c);
@@ -65,11 +71,7 @@ void matmulBsrF32(void *rt, const int64_t *ip, const float *fp, const float *a,
     call.cBs = ip[LOPPER_SMM_IP_C_BS];
     call.ldc = ip[LOPPER_SMM_IP_LDC];
     call.act = ip[LOPPER_SMM_IP_ACT];
-    call.a = a;
-    call.bias = bias;
-    call.residual = residual;
-    call.c = c;
-    if (gpuMatmul(run, call))
+    if (toGpu(run, call, a, bias, residual, c))
       return;
   }
   lopper_k_matmul_bsr_f32_v1(rt, ip, fp, a, w, bias, residual, c);

@@ -65,6 +65,10 @@ import onnx
 import onnxruntime as ort
 from onnxruntime import quantization as q
 
+# The seeded inputs and `lopper run` over samples, shared with the int8
+# suite (same folder).
+from quantize_models import Reader, inputs_of, lopper_run
+
 MODELS = ["resnet18", "mobilenet_v2", "bert_small"]
 VARIANTS = ["qdq_pc", "qdq_pt", "qop_pc", "qop_pt", "qdq_s8", "qdq_u8w",
             "qop_u8w", "dynamic"]
@@ -79,35 +83,6 @@ DEFAULT_CASES = ["resnet18:qdq_pc", "resnet18:qdq_pt", "resnet18:qop_pc",
                  "resnet18:qop_pt", "resnet18:qop_u8w", "resnet18:dynamic",
                  "mobilenet_v2:qdq_pc", "bert_small:qdq_pc",
                  "bert_small:dynamic"]
-
-
-def inputs_of(models_dir, name, n, seed):
-    meta = json.load(open(os.path.join(models_dir, name + ".inputs.json")))
-    rng = np.random.default_rng(seed)
-    out = {}
-    for inp in meta["inputs"]:
-        shape = [1 if d == "batch" else 16 if d == "seq" else d
-                 for d in inp["shape"]]
-        if inp["dtype"] == "int64":
-            lo, hi = inp.get("range", [0, 100])
-            if inp["name"] == "attention_mask":
-                arr = np.ones([n] + shape, np.int64)
-            else:
-                arr = rng.integers(lo, hi, [n] + shape, dtype=np.int64)
-        else:
-            arr = rng.standard_normal([n] + shape).astype(np.float32)
-        out[inp["name"]] = arr
-    return out
-
-
-class Reader(q.CalibrationDataReader):
-    def __init__(self, samples):
-        n = len(next(iter(samples.values())))
-        self.items = iter([{k: v[i] for k, v in samples.items()}
-                           for i in range(n)])
-
-    def get_next(self):
-        return next(self.items, None)
 
 
 def quantize(variant, src, dst, calib):
@@ -163,29 +138,10 @@ def ort_run(path, samples, optimize=True):
             for i in range(n)]
 
 
-def lopper_run(binary, so_path, samples, work):
-    n = len(next(iter(samples.values())))
-    results = []
-    for i in range(n):
-        d = os.path.join(work, "run%d" % i)
-        os.makedirs(d, exist_ok=True)
-        args = [os.path.join(binary, "lopper"), "run", so_path,
-                "--output-dir", d]
-        for k, v in samples.items():
-            f = os.path.join(d, "in." + k + ".npy")
-            np.save(f, v[i])
-            args += ["--input", "%s=%s" % (k, f)]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-        results.append({f[:-4]: np.load(os.path.join(d, f))
-                        for f in os.listdir(d)
-                        if f.endswith(".npy") and not f.startswith("in.")})
-    return results
-
-
 def run_case(args, model_name, variant, work):
     src = os.path.join(args.models_dir, model_name + ".onnx")
-    calib = inputs_of(args.models_dir, model_name, 4, 1)
-    evals = inputs_of(args.models_dir, model_name, 2, 2)
+    calib = inputs_of(args.models_dir, model_name, 4, 1, seq=16)
+    evals = inputs_of(args.models_dir, model_name, 2, 2, seq=16)
     tag = "%s.%s" % (model_name, variant)
     row = {"case": tag}
     t0 = time.time()

@@ -60,13 +60,14 @@ def rel_l2(a, e):
     return float(np.linalg.norm(a - e) / (np.linalg.norm(e) + 1e-300))
 
 
-def inputs_of(models_dir, name, n, seed):
-    """n samples as {input: array with a leading sample axis}."""
+def inputs_of(models_dir, name, n, seed, seq=32):
+    """n samples as {input: array with a leading sample axis}; batch 1 and
+    sequence `seq` for the models' symbolic dims."""
     meta = json.load(open(os.path.join(models_dir, name + ".inputs.json")))
     rng = np.random.default_rng(seed)
     out = {}
     for inp in meta["inputs"]:
-        shape = [1 if d == "batch" else 32 if d == "seq" else d
+        shape = [1 if d == "batch" else seq if d == "seq" else d
                  for d in inp["shape"]]
         if inp["dtype"] == "int64":
             lo, hi = inp.get("range", [0, 100])

@@ -159,7 +159,6 @@ private:
   bool chooseKernel(Operation *op, KernelFamily dense,
                     std::optional<KernelFamily> sparse, double density,
                     double ops, double M, bool &useSparse, std::string &error);
-  llvm::DenseSet<Operation *> chosen;
   /// Records a conv's kernel (dense only: there is no sparse conv kernel).
   bool recordConv(ConvOp conv, KernelFamily dense, KernelFamily depthwise,
                   std::string &error) {
@@ -318,7 +317,6 @@ bool Lowerer::chooseKernel(Operation *op, KernelFamily dense,
   c.denseUs = denseS * 1e6;
   c.predictedUs = (useSparse ? sparseS : denseS) * 1e6;
   out.kernels.push_back(std::move(c));
-  chosen.insert(op);
   return true;
 }
 
@@ -1550,61 +1548,58 @@ bool Lowerer::emitHeavy(Operation *op, std::string &error) {
       biasPtr = pointerOf(view(bias));
     }
   }
-  // A weight with enough all-zero 16x1 blocks (block[16, 1] in the [O, R]
-  // view) runs on the block-sparse kernel.
-  if (w.getDefiningOp<ConstantOp>() && bd.size() == 2 &&
-      bBs == Poly::constant(0) && aCs == Poly::constant(1) && K.isConstant() &&
-      N.isConstant() && (biasKind == 0 || biasKind == 1) && scaleBias == 1.0f) {
-    std::vector<float> wv;
+  // A constant 2-D weight can run on the block-sparse kernel (16x1 blocks,
+  // block[16, 1] in the [O, R] view): the cost model decides from the share
+  // of blocks that hold a nonzero.
+  bool sparseable = w.getDefiningOp<ConstantOp>() && bd.size() == 2 &&
+                    bBs == Poly::constant(0) && aCs == Poly::constant(1) &&
+                    K.isConstant() && N.isConstant() &&
+                    (biasKind == 0 || biasKind == 1) && scaleBias == 1.0f;
+  std::vector<float> wv;
+  double density = 1.0;
+  if (sparseable && (sparseable = readF32(w, wv))) {
     int64_t k = K.constant(), n = N.constant();
     int64_t rs = transB ? 1 : n, cs = transB ? k : 1;
-    double density = 1.0;
-    bool readable = readF32(w, wv);
-    if (readable)
-      density = blockDensity(k, n, 1, [&](int64_t kk, int64_t j) {
-        return wv[kk * rs + j * cs] != 0.0f;
-      });
-    bool useSparse = false;
-    if (!chooseKernel(op, KernelFamily::DenseF32,
-                      readable ? std::optional(KernelFamily::BsrF32)
-                               : std::nullopt,
-                      density, 2.0 * nominal(batch * M) * k * n,
-                      nominal(batch * M), useSparse, error))
-      return false;
-    if (useSparse) {
-      if (scaleB != 1.0f)
-        for (float &x : wv)
-          x *= scaleB;
-      std::vector<uint8_t> buf(
-          lopper_pack_matmul_bsr_f32_size(k, n, wv.data(), rs, cs));
-      lopper_pack_matmul_bsr_f32(k, n, wv.data(), rs, cs, buf.data());
-      int64_t off = addWeight(buf.data(), buf.size());
-      SmallVector<Value> f(LOPPER_SMM_IP_COUNT);
-      f[LOPPER_SMM_IP_BATCH] = polyVal(batch);
-      f[LOPPER_SMM_IP_M] = polyVal(M);
-      f[LOPPER_SMM_IP_N] = idx(n);
-      f[LOPPER_SMM_IP_K] = idx(k);
-      f[LOPPER_SMM_IP_A_BS] = polyVal(aBs);
-      f[LOPPER_SMM_IP_A_RS] = polyVal(aRs);
-      f[LOPPER_SMM_IP_R_BS] = polyVal(residual ? M * N : Poly::constant(0));
-      f[LOPPER_SMM_IP_C_BS] = polyVal(M * N);
-      f[LOPPER_SMM_IP_LDC] = idx(n);
-      f[LOPPER_SMM_IP_ACT] = idx(act);
-      Value wView =
-          memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getI8Type()),
-                                 weightsArg, idx(off), ValueRange{});
-      callKernel("lopper_k_matmul_bsr_f32_v1",
-                 {rtPtr, ipBlock(f), fpBlock({alpha, beta}), pointerOf(view(x)),
-                  pointerOf(wView), biasPtr, resPtr, pointerOf(view(result))});
-      return true;
-    }
+    density = blockDensity(k, n, 1, [&](int64_t kk, int64_t j) {
+      return wv[kk * rs + j * cs] != 0.0f;
+    });
   }
-  bool unused = false;
-  if (!chosen.count(op) &&
-      !chooseKernel(op, KernelFamily::DenseF32, std::nullopt, 1.0,
-                    2.0 * nominal(batch * M * K * N), nominal(batch * M),
-                    unused, error))
+  bool useSparse = false;
+  if (!chooseKernel(op, KernelFamily::DenseF32,
+                    sparseable ? std::optional(KernelFamily::BsrF32)
+                               : std::nullopt,
+                    density, 2.0 * nominal(batch * M * K * N),
+                    nominal(batch * M), useSparse, error))
     return false;
+  if (useSparse) {
+    int64_t k = K.constant(), n = N.constant();
+    int64_t rs = transB ? 1 : n, cs = transB ? k : 1;
+    if (scaleB != 1.0f)
+      for (float &x : wv)
+        x *= scaleB;
+    std::vector<uint8_t> buf(
+        lopper_pack_matmul_bsr_f32_size(k, n, wv.data(), rs, cs));
+    lopper_pack_matmul_bsr_f32(k, n, wv.data(), rs, cs, buf.data());
+    int64_t off = addWeight(buf.data(), buf.size());
+    SmallVector<Value> f(LOPPER_SMM_IP_COUNT);
+    f[LOPPER_SMM_IP_BATCH] = polyVal(batch);
+    f[LOPPER_SMM_IP_M] = polyVal(M);
+    f[LOPPER_SMM_IP_N] = idx(n);
+    f[LOPPER_SMM_IP_K] = idx(k);
+    f[LOPPER_SMM_IP_A_BS] = polyVal(aBs);
+    f[LOPPER_SMM_IP_A_RS] = polyVal(aRs);
+    f[LOPPER_SMM_IP_R_BS] = polyVal(residual ? M * N : Poly::constant(0));
+    f[LOPPER_SMM_IP_C_BS] = polyVal(M * N);
+    f[LOPPER_SMM_IP_LDC] = idx(n);
+    f[LOPPER_SMM_IP_ACT] = idx(act);
+    Value wView =
+        memref::ViewOp::create(b, loc, MemRefType::get({1}, b.getI8Type()),
+                               weightsArg, idx(off), ValueRange{});
+    callKernel("lopper_k_matmul_bsr_f32_v1",
+               {rtPtr, ipBlock(f), fpBlock({alpha, beta}), pointerOf(view(x)),
+                pointerOf(wView), biasPtr, resPtr, pointerOf(view(result))});
+    return true;
+  }
   bool bConst = w.getDefiningOp<ConstantOp>() && bd.size() == 2 &&
                 bBs == Poly::constant(0);
   Value bPtr;
